@@ -1,0 +1,312 @@
+/// Checks one message against the rules (see <doc:Rules>) and returns what it finds.
+///
+/// It works on a whole ``MessageRecord``: transactions with their replies paired by position, the
+/// relay's outcomes, tallies and NDRs. The report calls it when a message leaves the queue (and at
+/// the end of the input for the rest); the monitor calls it whenever a message changes.
+public enum Analyser {
+    public static func analyse(_ m: MessageRecord, peers: [String: String] = [:]) -> [Anomaly] {
+        var facts = MessageFacts(m)
+        var out: [Anomaly] = []
+        for k in m.transactions.indices {
+            let countProblem = replyCount(m, k, &facts)
+            if let countProblem { out.append(countProblem) }
+            if countProblem == nil, let a = tally(m, k, facts) { out.append(a) }
+            if let a = limitBounced(m, k, facts) { out.append(a) }
+            if let a = peerLimit(m, k, facts, peers) { out.append(a) }
+        }
+        let wrong = ndrWrongRecipient(m, facts)
+        out.append(contentsOf: wrong.anomalies)
+        if let a = ndrCount(m, facts) { out.append(a) }
+        if let a = duplicateDelivery(m, facts) { out.append(a) }
+        if let a = diagnosticMismatch(m, facts, skipping: wrong.flagged) { out.append(a) }
+        if m.done, let a = recipientLost(m, facts) { out.append(a) }
+        return out.sorted { $0.rule < $1.rule }
+    }
+
+    // MARK: reply-count-mismatch
+
+    static func replyCount(_ m: MessageRecord, _ k: Int, _ facts: inout MessageFacts) -> Anomaly? {
+        let t = m.transactions[k]
+        let missing = t.rcptReplies.indices.filter { t.rcptReplies[$0] == nil }
+        var parts: [String] = []
+        var rcpts: [String] = []
+        if !missing.isEmpty {
+            let missingIDs = Set(missing.map { t.rcpts[$0] })
+            let decided = m.outcomes.filter {
+                $0.transaction == k && ($0.status == .delivered || $0.status == .bounced) && missingIDs.contains($0.rcpt)
+            }
+            let wentOn = t.data != nil || t.dot != nil
+            if wentOn || !decided.isEmpty {
+                let list = describePositions(missing)
+                var why: [String] = []
+                if wentOn { why.append("the relay went on to \(t.dot != nil ? "end of data" : "DATA")") }
+                if !decided.isEmpty { why.append("the relay decided \(decided.count) of them") }
+                parts.append("RCPT \(list) got no reply, yet \(why.joined(separator: " and "))")
+                rcpts += missing.map { m.recipients[Int(t.rcpts[$0])] }
+            }
+        }
+        let outOfRange = t.strayReplies.filter { $0.kind == .indexOutOfRange }
+        if !outOfRange.isEmpty {
+            parts.append("\(outOfRange.count) repl\(outOfRange.count == 1 ? "y" : "ies") logged for positions that were never sent (\(describePositions(outOfRange.map(\.index))))")
+            rcpts += outOfRange.map(\.rcpt)
+        }
+        for s in t.strayReplies {
+            switch s.kind {
+            case .duplicate:
+                parts.append("RCPT #\(s.index + 1) has a second reply (\(s.reply))")
+                rcpts.append(s.rcpt)
+            case .wrongRecipient(let expected):
+                parts.append("the reply at #\(s.index + 1) is logged for \(s.rcpt) but RCPT #\(s.index + 1) was \(expected)")
+                rcpts += [s.rcpt, expected]
+            case .indexOutOfRange:
+                break
+            }
+        }
+        guard !parts.isEmpty else { return nil }
+        facts.countMismatch.insert(k)
+        let received = t.pairedReplyCount + t.strayReplies.count
+        return Anomaly(rule: .replyCountMismatch, msg: m.id, txn: t.id, rcpts: unique(rcpts),
+                       detail: "\(t.rcpts.count) RCPT commands, \(received) RCPT replies: " + parts.joined(separator: "; "))
+    }
+
+    // MARK: tally-mismatch
+
+    static func tally(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts) -> Anomaly? {
+        let t = m.transactions[k]
+        guard let tally = t.tally else { return nil }
+        let fates = facts.verdicts[k].fates
+        var accepted = 0, ownPermanent = 0, tooManyPermanent = 0, tooMany = 0
+        for f in fates {
+            switch f {
+            case .accepted: accepted += 1
+            case .permanent: ownPermanent += 1
+            case .tooMany(let r):
+                tooMany += 1
+                if r.replyClass == .permanent { tooManyPermanent += 1 }
+            case .transient, .pending: break
+            }
+        }
+        let total = fates.count
+        // A too-many 5yz may be counted as deferred (RFC 5321) or as bounced (RFC 821, Postfix):
+        // that choice is limit-bounced's business, not a miscount.
+        let ok = tally.accepted == accepted
+            && tally.accepted + tally.deferred + tally.bounced == total
+            && tally.bounced >= ownPermanent && tally.bounced <= ownPermanent + tooManyPermanent
+        guard !ok else { return nil }
+        var implied = "\(accepted) accepted, \(total - accepted - ownPermanent) to defer or send again"
+        if tooMany > 0 { implied += " (\(tooMany) of them too many recipients)" }
+        implied += ", \(ownPermanent) refused for good"
+        return Anomaly(rule: .tallyMismatch, msg: m.id, txn: t.id, rcpts: [],
+                       detail: "relay tallied \(tally.accepted) accepted, \(tally.deferred) deferred, \(tally.bounced) bounced of \(total) RCPTs; the replies give \(implied)")
+    }
+
+    // MARK: limit-bounced
+
+    static func limitBounced(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts) -> Anomaly? {
+        let t = m.transactions[k]
+        let positions = facts.verdicts[k].tooManyPositions
+        guard !positions.isEmpty else { return nil }
+        let bounced = positions.filter { facts.decision(for: t.rcpts[$0], after: k, in: m) == .bounced }
+        guard !bounced.isEmpty else { return nil }
+        let of = bounced.count == positions.count ? "them" : "\(bounced.count) of them (\(describePositions(bounced)))"
+        return Anomaly(rule: .limitBounced, msg: m.id, txn: t.id, rcpts: bounced.map { m.recipients[Int(t.rcpts[$0])] },
+                       detail: "peer refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) (\(positions.count)); the relay bounced \(of) instead of sending them again in a new transaction")
+    }
+
+    // MARK: peer-limit-below-100
+
+    static func peerLimit(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts, _ peers: [String: String]) -> Anomaly? {
+        let t = m.transactions[k]
+        let v = facts.verdicts[k]
+        guard let first = v.tooManyPositions.first else { return nil }
+        let acceptedBefore = v.meanings[..<first].filter { $0 == .accepted }.count
+        guard acceptedBefore < 100 else { return nil }
+        let positions = v.tooManyPositions
+        let peer = peers[t.session].map { "peer \($0)" } ?? "the peer"
+        return Anomaly(rule: .peerLimitBelow100, msg: m.id, txn: t.id, rcpts: positions.map { m.recipients[Int(t.rcpts[$0])] },
+                       detail: "\(peer) refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) after accepting only \(acceptedBefore); a server must take at least 100")
+    }
+
+    // MARK: ndr-wrong-recipient
+
+    static func ndrWrongRecipient(_ m: MessageRecord, _ facts: MessageFacts) -> (anomalies: [Anomaly], flagged: Set<MessageRecord.RecipientID>) {
+        var flagged = Set<MessageRecord.RecipientID>()
+        // Grouped by the transaction that accepted them, so each sentence can name RCPT positions.
+        var byTxn: [Int: [Int]] = [:]
+        var deliveredOnly: [MessageRecord.RecipientID] = []
+        var strangers: [MessageRecord.RecipientID] = []
+        var ndrIDs: [String] = []
+        for ndr in m.ndrs {
+            var named = false
+            for r in ndr.rcpts where !flagged.contains(r) {
+                if let k = facts.acceptedIn[Int(r)].first {
+                    byTxn[k, default: []].append(m.transactions[k].rcpts.firstIndex(of: r)!)
+                } else if facts.delivered[Int(r)] {
+                    deliveredOnly.append(r)
+                } else if !facts.isRecipient(r, m) {
+                    strangers.append(r)
+                } else {
+                    continue
+                }
+                flagged.insert(r)
+                named = true
+            }
+            if named { ndrIDs.append(ndr.ndrMsg ?? "(not sent)") }
+        }
+        guard !flagged.isEmpty else { return ([], []) }
+        let which = "NDR \(ndrIDs.joined(separator: ", "))"
+        var out: [Anomaly] = []
+        for k in byTxn.keys.sorted() {
+            let t = m.transactions[k]
+            let positions = byTxn[k]!
+            out.append(Anomaly(rule: .ndrWrongRecipient, msg: m.id, txn: t.id,
+                               rcpts: positions.map { m.recipients[Int(t.rcpts[$0])] },
+                               detail: "\(which) reports RCPT \(describePositions(positions)) as failed, but the peer accepted their RCPT and the message (\(t.dot?.description ?? "250")) in \(t.id)"))
+        }
+        if !deliveredOnly.isEmpty {
+            let names = deliveredOnly.map { m.recipients[Int($0)] }
+            out.append(Anomaly(rule: .ndrWrongRecipient, msg: m.id, txn: nil, rcpts: names,
+                               detail: "\(which) reports \(listed(names)) as failed, but the relay logged \(names.count == 1 ? "it" : "them") as delivered"))
+        }
+        if !strangers.isEmpty {
+            let names = strangers.map { m.recipients[Int($0)] }
+            out.append(Anomaly(rule: .ndrWrongRecipient, msg: m.id, txn: nil, rcpts: names,
+                               detail: "\(which) reports \(listed(names)) as failed, but \(names.count == 1 ? "that address is" : "those addresses are") not a recipient of this message"))
+        }
+        return (out, flagged)
+    }
+
+    // MARK: ndr-count-mismatch
+
+    static func ndrCount(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
+        let tooMany = facts.unresolvedTooMany
+        var named = Set<MessageRecord.RecipientID>()
+        for ndr in m.ndrs { named.formUnion(ndr.rcpts) }
+        let forTooMany = named.filter { r in
+            if let q = facts.quotedTooMany(r, m) { return q }
+            return !tooMany.isEmpty && !facts.ownFailure(r)
+        }
+        guard !forTooMany.isEmpty, forTooMany.count != tooMany.count else { return nil }
+        guard let k = facts.firstTooManyTxn else {
+            return Anomaly(rule: .ndrCountMismatch, msg: m.id, txn: nil, rcpts: forTooMany.map { m.recipients[Int($0)] }.sorted(),
+                           detail: "relay NDR'd \(forTooMany.count) recipient\(forTooMany.count == 1 ? "" : "s") for too many recipients, but the peer never said too many")
+        }
+        let t = m.transactions[k]
+        let positions = facts.verdicts[k].tooManyPositions
+        func position(_ r: MessageRecord.RecipientID) -> Int? { t.rcpts.firstIndex(of: r) }
+        var detail = "peer refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) (\(tooMany.count)); relay NDR'd \(forTooMany.count)"
+        let acceptedOnes = forTooMany.filter { !facts.acceptedIn[Int($0)].isEmpty || facts.delivered[Int($0)] }
+        if !acceptedOnes.isEmpty {
+            let pos = acceptedOnes.compactMap(position)
+            detail += ", including " + (pos.count == acceptedOnes.count ? describePositions(pos) : listed(acceptedOnes.map { m.recipients[Int($0)] }))
+                + " which \(acceptedOnes.count == 1 ? "was" : "were") accepted"
+        }
+        let left = tooMany.subtracting(forTooMany)
+        if !left.isEmpty {
+            let pos = left.compactMap(position)
+            detail += ", leaving out " + (pos.count == left.count ? describePositions(pos) : listed(left.map { m.recipients[Int($0)] }))
+        }
+        return Anomaly(rule: .ndrCountMismatch, msg: m.id, txn: t.id,
+                       rcpts: forTooMany.symmetricDifference(tooMany).map { m.recipients[Int($0)] }.sorted(),
+                       detail: detail)
+    }
+
+    // MARK: duplicate-delivery
+
+    static func duplicateDelivery(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
+        let twice = facts.acceptedIn.indices.filter { facts.acceptedIn[$0].count >= 2 }
+        guard !twice.isEmpty else { return nil }
+        let first = facts.acceptedIn[twice[0]]
+        let t1 = m.transactions[first[0]], t2 = m.transactions[first[1]]
+        let names = twice.map { m.recipients[$0] }
+        let positions = twice.compactMap { t2.rcpts.firstIndex(of: MessageRecord.RecipientID($0)) }
+        return Anomaly(rule: .duplicateDelivery, msg: m.id, txn: t2.id, rcpts: names,
+                       detail: "\(names.count) recipient\(names.count == 1 ? " was" : "s were") accepted (RCPT and end of data) in \(t1.id) and again in \(t2.id) at RCPT \(describePositions(positions)): delivered twice")
+    }
+
+    // MARK: diagnostic-mismatch
+
+    static func diagnosticMismatch(_ m: MessageRecord, _ facts: MessageFacts, skipping: Set<MessageRecord.RecipientID>) -> Anomaly? {
+        var found: [(MessageRecord.RecipientID, SMTPReply, String)] = []
+        for ndr in m.ndrs {
+            for (r, diag) in ndr.diagnostics.sorted(by: { $0.key < $1.key }) where !skipping.contains(r) {
+                guard let quoted = parseDiagnostic(diag) else { continue }
+                if facts.ownReplies(r, m).contains(where: { quotes(quoted, $0) }) { continue }
+                if let owner = facts.replyOwner(of: quoted, other: r, m) {
+                    found.append((r, quoted, owner))
+                }
+            }
+        }
+        guard let first = found.first else { return nil }
+        let own = facts.ownReplies(first.0, m).last.map { "; its own reply was \"\($0)\"" } ?? ""
+        var detail = "the NDR quotes for \(m.recipients[Int(first.0)]) \"\(first.1)\", which was the reply to \(first.2)\(own)"
+        if found.count > 1 { detail += " (\(found.count) recipients quote another's reply)" }
+        return Anomaly(rule: .diagnosticMismatch, msg: m.id, txn: nil, rcpts: found.map { m.recipients[Int($0.0)] }, detail: detail)
+    }
+
+    /// "smtp; 552 5.5.3 Too many recipients" -> the reply. Other diagnostic types (X-Postfix, ...)
+    /// quote no SMTP reply and are not checked.
+    static func parseDiagnostic(_ diag: String) -> SMTPReply? {
+        guard let semi = diag.firstIndex(of: ";") else { return SMTPReply(parsing: diag) }
+        let type = diag[..<semi].trimmingSpaces().lowercased()
+        guard type == "smtp" else { return nil }
+        return SMTPReply(parsing: diag[diag.index(after: semi)...])
+    }
+
+    /// Whether a quoted reply is this reply: codes equal (the enhanced code only when both have
+    /// one) and the same text (when the quote has any), ignoring case and spacing.
+    static func quotes(_ q: SMTPReply, _ r: SMTPReply) -> Bool {
+        guard q.code == r.code else { return false }
+        if let a = q.enhanced, let b = r.enhanced, a != b { return false }
+        if q.text.isEmpty { return true }
+        var qt = SMTPReply.normalised(q.text)
+        if r.enhanced == nil, let e = q.enhanced, qt.hasPrefix("\(e) ") { qt.removeFirst("\(e) ".count) }
+        return qt == SMTPReply.normalised(r.text)
+    }
+
+    // MARK: recipient-lost
+
+    static func recipientLost(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
+        let lost = m.recipients.indices.filter { r in
+            facts.isRecipient(MessageRecord.RecipientID(r), m) && !facts.finalOutcome[r] && !facts.ndrNamed[r]
+        }
+        guard !lost.isEmpty else { return nil }
+        var notes: [String] = []
+        var txnID: String? = nil
+        if let k = facts.firstTooManyTxn {
+            let t = m.transactions[k]
+            let pos = facts.verdicts[k].tooManyPositions.filter { lost.contains(Int(t.rcpts[$0])) }
+            if !pos.isEmpty {
+                notes.append("RCPT \(describePositions(pos)) of \(t.id) got \(facts.tooManyLabel(k)) and \(pos.count == 1 ? "was" : "were") neither sent again nor reported")
+                txnID = t.id
+            }
+        }
+        let names = lost.map { m.recipients[$0] }
+        let total = facts.recipientCount(m)
+        let what = "\(lost.count) of \(total) recipient\(total == 1 ? "" : "s") \(lost.count == 1 ? "has" : "have") no final outcome though the message left the queue"
+        return Anomaly(rule: .recipientLost, msg: m.id, txn: txnID, rcpts: names,
+                       detail: ([what] + notes).joined(separator: ": ") + (notes.isEmpty ? " (\(listed(names)))" : ""))
+    }
+}
+
+/// "a@x, b@x and 3 more".
+func listed(_ names: [String], limit: Int = 3) -> String {
+    if names.count <= limit { return names.joined(separator: ", ") }
+    return names.prefix(limit).joined(separator: ", ") + " and \(names.count - limit) more"
+}
+
+func unique(_ list: [String]) -> [String] {
+    var seen = Set<String>()
+    return list.filter { seen.insert($0).inserted }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> Substring {
+        let s = self[...].drop(while: { $0 == " " || $0 == "\t" })
+        var end = s.endIndex
+        while end > s.startIndex, s[s.index(before: end)] == " " || s[s.index(before: end)] == "\t" {
+            end = s.index(before: end)
+        }
+        return Substring(s[s.startIndex..<end])
+    }
+}

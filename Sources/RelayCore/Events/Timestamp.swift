@@ -1,0 +1,134 @@
+/// An instant in the delivery log, in microseconds since the Unix epoch (UTC).
+///
+/// The log carries RFC 3339 times; we keep an integer so ordering and arithmetic are exact and the
+/// codec can parse and print times without Foundation's date formatters, which are far too slow for
+/// a million-line log.
+public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var microseconds: Int64
+
+    public init(microseconds: Int64) { self.microseconds = microseconds }
+
+    public init(seconds: Double) { self.microseconds = Int64((seconds * 1_000_000).rounded()) }
+
+    public var seconds: Double { Double(microseconds) / 1_000_000 }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.microseconds < b.microseconds }
+
+    public func adding(seconds: Double) -> Timestamp {
+        Timestamp(microseconds: microseconds + Int64((seconds * 1_000_000).rounded()))
+    }
+
+    /// RFC 3339 in UTC with microseconds: `2026-11-29T08:09:45.123456Z`.
+    public var description: String { rfc3339 }
+
+    public var rfc3339: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        appendRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func appendRFC3339(to out: inout [UInt8]) {
+        let (secs, micros) = microseconds.floorDivided(by: 1_000_000)
+        let (days, secOfDay) = secs.floorDivided(by: 86_400)
+        let (y, m, d) = Self.civil(fromDays: days)
+        func put(_ v: Int64, _ width: Int) {
+            var digits = [UInt8](repeating: 0x30, count: width)
+            var v = v
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digits[i] = 0x30 + UInt8(v % 10)
+                v /= 10
+            }
+            out.append(contentsOf: digits)
+        }
+        put(y, 4); out.append(0x2D); put(m, 2); out.append(0x2D); put(d, 2)
+        out.append(0x54)
+        put(secOfDay / 3600, 2); out.append(0x3A); put(secOfDay / 60 % 60, 2); out.append(0x3A)
+        put(secOfDay % 60, 2); out.append(0x2E); put(micros, 6); out.append(0x5A)
+    }
+
+    /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`); nil when it is not one.
+    public init?(rfc3339 text: String) {
+        var text = text
+        guard let t = text.withUTF8({ Timestamp.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = t
+    }
+
+    static func parse(_ b: UnsafeRawBufferPointer) -> Timestamp? {
+        let n = b.count
+        guard n >= 20 else { return nil }
+        func digits(_ at: Int, _ count: Int) -> Int64? {
+            var v: Int64 = 0
+            for i in at..<(at + count) {
+                let c = b[i]
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                v = v * 10 + Int64(c - 0x30)
+            }
+            return v
+        }
+        guard let y = digits(0, 4), b[4] == 0x2D, let mo = digits(5, 2), b[7] == 0x2D,
+              let d = digits(8, 2), b[10] == 0x54 || b[10] == 0x74 || b[10] == 0x20,
+              let h = digits(11, 2), b[13] == 0x3A, let mi = digits(14, 2), b[16] == 0x3A,
+              let s = digits(17, 2),
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s <= 60
+        else { return nil }
+        var i = 19
+        var micros: Int64 = 0
+        if i < n, b[i] == 0x2E {
+            i += 1
+            var scale: Int64 = 100_000
+            let start = i
+            while i < n, b[i] >= 0x30, b[i] <= 0x39 {
+                micros += Int64(b[i] - 0x30) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { return nil }
+        }
+        guard i < n else { return nil }
+        var offset: Int64 = 0
+        switch b[i] {
+        case 0x5A, 0x7A: i += 1
+        case 0x2B, 0x2D:
+            guard i + 6 == n, let oh = digits(i + 1, 2), b[i + 3] == 0x3A, let om = digits(i + 4, 2)
+            else { return nil }
+            offset = (oh * 60 + om) * 60 * (b[i] == 0x2B ? 1 : -1)
+            i += 6
+        default: return nil
+        }
+        guard i == n else { return nil }
+        let days = civilDays(year: y, month: mo, day: d)
+        let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
+        return Timestamp(microseconds: secs * 1_000_000 + micros)
+    }
+
+    // Howard Hinnant's days-from-civil and its inverse: exact for the proleptic Gregorian calendar.
+    static func civilDays(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}
+
+extension Int64 {
+    func floorDivided(by d: Int64) -> (Int64, Int64) {
+        let q = self / d, r = self % d
+        return r < 0 ? (q - 1, r + d) : (q, r)
+    }
+}

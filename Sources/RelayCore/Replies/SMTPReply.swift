@@ -1,0 +1,136 @@
+/// An RFC 3463 enhanced status code, `class.subject.detail` (e.g. `5.5.3`).
+public struct EnhancedStatus: Hashable, Sendable, CustomStringConvertible {
+    public var klass: UInt8
+    public var subject: UInt16
+    public var detail: UInt16
+
+    public init(klass: UInt8, subject: UInt16, detail: UInt16) {
+        self.klass = klass
+        self.subject = subject
+        self.detail = detail
+    }
+
+    /// Parses `c.s.d`, where c is 2, 4 or 5 and s and d are 1 to 3 digits (RFC 3463 §2).
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3,
+              let c = UInt8(parts[0]), [2, 4, 5].contains(c),
+              parts[1].count <= 3, parts[2].count <= 3,
+              let s = UInt16(parts[1]), let d = UInt16(parts[2])
+        else { return nil }
+        self.init(klass: c, subject: s, detail: d)
+    }
+
+    public var description: String { "\(klass).\(subject).\(detail)" }
+
+    /// Same subject and detail, whatever the class: `x.5.3` matches 4.5.3 and 5.5.3.
+    public func isSubjectDetail(_ subject: UInt16, _ detail: UInt16) -> Bool {
+        self.subject == subject && self.detail == detail
+    }
+}
+
+/// One SMTP reply as the relay logged it: the basic code, the enhanced code when the server sent
+/// one, and the text after them (one reply even when it came as several lines).
+public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
+    public var code: Int
+    public var enhanced: EnhancedStatus?
+    public var text: String
+
+    public init(code: Int, enhanced: EnhancedStatus? = nil, text: String = "") {
+        self.code = code
+        self.enhanced = enhanced
+        self.text = text
+    }
+
+    /// The reply's class by its first digit (RFC 5321 §4.2.1).
+    public var replyClass: ReplyClass { ReplyClass(code: code) }
+
+    /// "552 5.5.3 Too many recipients", the way an admin reads it in a log.
+    public var description: String {
+        var s = String(code)
+        if let enhanced { s += " \(enhanced)" }
+        if !text.isEmpty { s += " \(text)" }
+        return s
+    }
+
+    /// Parses "552 5.5.3 text" (and "552-5.5.3 text", "552 text"), as quoted in a DSN's
+    /// Diagnostic-Code after "smtp;".
+    public init?(parsing line: some StringProtocol) {
+        let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
+        guard trimmed.count >= 3, let code = Int(trimmed.prefix(3)), (200...599).contains(code) else {
+            return nil
+        }
+        var rest = trimmed.dropFirst(3)
+        if let first = rest.first, first == " " || first == "-" { rest = rest.dropFirst() }
+        rest = rest.drop(while: { $0 == " " })
+        var enhanced: EnhancedStatus?
+        if let space = rest.firstIndex(of: " ") ?? (rest.isEmpty ? nil : rest.endIndex),
+           let e = EnhancedStatus(rest[rest.startIndex..<space]) {
+            enhanced = e
+            rest = rest[space...].drop(while: { $0 == " " })
+        }
+        self.init(code: code, enhanced: enhanced, text: String(rest))
+    }
+
+    /// True when two replies say the same thing: same codes and the same text, ignoring case and
+    /// runs of white space (MTAs re-wrap and re-case text when they quote it).
+    public func sameReply(as other: SMTPReply) -> Bool {
+        code == other.code && enhanced == other.enhanced
+            && SMTPReply.normalised(text) == SMTPReply.normalised(other.text)
+    }
+
+    static func normalised(_ s: String) -> String {
+        s.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })
+            .joined(separator: " ")
+    }
+}
+
+/// The first digit of a reply code.
+public enum ReplyClass: Sendable, Hashable {
+    case positive       // 2yz
+    case intermediate   // 3yz
+    case transient      // 4yz
+    case permanent      // 5yz
+    case invalid
+
+    public init(code: Int) {
+        switch code / 100 {
+        case 2: self = .positive
+        case 3: self = .intermediate
+        case 4: self = .transient
+        case 5: self = .permanent
+        default: self = .invalid
+        }
+    }
+}
+
+/// The commands whose replies the delivery log records.
+public enum SMTPCommand: Hashable, Sendable, CustomStringConvertible {
+    case mail, rcpt, data, dot, rset, quit
+    /// A command a newer relay logs that this reader does not know; kept, never interpreted.
+    case other(String)
+
+    public init(_ name: String) {
+        switch name {
+        case "MAIL": self = .mail
+        case "RCPT": self = .rcpt
+        case "DATA": self = .data
+        case "DOT": self = .dot
+        case "RSET": self = .rset
+        case "QUIT": self = .quit
+        default: self = .other(name)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .mail: "MAIL"
+        case .rcpt: "RCPT"
+        case .data: "DATA"
+        case .dot: "DOT"
+        case .rset: "RSET"
+        case .quit: "QUIT"
+        case .other(let s): s
+        }
+    }
+}

@@ -1,0 +1,138 @@
+/// Everything the log says about one queued message: its recipients, every transaction that
+/// carried them with each reply paired by position, and the relay's decisions.
+///
+/// Recipients are numbered once per message (`RecipientID`) and transactions refer to them by that
+/// number, so a 400-recipient message replayed over five attempts stores each address once.
+public struct MessageRecord: Sendable {
+    public typealias RecipientID = Int32
+
+    public let id: String
+    public var from: String?
+    public var size: Int?
+    public var messageID: String?
+    public var queuedAt: Timestamp?
+    public var firstSeen: Timestamp
+    public var lastSeen: Timestamp
+    public var held = false
+    public var done = false
+    public var retries = 0
+
+    /// Addresses by RecipientID.
+    public private(set) var recipients: [String] = []
+    /// Whether the address was in the `queued` event (others appeared only later, e.g. in an NDR).
+    public private(set) var listed: [Bool] = []
+    private var recipientIndex: [String: RecipientID] = [:]
+
+    public internal(set) var transactions: [TransactionRecord] = []
+    private var transactionIndex: [String: Int] = [:]
+    public internal(set) var outcomes: [OutcomeRecord] = []
+    public internal(set) var ndrs: [NDRRecord] = []
+
+    /// Event order within the message: outcomes and NDRs are placed relative to transactions by it.
+    var nextSeq: Int32 = 0
+
+    init(id: String, at ts: Timestamp) {
+        self.id = id
+        self.firstSeen = ts
+        self.lastSeen = ts
+    }
+
+    public func recipientID(_ address: String) -> RecipientID? { recipientIndex[address] }
+
+    public func transaction(_ id: String) -> TransactionRecord? {
+        transactionIndex[id].map { transactions[$0] }
+    }
+
+    public func transactionPosition(_ id: String) -> Int? { transactionIndex[id] }
+
+    mutating func intern(_ address: String, listed isListed: Bool = false) -> RecipientID {
+        if let id = recipientIndex[address] {
+            if isListed { listed[Int(id)] = true }
+            return id
+        }
+        let id = RecipientID(recipients.count)
+        recipients.append(address)
+        listed.append(isListed)
+        recipientIndex[address] = id
+        return id
+    }
+
+    mutating func addTransaction(_ t: TransactionRecord) -> Int? {
+        guard transactionIndex[t.id] == nil else { return nil }
+        transactionIndex[t.id] = transactions.count
+        transactions.append(t)
+        return transactions.count - 1
+    }
+
+    mutating func takeSeq() -> Int32 {
+        defer { nextSeq += 1 }
+        return nextSeq
+    }
+}
+
+/// One SMTP transaction of a message: the RCPTs in the order sent, and the replies paired with them.
+public struct TransactionRecord: Sendable {
+    public let id: String
+    public let session: String
+    public let attempt: Int
+    public let pipelined: Bool
+    public let seq: Int32
+    public let startedAt: Timestamp
+    /// RecipientIDs in RCPT order: position i is RCPT #(i+1).
+    public let rcpts: [MessageRecord.RecipientID]
+    public var mail: SMTPReply?
+    public var data: SMTPReply?
+    public var dot: SMTPReply?
+    /// The reply paired with each RCPT by the relay (`index` in the reply event).
+    public var rcptReplies: [SMTPReply?]
+    /// Replies that could not be paired: an index past the last RCPT, a second reply for one
+    /// index, or a reply logged for a different address than the RCPT at that position.
+    public var strayReplies: [StrayReply] = []
+    public var tally: Tally?
+
+    public struct StrayReply: Sendable, Hashable {
+        public enum Kind: Sendable, Hashable {
+            case indexOutOfRange
+            case duplicate
+            case wrongRecipient(expected: String)
+        }
+        public var index: Int
+        public var rcpt: String
+        public var reply: SMTPReply
+        public var kind: Kind
+    }
+
+    init(id: String, session: String, attempt: Int, pipelined: Bool, seq: Int32, startedAt: Timestamp,
+         rcpts: [MessageRecord.RecipientID]) {
+        self.id = id
+        self.session = session
+        self.attempt = attempt
+        self.pipelined = pipelined
+        self.seq = seq
+        self.startedAt = startedAt
+        self.rcpts = rcpts
+        self.rcptReplies = Array(repeating: nil, count: rcpts.count)
+    }
+
+    /// Number of RCPT replies received and paired.
+    public var pairedReplyCount: Int { rcptReplies.reduce(0) { $1 == nil ? $0 : $0 + 1 } }
+}
+
+public struct OutcomeRecord: Sendable, Hashable {
+    public var rcpt: MessageRecord.RecipientID
+    public var status: Outcome.Status
+    /// Position in `transactions`, nil when the outcome names none (expiry, a relay decision).
+    public var transaction: Int?
+    public var reason: String
+    public var seq: Int32
+    public var at: Timestamp
+}
+
+public struct NDRRecord: Sendable, Hashable {
+    public var ndrMsg: String?
+    public var rcpts: [MessageRecord.RecipientID]
+    /// The Diagnostic-Code quoted for each recipient, when the relay logged them.
+    public var diagnostics: [MessageRecord.RecipientID: String]
+    public var seq: Int32
+    public var at: Timestamp
+}

@@ -1,0 +1,81 @@
+import RelayCore
+
+/// Turns a finished ``ReportBuilder`` into what `relaywatch report` prints.
+public enum ReportRenderer {
+    /// The `--json` form: one object, the schema the issue fixes (tools key on it).
+    public static func json(_ r: ReportBuilder) -> String {
+        var w = JSONWriter()
+        w.raw("{\"messages\":"); w.int(r.messages)
+        w.raw(",\"recipients\":"); w.int(r.recipients)
+        w.raw(",\"events\":"); w.int(r.events)
+        w.raw(",\"malformed\":"); w.int(r.malformed)
+        w.raw(",\"anomalies\":[")
+        var first = true
+        for f in r.findings {
+            for a in f.anomalies {
+                if !first { w.raw(",") }
+                first = false
+                w.raw("{\"rule\":"); w.string(a.rule.rawValue)
+                w.raw(",\"severity\":"); w.string(a.severity.rawValue)
+                w.raw(",\"msg\":"); w.string(a.msg)
+                w.raw(",\"txn\":")
+                if let t = a.txn { w.string(t) } else { w.raw("null") }
+                w.raw(",\"rcpts\":"); w.strings(a.rcpts)
+                w.raw(",\"detail\":"); w.string(a.detail)
+                w.raw("}")
+            }
+        }
+        w.raw("]}\n")
+        return String(decoding: w.out, as: UTF8.self)
+    }
+
+    /// The human form: a summary, then the anomalies grouped by message.
+    public static func text(_ r: ReportBuilder, inputs: [String]) -> String {
+        var out = ""
+        let files = inputs.count == 1 ? (inputs[0] == "-" ? "stdin" : inputs[0]) : "\(inputs.count) files"
+        out += "relaywatch report: \(files)\n"
+        out += "  messages \(grouped(r.messages))   recipients \(grouped(r.recipients))   events \(grouped(r.events))"
+        out += "   malformed lines \(grouped(r.malformed))\n"
+        if r.unknownEvents > 0 { out += "  \(grouped(r.unknownEvents)) events of kinds this version does not know were skipped\n" }
+        if r.unplacedCount > 0 {
+            out += "  \(grouped(r.unplacedCount)) events could not be placed (the log may start mid-transaction)"
+            if let u = r.unplaced.first { out += ", e.g. \(u.msg ?? "-"): \(u.reason)" }
+            out += "\n"
+        }
+        let all = r.findings.flatMap(\.anomalies)
+        if all.isEmpty {
+            out += "\nno anomalies\n"
+            return out
+        }
+        var bySeverity: [Severity: Int] = [:]
+        for a in all { bySeverity[a.severity, default: 0] += 1 }
+        let counts = Severity.allCases.compactMap { s in bySeverity[s].map { "\($0) \(s.rawValue)" } }
+        out += "  anomalies \(grouped(all.count)) (\(counts.joined(separator: ", ")))\n"
+        let ruleWidth = Rule.allCases.map(\.rawValue.count).max()!
+        for f in r.findings {
+            let from = f.from.map { $0.isEmpty ? "  from <>" : "  from <\($0)>" } ?? ""
+            out += "\nmessage \(f.msg)\(from)  \(f.recipients) recipient\(f.recipients == 1 ? "" : "s")\(f.done ? "" : "  (still queued)")\n"
+            for a in f.anomalies {
+                let sev = padded(a.severity.rawValue.uppercased(), 9)
+                let rule = padded(a.rule.rawValue, ruleWidth)
+                out += "  \(sev) \(rule)  \(a.txn.map { "[\($0)] " } ?? "")\(a.detail)\n"
+            }
+        }
+        return out
+    }
+
+    static func padded(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+
+    /// 1234567 -> "1,234,567".
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
+}
