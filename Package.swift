@@ -29,7 +29,7 @@ let package = Package(
         .executableTarget(
             name: "relaywatch",
             dependencies: [
-                "RelayWatch",
+                "RelayWatch", "RelayScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

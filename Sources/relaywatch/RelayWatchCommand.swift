@@ -14,7 +14,7 @@ struct RelayWatchCommand: ParsableCommand {
             checks a log against the rules and prints every anomaly; it exits 0 when there is none, \
             1 when there is any, 2 on a usage error or an unreadable file.
             """,
-        subcommands: [Report.self]
+        subcommands: [Report.self, ScenarioCommand.self]
     )
 
     /// ArgumentParser exits 64 on a usage error; relaywatch promises 2 (0 none, 1 anomalies, 2 error)

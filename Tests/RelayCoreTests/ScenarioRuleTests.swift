@@ -60,7 +60,7 @@ import RelayScenarios
 
     @Test func missingReplyIsReportedByPosition() {
         let a = Self.analyse(Scenario.missingPipelinedReply.log).anomalies
-        #expect(a.first?.detail == "5 RCPT commands, 4 RCPT replies: RCPT #5 got no reply, yet the relay went on to end of data and the relay decided 1 of them")
+        #expect(a.first?.detail == "5 RCPT commands, 4 RCPT replies: RCPT #5 got no reply, yet the relay went on to end of data and logged it as delivered")
         #expect(a.first?.rcpts == ["user5@example.net"])
     }
 
@@ -68,6 +68,11 @@ import RelayScenarios
         let a = Self.analyse(Scenario.dsnQuotesNeighbour.log).anomalies
         #expect(a.first?.rcpts == ["bob@example.net"])
         #expect(a.first?.detail.contains("RCPT #3 (carol@example.net) in t1") == true)
+    }
+
+    @Test func lostRecipientSaysWhereItWasLastSeen() {
+        let a = Self.analyse(Scenario.lostRecipient.log).anomalies
+        #expect(a.first?.detail == "1 of 3 recipients has no final outcome though the message left the queue: user3@example.net (last deferred: 451 4.7.1 Greylisted)")
     }
 
     @Test func duplicateNamesTheTenRecipients() {

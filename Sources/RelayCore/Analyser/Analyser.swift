@@ -40,7 +40,10 @@ public enum Analyser {
                 let list = describePositions(missing)
                 var why: [String] = []
                 if wentOn { why.append("the relay went on to \(t.dot != nil ? "end of data" : "DATA")") }
-                if !decided.isEmpty { why.append("the relay decided \(decided.count) of them") }
+                if !decided.isEmpty {
+                    let statuses = Set(decided.map(\.status.rawValue)).sorted().joined(separator: " or ")
+                    why.append("logged \(decided.count == missing.count ? (decided.count == 1 ? "it" : "them") : "\(decided.count) of them") as \(statuses)")
+                }
                 parts.append("RCPT \(list) got no reply, yet \(why.joined(separator: " and "))")
                 rcpts += missing.map { m.recipients[Int(t.rcpts[$0])] }
             }
@@ -282,10 +285,21 @@ public enum Analyser {
             }
         }
         let names = lost.map { m.recipients[$0] }
+        if notes.isEmpty {
+            // Say where each one was last seen, so the admin knows which attempt dropped it.
+            let described = lost.prefix(3).map { r -> String in
+                let name = m.recipients[r]
+                if let o = m.outcomes.last(where: { $0.rcpt == MessageRecord.RecipientID(r) }) {
+                    return "\(name) (last \(o.status.rawValue)\(o.reason.isEmpty ? "" : ": \(o.reason)"))"
+                }
+                return "\(name) (\(facts.inTransaction[r] ? "sent, no outcome logged" : "never sent"))"
+            }
+            notes.append(described.joined(separator: ", ") + (lost.count > 3 ? " and \(lost.count - 3) more" : ""))
+        }
         let total = facts.recipientCount(m)
         let what = "\(lost.count) of \(total) recipient\(total == 1 ? "" : "s") \(lost.count == 1 ? "has" : "have") no final outcome though the message left the queue"
         return Anomaly(rule: .recipientLost, msg: m.id, txn: txnID, rcpts: names,
-                       detail: ([what] + notes).joined(separator: ": ") + (notes.isEmpty ? " (\(listed(names)))" : ""))
+                       detail: ([what] + notes).joined(separator: ": "))
     }
 }
 

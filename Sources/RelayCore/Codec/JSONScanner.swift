@@ -71,7 +71,6 @@ struct JSONScanner {
             if c < 0x20 { i = j; throw fail("control character in a string") }
             j += 1
         }
-        i = j
         throw fail("unterminated string")
     }
 
@@ -98,7 +97,6 @@ struct JSONScanner {
             high |= c
             j += 1
         }
-        i = j
         throw fail("unterminated string")
     }
 
@@ -119,6 +117,7 @@ struct JSONScanner {
                 }
                 return s
             case 0x5C:
+                let escapeStart = i
                 i += 1
                 guard i < end else { throw fail("unterminated escape") }
                 let e = base[i]
@@ -137,19 +136,24 @@ struct JSONScanner {
                     if (0xD800...0xDBFF).contains(scalar) {
                         // A high surrogate must be followed by \u and a low one (RFC 8259 §7).
                         guard i + 1 < end, base[i] == 0x5C, base[i + 1] == 0x75 else {
+                            i = escapeStart
                             throw fail("lone surrogate in \\u escape")
                         }
                         i += 2
                         let low = try hex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("lone surrogate in \\u escape") }
+                        guard (0xDC00...0xDFFF).contains(low) else {
+                            i = escapeStart
+                            throw fail("lone surrogate in \\u escape")
+                        }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     } else if (0xDC00...0xDFFF).contains(scalar) {
+                        i = escapeStart
                         throw fail("lone surrogate in \\u escape")
                     }
                     guard let u = Unicode.Scalar(scalar) else { throw fail("bad \\u escape") }
                     out.append(contentsOf: UTF8.encode(u)!)
                 default:
-                    i -= 1
+                    i = escapeStart
                     throw fail("unknown escape \\\(Character(Unicode.Scalar(e)))")
                 }
             default:
@@ -158,6 +162,7 @@ struct JSONScanner {
                 i += 1
             }
         }
+        i = start
         throw fail("unterminated string")
     }
 

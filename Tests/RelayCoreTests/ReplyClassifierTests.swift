@@ -1,0 +1,78 @@
+import Testing
+import RelayCore
+
+/// The replies servers really send (the digest's "seen in the wild"), and how each must read.
+@Suite struct ReplyClassifierTests {
+    static func reply(_ s: String) -> SMTPReply { SMTPReply(parsing: s)! }
+
+    @Test(arguments: [
+        ("452 4.5.3 Error: too many recipients", ReplyMeaning.tooManyRecipients),       // Postfix
+        ("452 too many recipients", .tooManyRecipients),                                   // Exim recipients_max
+        ("552 too many recipients", .tooManyRecipients),                                   // Exim recipients_max_reject
+        ("451 4.5.3 Too many recipients", .tooManyRecipients),                             // OpenSMTPD
+        ("452 4.5.3 Too many recipients (AS780090)", .tooManyRecipients),                  // Exchange Online
+        ("552 5.5.3 Too many recipients", .tooManyRecipients),                             // old go-smtp
+        ("552 Recipient limit exceeded", .tooManyRecipients),
+        ("552 Maximum number of recipients per message reached", .tooManyRecipients),
+        ("450 4.7.1 Error: too many recipients from 192.0.2.1", .refused),                 // Postfix rate limit (enhanced decides)
+        ("450 Error: too many recipients from 192.0.2.1", .rateLimited),                   // same, no enhanced code
+        ("552 5.2.2 Mailbox full", .mailboxFull),                                          // Dovecot LMTP
+        ("552 Requested mail action aborted: quota exceeded", .mailboxFull),
+        ("552 5.3.4 Message too big for this mailbox", .messageSize),
+        ("552 Message size exceeds maximum permitted", .messageSize),
+        ("452 4.3.1 Insufficient system storage", .systemStorage),
+        ("550 5.1.1 <a@x>: Recipient address rejected: User unknown", .refused),
+        ("552 5.7.1 Policy rejection", .refused),
+        ("250 2.1.5 Ok", .accepted),
+    ])
+    func rcptReplies(_ text: String, _ expected: ReplyMeaning) {
+        #expect(ReplyClassifier.meaning(of: Self.reply(text), to: .rcpt) ?? .refused == expected)
+    }
+
+    @Test func a552ToMailIsSizeNeverALimit() {
+        #expect(ReplyClassifier.meaning(of: Self.reply("552 5.5.3 Too many recipients"), to: .mail) == .messageSize)
+        #expect(ReplyClassifier.meaning(of: Self.reply("552 5.3.4 Message size exceeds fixed limit"), to: .mail) == .messageSize)
+        #expect(ReplyClassifier.meaning(of: Self.reply("552 Too much mail data"), to: .dot) == .messageSize)
+    }
+
+    @Test func afterARefusedMailRcptRepliesAreNotVerdicts() {
+        let m = ReplyClassifier.classifyRecipients(mail: Self.reply("452 4.3.1 Insufficient system storage"),
+                                                   rcpts: [Self.reply("503 5.5.1 Error: need MAIL command"), nil])
+        #expect(m == [.notAVerdict, nil])
+    }
+
+    @Test func aRunOfIdenticalRefusalsToTheEndIsALimit() {
+        let ok = Self.reply("250 Ok")
+        let odd = Self.reply("552 Service unavailable")
+        // Accepted ones, then the same unexplained 552 to the end: a limit at #4.
+        var m = ReplyClassifier.classifyRecipients(mail: ok, rcpts: [ok, ok, ok, odd, odd, odd])
+        #expect(m == [.accepted, .accepted, .accepted, .tooManyRecipients, .tooManyRecipients, .tooManyRecipients])
+        // A lone 552 among 250s is that mailbox's problem.
+        m = ReplyClassifier.classifyRecipients(mail: ok, rcpts: [ok, odd, ok])
+        #expect(m == [.accepted, .refused, .accepted])
+        // A lone trailing one counts only where a limit is plausible (k >= 100).
+        m = ReplyClassifier.classifyRecipients(mail: ok, rcpts: [ok, ok, odd])
+        #expect(m.last == .refused)
+        m = ReplyClassifier.classifyRecipients(mail: ok, rcpts: Array(repeating: ok, count: 100) + [odd])
+        #expect(m.last == .tooManyRecipients)
+        // Not after a run of nothing accepted, and not for codes that never carry a limit.
+        m = ReplyClassifier.classifyRecipients(mail: ok, rcpts: [odd, odd])
+        #expect(m == [.refused, .refused])
+        let unknown = Self.reply("550 No such user")
+        m = ReplyClassifier.classifyRecipients(mail: ok, rcpts: [ok, unknown, unknown])
+        #expect(m == [.accepted, .refused, .refused])
+        // A different refusal breaks the run.
+        m = ReplyClassifier.classifyRecipients(mail: ok, rcpts: [ok, odd, Self.reply("552 Service down"), odd])
+        #expect(m == [.accepted, .refused, .refused, .refused])
+    }
+
+    @Test func parsingQuotedReplies() {
+        let r = SMTPReply(parsing: "552-5.5.3 Too many recipients")
+        #expect(r == SMTPReply(code: 552, enhanced: EnhancedStatus("5.5.3"), text: "Too many recipients"))
+        #expect(SMTPReply(parsing: "552") == SMTPReply(code: 552))
+        #expect(SMTPReply(parsing: "hello") == nil)
+        #expect(EnhancedStatus("5.5") == nil)
+        #expect(EnhancedStatus("3.1.1") == nil)
+        #expect(EnhancedStatus("4.1000.1") == nil)
+    }
+}
