@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "relaywatch-bench",
             dependencies: [
-                "RelayCore", "RelayScenarios",
+                "RelayCore", "RelayWatch", "RelayScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -121,18 +121,21 @@ public enum Analyser {
     static func peerLimit(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts, _ peers: [String: String]) -> Anomaly? {
         let t = m.transactions[k]
         let v = facts.verdicts[k]
-        guard let first = v.tooManyPositions.first else { return nil }
+        // RFC 5321 §4.5.3.1.8 counts RCPT commands: refusing "too many" with fewer than 100 before
+        // it is the violation, however many of those were accepted.
+        guard let first = v.tooManyPositions.first, first < 100 else { return nil }
         let acceptedBefore = v.meanings[..<first].filter { $0 == .accepted }.count
-        guard acceptedBefore < 100 else { return nil }
         let positions = v.tooManyPositions
         let peer = peers[t.session].map { "peer \($0)" } ?? "the peer"
+        let accepted = acceptedBefore == first ? "" : " (\(acceptedBefore) accepted)"
         return Anomaly(rule: .peerLimitBelow100, msg: m.id, txn: t.id, rcpts: positions.map { m.recipients[Int(t.rcpts[$0])] },
-                       detail: "\(peer) refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) after accepting only \(acceptedBefore); a server must take at least 100")
+                       detail: "\(peer) refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) after only \(first) RCPT command\(first == 1 ? "" : "s")\(accepted); a server must take at least 100")
     }
 
     // MARK: ndr-wrong-recipient
 
     static func ndrWrongRecipient(_ m: MessageRecord, _ facts: MessageFacts) -> (anomalies: [Anomaly], flagged: Set<MessageRecord.RecipientID>) {
+        guard !m.ndrs.isEmpty else { return ([], []) }
         var flagged = Set<MessageRecord.RecipientID>()
         // Grouped by the transaction that accepted them, so each sentence can name RCPT positions.
         var byTxn: [Int: [Int]] = [:]
@@ -182,6 +185,7 @@ public enum Analyser {
     // MARK: ndr-count-mismatch
 
     static func ndrCount(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
+        guard !m.ndrs.isEmpty else { return nil }
         let tooMany = facts.unresolvedTooMany
         var named = Set<MessageRecord.RecipientID>()
         for ndr in m.ndrs { named.formUnion(ndr.rcpts) }
@@ -230,6 +234,7 @@ public enum Analyser {
     // MARK: diagnostic-mismatch
 
     static func diagnosticMismatch(_ m: MessageRecord, _ facts: MessageFacts, skipping: Set<MessageRecord.RecipientID>) -> Anomaly? {
+        guard !m.ndrs.isEmpty else { return nil }
         var found: [(MessageRecord.RecipientID, SMTPReply, String)] = []
         for ndr in m.ndrs {
             for (r, diag) in ndr.diagnostics.sorted(by: { $0.key < $1.key }) where !skipping.contains(r) {

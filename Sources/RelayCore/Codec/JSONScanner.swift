@@ -5,6 +5,23 @@
 /// the bytes once, builds Strings only for the values the caller asks for, and skips the rest.
 /// It accepts exactly RFC 8259 JSON; anything else is a ``JSONScanner/Failure`` naming the byte
 /// offset, so a malformed line gets a useful message and is skipped.
+/// Where a JSON string's content sits in the line: offset, length, and whether it has escapes
+/// (then its bytes are not its text and it must be decoded).
+struct StringSlice: Hashable {
+    var start: Int32
+    var count: Int32
+    var escaped: Bool
+    static let none = StringSlice(start: 0, count: 0, escaped: false)
+}
+
+/// Where an array or object sits in the line (from its opening to past its closing bracket).
+struct ContainerSlice: Hashable {
+    var start: Int32
+    var end: Int32
+    var count: Int32
+    static let none = ContainerSlice(start: 0, end: 0, count: 0)
+}
+
 struct JSONScanner {
     struct Failure: Error {
         var reason: String
@@ -28,6 +45,30 @@ struct JSONScanner {
     }()
 
     static let maxDepth = 64
+
+    /// Index of the first byte at or after `start` that needs a look inside a string: a quote, a
+    /// backslash, a control character or a non-ASCII byte (`end` when there is none). Eight bytes
+    /// at a time (SWAR): string content is most of a log line's bytes. The lowest flagged byte of
+    /// the zero-byte test is exact (only bytes above it can be false alarms), so it is the answer.
+    @inline(__always) func firstSpecial(from start: Int) -> Int {
+        var j = start
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while j + 8 <= end {
+            let v = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+            let quote = v ^ (ones &* 0x22)
+            let slash = v ^ (ones &* 0x5C)
+            let special = (((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((v &- ones &* 0x20) & ~v) | v) & highs
+            if special != 0 { return j + special.trailingZeroBitCount >> 3 }
+            j += 8
+        }
+        while j < end {
+            let c = base[j]
+            if c == 0x22 || c == 0x5C || c < 0x20 || c >= 0x80 { return j }
+            j += 1
+        }
+        return end
+    }
 
     func fail(_ reason: String) -> Failure { Failure(reason: reason, offset: i) }
 
@@ -60,7 +101,9 @@ struct JSONScanner {
         skipWhitespace()
         guard i < end, base[i] == 0x22 else { throw fail(i < end ? "expected a string" : "line ends where a string was expected") }
         var j = i + 1
-        while j < end {
+        while true {
+            j = firstSpecial(from: j)
+            guard j < end else { throw fail("unterminated string") }
             let c = base[j]
             if c == 0x22 {
                 let r = UnsafeRawBufferPointer(start: base + i + 1, count: j - i - 1)
@@ -69,9 +112,8 @@ struct JSONScanner {
             }
             if c == 0x5C { return nil }
             if c < 0x20 { i = j; throw fail("control character in a string") }
-            j += 1
+            j += 1  // non-ASCII: keys are matched by bytes, an odd one simply matches nothing
         }
-        throw fail("unterminated string")
     }
 
     mutating func string() throws(Failure) -> String {
@@ -182,6 +224,124 @@ struct JSONScanner {
             i += 1
         }
         return v
+    }
+
+    // MARK: strings as places in the line (no copies)
+
+    /// Reads a string and returns where it sits, without building it. The string is fully
+    /// checked here (escapes, surrogates, UTF-8), so building it later cannot fail.
+    mutating func stringSlice() throws(Failure) -> StringSlice {
+        skipWhitespace()
+        guard i < end, base[i] == 0x22 else { throw fail(i < end ? "expected a string" : "line ends where a string was expected") }
+        let open = i
+        var j = i + 1
+        var nonASCII = false
+        while true {
+            j = firstSpecial(from: j)
+            guard j < end else { throw fail("unterminated string") }
+            let c = base[j]
+            if c == 0x22 {
+                i = j + 1
+                if nonASCII,
+                   String(validating: UnsafeBufferPointer(start: base + open + 1, count: j - open - 1), as: UTF8.self) == nil {
+                    i = open
+                    throw fail("string is not valid UTF-8")
+                }
+                return StringSlice(start: Int32(open + 1), count: Int32(j - open - 1), escaped: false)
+            }
+            if c == 0x5C {
+                _ = try escapedString()
+                return StringSlice(start: Int32(open + 1), count: Int32(i - open - 2), escaped: true)
+            }
+            if c < 0x20 { i = j; throw fail("control character in a string") }
+            nonASCII = true
+            j += 1
+        }
+    }
+
+    /// The String a slice stands for. Only for slices this scanner's line produced.
+    func string(_ s: StringSlice) -> String {
+        if !s.escaped {
+            return String(decoding: UnsafeBufferPointer(start: base + Int(s.start), count: Int(s.count)), as: UTF8.self)
+        }
+        var sub = self
+        sub.i = Int(s.start) - 1
+        return (try? sub.string()) ?? ""
+    }
+
+    /// An array whose elements are all strings: its place and length. nil (value skipped) for any
+    /// other JSON value.
+    mutating func stringArraySlice() throws(Failure) -> ContainerSlice? {
+        guard peek() == 0x5B else { try skipValue(); return nil }
+        let open = i
+        i += 1
+        var count: Int32 = 0
+        var wellTyped = true
+        if peek() == 0x5D {
+            i += 1
+            return ContainerSlice(start: Int32(open), end: Int32(i), count: 0)
+        }
+        while true {
+            if peek() == 0x22 { _ = try stringSlice(); count += 1 } else { wellTyped = false; try skipValue(depth: 1) }
+            guard let n = peek() else { throw fail("line ends inside an array") }
+            i += 1
+            if n == 0x5D { return wellTyped ? ContainerSlice(start: Int32(open), end: Int32(i), count: count) : nil }
+            guard n == 0x2C else { i -= 1; throw fail("expected ',' or ']'") }
+        }
+    }
+
+    /// An object whose values are all strings: its place and number of members.
+    mutating func stringObjectSlice() throws(Failure) -> ContainerSlice? {
+        guard peek() == 0x7B else { try skipValue(); return nil }
+        let open = i
+        i += 1
+        var count: Int32 = 0
+        var wellTyped = true
+        if peek() == 0x7D {
+            i += 1
+            return ContainerSlice(start: Int32(open), end: Int32(i), count: 0)
+        }
+        while true {
+            _ = try stringSlice()
+            try expect(0x3A, "':'")
+            if peek() == 0x22 { _ = try stringSlice(); count += 1 } else { wellTyped = false; try skipValue(depth: 1) }
+            guard let n = peek() else { throw fail("line ends inside an object") }
+            i += 1
+            if n == 0x7D { return wellTyped ? ContainerSlice(start: Int32(open), end: Int32(i), count: count) : nil }
+            guard n == 0x2C else { i -= 1; throw fail("expected ',' or '}'") }
+        }
+    }
+
+    /// Walks an already-checked array of strings.
+    func forEachString(in c: ContainerSlice, _ body: (StringSlice) -> Void) {
+        var sub = self
+        sub.i = Int(c.start) + 1
+        for _ in 0..<c.count {
+            _ = sub.peek()
+            guard let s = try? sub.stringSlice() else { return }
+            body(s)
+            _ = sub.peek()
+            sub.i += 1  // ',' or ']'
+        }
+    }
+
+    /// Walks an already-checked object of strings.
+    func forEachPair(in c: ContainerSlice, _ body: (StringSlice, StringSlice) -> Void) {
+        var sub = self
+        sub.i = Int(c.start) + 1
+        for _ in 0..<c.count {
+            guard let k = try? sub.stringSlice() else { return }
+            _ = sub.peek()
+            sub.i += 1  // ':'
+            guard let v = try? sub.stringSlice() else { return }
+            body(k, v)
+            _ = sub.peek()
+            sub.i += 1
+        }
+    }
+
+    func bytes(_ s: StringSlice) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + Int(s.start), count: Int(s.count))
     }
 
     // MARK: numbers and literals

@@ -24,16 +24,45 @@ public enum LogDecoder {
     }
 
     public static func decode(_ line: UnsafeRawBufferPointer) -> DecodedLine {
+        var raw = RawEvent(JSONScanner(line))
+        switch scan(line, into: &raw) {
+        case .event: return .event(raw.event())
+        case .unknownEvent(let name): return .unknownEvent(name)
+        case .blank: return .blank
+        case .malformed(let why): return .malformed(why)
+        }
+    }
+
+    /// Reads and checks a line without building anything: true for a usable event. The
+    /// benchmark uses it to show what parsing alone costs.
+    public static func check(_ line: UnsafeRawBufferPointer) -> Bool {
+        var raw = RawEvent(JSONScanner(line))
+        if case .event = scan(line, into: &raw) { return true }
+        return false
+    }
+
+    /// What ``scan(_:into:)`` found.
+    enum Scanned {
+        case event
+        case unknownEvent(String)
+        case blank
+        case malformed(String)
+    }
+
+    /// Reads and checks a line into `raw` without building its Strings. The store ingests that
+    /// directly, so the report never pays for values it does not keep; ``decode(_:)`` builds the
+    /// event from it. (An inout result: the raw event is a few hundred bytes, not worth copying.)
+    static func scan(_ line: UnsafeRawBufferPointer, into raw: inout RawEvent) -> Scanned {
         if line.count > maxLineLength { return .malformed("line longer than \(maxLineLength) bytes") }
-        var scanner = JSONScanner(line)
-        if scanner.peek() == nil { return .blank }
+        if raw.scanner.peek() == nil { return .blank }
         do {
-            var fields = Fields()
-            try fields.read(&scanner)
-            return fields.makeEvent()
+            try raw.read()
         } catch {
             return .malformed("\(error.reason) at byte \(error.offset + 1)")
         }
+        if let problem = raw.problem() { return .malformed(problem) }
+        if raw.kind == nil { return .unknownEvent(raw.scanner.string(raw.eventName)) }
+        return .event
     }
 }
 
@@ -77,79 +106,124 @@ enum FieldName: Int {
         }
     }
 
-    /// Dispatch on length and first bytes, then confirm the whole key.
+    /// A key's bytes as two little-endian words: every v1 key is at most 11 bytes, and its first
+    /// eight bytes alone tell it from the others, so one integer switch finds it.
     static func match(_ k: UnsafeRawBufferPointer) -> FieldName? {
-        guard let first = k.first else { return nil }
-        let candidate: FieldName?
-        switch (k.count, first) {
-        case (1, 0x76): candidate = .v
-        case (2, 0x74): candidate = .ts
-        case (5, 0x65): candidate = .event
-        case (3, 0x6D): candidate = .msg
-        case (4, 0x66): candidate = .from
-        case (5, 0x72): candidate = .rcpts
-        case (4, 0x73): candidate = .size
-        case (10, 0x6D): candidate = .messageID
-        case (7, 0x73): candidate = .session
-        case (4, 0x70): candidate = .peer
-        case (4, 0x65): candidate = .ehlo
-        case (3, 0x74): candidate = .txn
-        case (7, 0x61): candidate = .attempt
-        case (9, 0x70): candidate = .pipelined
-        case (3, 0x63): candidate = .cmd
-        case (5, 0x69): candidate = .index
-        case (4, 0x72): candidate = .rcpt
-        case (4, 0x63): candidate = .code
-        case (8, 0x65): candidate = .enhanced
-        case (4, 0x74): candidate = .text
-        case (8, 0x61): candidate = .accepted
-        case (8, 0x64): candidate = .deferred
-        case (7, 0x62): candidate = .bounced
-        case (6, 0x73): candidate = k[1] == 0x74 ? .status : .source
-        case (6, 0x72): candidate = .reason
-        case (8, 0x72): candidate = .retryAt
-        case (7, 0x6E): candidate = .ndrMsg
-        case (11, 0x64): candidate = .diagnostics
-        default: candidate = nil
+        let n = k.count
+        guard n > 0, n <= 11 else { return nil }
+        var low: UInt64 = 0, high: UInt64 = 0
+        for j in 0..<min(n, 8) { low |= UInt64(k[j]) << (8 * j) }
+        if n > 8 { for j in 8..<n { high |= UInt64(k[j]) << (8 * (j - 8)) } }
+        let candidate: FieldName
+        let expectedHigh: UInt64
+        switch low {
+        case 0x0000000000000076: candidate = .v; expectedHigh = 0x0
+        case 0x0000000000007374: candidate = .ts; expectedHigh = 0x0
+        case 0x000000746E657665: candidate = .event; expectedHigh = 0x0
+        case 0x000000000067736D: candidate = .msg; expectedHigh = 0x0
+        case 0x000000006D6F7266: candidate = .from; expectedHigh = 0x0
+        case 0x0000007374706372: candidate = .rcpts; expectedHigh = 0x0
+        case 0x00000000657A6973: candidate = .size; expectedHigh = 0x0
+        case 0x5F6567617373656D: candidate = .messageID; expectedHigh = 0x6469
+        case 0x006E6F6973736573: candidate = .session; expectedHigh = 0x0
+        case 0x0000000072656570: candidate = .peer; expectedHigh = 0x0
+        case 0x000000006F6C6865: candidate = .ehlo; expectedHigh = 0x0
+        case 0x00000000006E7874: candidate = .txn; expectedHigh = 0x0
+        case 0x0074706D65747461: candidate = .attempt; expectedHigh = 0x0
+        case 0x656E696C65706970: candidate = .pipelined; expectedHigh = 0x64
+        case 0x0000000000646D63: candidate = .cmd; expectedHigh = 0x0
+        case 0x0000007865646E69: candidate = .index; expectedHigh = 0x0
+        case 0x0000000074706372: candidate = .rcpt; expectedHigh = 0x0
+        case 0x0000000065646F63: candidate = .code; expectedHigh = 0x0
+        case 0x6465636E61686E65: candidate = .enhanced; expectedHigh = 0x0
+        case 0x0000000074786574: candidate = .text; expectedHigh = 0x0
+        case 0x6465747065636361: candidate = .accepted; expectedHigh = 0x0
+        case 0x6465727265666564: candidate = .deferred; expectedHigh = 0x0
+        case 0x006465636E756F62: candidate = .bounced; expectedHigh = 0x0
+        case 0x0000737574617473: candidate = .status; expectedHigh = 0x0
+        case 0x00006E6F73616572: candidate = .reason; expectedHigh = 0x0
+        case 0x74615F7972746572: candidate = .retryAt; expectedHigh = 0x0
+        case 0x0067736D5F72646E: candidate = .ndrMsg; expectedHigh = 0x0
+        case 0x74736F6E67616964: candidate = .diagnostics; expectedHigh = 0x736369
+        case 0x0000656372756F73: candidate = .source; expectedHigh = 0x0
+        default: return nil
         }
-        guard let candidate else { return nil }
-        let key = candidate.key.utf8Start
-        for j in 0..<k.count where k[j] != key[j] { return nil }
+        // Bytes past a key's end are zero in `low`, so equal words mean equal keys.
+        guard high == expectedHigh else { return nil }
         return candidate
     }
 }
 
-/// The fields of one line, as read. A field can be absent, null, of the wrong type, or a value.
-struct Fields {
-    var v: Int?
-    var ts: Timestamp?
-    var event: String?
-    var msg: String?
-    var from: String?
-    var rcpts: [String]?
-    var size: Int?
-    var messageID: String?
-    var session: String?
-    var peer: String?
-    var ehlo: [String]?
-    var txn: String?
-    var attempt: Int?
-    var pipelined: Bool?
-    var cmd: String?
-    var index: Int?
-    var rcpt: String?
-    var code: Int?
+/// Which event a line is.
+enum EventKind: UInt8 {
+    case queued, session, txn, reply, tally, outcome, ndr, retry, hold, release, done
+
+    static func match(_ k: UnsafeRawBufferPointer) -> EventKind? {
+        func eq(_ s: StaticString) -> Bool {
+            guard k.count == s.utf8CodeUnitCount else { return false }
+            for j in 0..<k.count where k[j] != s.utf8Start[j] { return false }
+            return true
+        }
+        switch k.first {
+        case 0x71: return eq("queued") ? .queued : nil
+        case 0x73: return eq("session") ? .session : nil
+        case 0x74: return eq("txn") ? .txn : eq("tally") ? .tally : nil
+        case 0x72: return eq("reply") ? .reply : eq("retry") ? .retry : eq("release") ? .release : nil
+        case 0x6F: return eq("outcome") ? .outcome : nil
+        case 0x6E: return eq("ndr") ? .ndr : nil
+        case 0x68: return eq("hold") ? .hold : nil
+        case 0x64: return eq("done") ? .done : nil
+        default: return nil
+        }
+    }
+}
+
+/// Bits for a set of fields (the masks `RawEvent.problem()` checks).
+@inline(__always) func mask(_ a: FieldName, _ b: FieldName? = nil, _ c: FieldName? = nil, _ d: FieldName? = nil, _ e: FieldName? = nil) -> UInt32 {
+    var m: UInt32 = 1 << a.rawValue
+    if let b { m |= 1 << b.rawValue }
+    if let c { m |= 1 << c.rawValue }
+    if let d { m |= 1 << d.rawValue }
+    if let e { m |= 1 << e.rawValue }
+    return m
+}
+
+/// One line's fields as places in the line (see ``StringSlice``): nothing is copied until asked for.
+/// A field can be absent, null, of an unusable type or value (`bad`), or a value.
+struct RawEvent {
+    var scanner: JSONScanner
+    var kind: EventKind?
+    var eventName = StringSlice.none
+    var v = 0
+    var ts = Timestamp(microseconds: 0)
+    var msg = StringSlice.none
+    var from = StringSlice.none
+    var messageID = StringSlice.none
+    var session = StringSlice.none
+    var peer = StringSlice.none
+    var txn = StringSlice.none
+    var cmd = StringSlice.none
+    var command = SMTPCommand.mail
+    var rcpt = StringSlice.none
+    var text = StringSlice.none
+    var status = Outcome.Status.delivered
+    var statusText = StringSlice.none
+    var reason = StringSlice.none
+    var ndrMsg = StringSlice.none
+    var source = StringSlice.none
+    var rcpts = ContainerSlice.none
+    var ehlo = ContainerSlice.none
+    var diagnostics = ContainerSlice.none
+    var size = 0
+    var attempt = 0
+    var index = 0
+    var code = 0
+    var accepted = 0
+    var deferred = 0
+    var bounced = 0
     var enhanced: EnhancedStatus?
-    var text: String?
-    var accepted: Int?
-    var deferred: Int?
-    var bounced: Int?
-    var status: String?
-    var reason: String?
+    var pipelined = false
     var retryAt: Timestamp?
-    var ndrMsg: String?
-    var diagnostics: [String: String]?
-    var source: String?
 
     /// Bit per FieldName: present (any value, null included).
     var present: UInt32 = 0
@@ -158,172 +232,230 @@ struct Fields {
     /// Bit per FieldName: present with a JSON type (or value) this version cannot use.
     var bad: UInt32 = 0
 
+    init(_ scanner: JSONScanner) { self.scanner = scanner }
+
     func has(_ f: FieldName) -> Bool { present & (1 << f.rawValue) != 0 }
     func isNull(_ f: FieldName) -> Bool { null & (1 << f.rawValue) != 0 }
     func isBad(_ f: FieldName) -> Bool { bad & (1 << f.rawValue) != 0 }
+    /// Present with a usable value (not null, not bad).
+    func hasValue(_ f: FieldName) -> Bool { (present & ~null & ~bad) & (1 << f.rawValue) != 0 }
 
-    mutating func read(_ s: inout JSONScanner) throws(JSONScanner.Failure) {
-        guard s.peek() == 0x7B else { throw s.fail("line is not a JSON object") }
-        s.i += 1
-        if s.peek() == 0x7D {
-            s.i += 1
+    func string(_ s: StringSlice) -> String { scanner.string(s) }
+    func optionalString(_ f: FieldName, _ s: StringSlice) -> String? { hasValue(f) ? scanner.string(s) : nil }
+
+    func strings(_ c: ContainerSlice) -> [String] {
+        var out: [String] = []
+        out.reserveCapacity(Int(c.count))
+        scanner.forEachString(in: c) { out.append(scanner.string($0)) }
+        return out
+    }
+
+    mutating func read() throws(JSONScanner.Failure) {
+        guard scanner.peek() == 0x7B else { throw scanner.fail("line is not a JSON object") }
+        scanner.i += 1
+        if scanner.peek() == 0x7D {
+            scanner.i += 1
         } else {
             while true {
                 let name: FieldName?
-                if let raw = try s.rawString() {
+                if let raw = try scanner.rawString() {
                     name = FieldName.match(raw)
                 } else {
-                    var key = try s.string()
+                    var key = try scanner.string()
                     name = key.withUTF8 { FieldName.match(UnsafeRawBufferPointer($0)) }
                 }
-                try s.expect(0x3A, "':' after a key")
-                if let name { try readValue(name, &s) } else { try s.skipValue(depth: 1) }
-                guard let n = s.peek() else { throw s.fail("line ends inside the object (truncated?)") }
-                s.i += 1
+                try scanner.expect(0x3A, "':' after a key")
+                if let name { try readValue(name) } else { try scanner.skipValue(depth: 1) }
+                guard let n = scanner.peek() else { throw scanner.fail("line ends inside the object (truncated?)") }
+                scanner.i += 1
                 if n == 0x7D { break }
-                guard n == 0x2C else { s.i -= 1; throw s.fail("expected ',' or '}'") }
+                guard n == 0x2C else { scanner.i -= 1; throw scanner.fail("expected ',' or '}'") }
             }
         }
-        if s.peek() != nil { throw s.fail("text after the JSON object") }
+        if scanner.peek() != nil { throw scanner.fail("text after the JSON object") }
     }
 
-    private mutating func readValue(_ f: FieldName, _ s: inout JSONScanner) throws(JSONScanner.Failure) {
+    private mutating func str() throws(JSONScanner.Failure) -> StringSlice? {
+        if scanner.peek() == 0x22 { return try scanner.stringSlice() }
+        try scanner.skipValue(depth: 1)
+        return nil
+    }
+
+    private mutating func int() throws(JSONScanner.Failure) -> Int? {
+        if let c = scanner.peek(), c == 0x2D || (c >= 0x30 && c <= 0x39) { return try scanner.number() }
+        try scanner.skipValue(depth: 1)
+        return nil
+    }
+
+    private mutating func count() throws(JSONScanner.Failure) -> Int? {
+        guard let n = try int(), n >= 0 else { return nil }
+        return n
+    }
+
+    private mutating func readValue(_ f: FieldName) throws(JSONScanner.Failure) {
         let bit: UInt32 = 1 << f.rawValue
         present |= bit
-        if try s.takeNull() { null |= bit; return }
-        func str(_ s: inout JSONScanner) throws(JSONScanner.Failure) -> String? {
-            if s.peek() == 0x22 { return try s.string() }
-            try s.skipValue(depth: 1)
-            return nil
-        }
-        func int(_ s: inout JSONScanner) throws(JSONScanner.Failure) -> Int? {
-            if let c = s.peek(), c == 0x2D || (c >= 0x30 && c <= 0x39) { return try s.number() }
-            try s.skipValue(depth: 1)
-            return nil
-        }
+        if try scanner.takeNull() { null |= bit; return }
         var ok = true
         switch f {
-        case .v: v = try int(&s); ok = v != nil
+        case .v: if let n = try int() { v = n } else { ok = false }
         case .ts:
-            if s.peek() == 0x22, let raw = try s.rawString() {
-                ts = Timestamp.parse(raw)
-            } else if let text = try str(&s) {
-                ts = Timestamp(rfc3339: text)
-            }
-            ok = ts != nil
-        case .event: event = try str(&s); ok = event != nil
-        case .msg: msg = try str(&s); ok = msg != nil
-        case .from: from = try str(&s); ok = from != nil
-        case .rcpts: rcpts = try s.stringArray(); ok = rcpts != nil
-        case .size: size = try int(&s); ok = size.map { $0 >= 0 } ?? false
-        case .messageID: messageID = try str(&s); ok = messageID != nil
-        case .session: session = try str(&s); ok = session != nil
-        case .peer: peer = try str(&s); ok = peer != nil
-        case .ehlo: ehlo = try s.stringArray(); ok = ehlo != nil
-        case .txn: txn = try str(&s); ok = txn != nil
-        case .attempt: attempt = try int(&s); ok = attempt != nil
-        case .pipelined: pipelined = try s.bool(); if pipelined == nil { try s.skipValue(depth: 1); ok = false }
-        case .cmd: cmd = try str(&s); ok = cmd != nil
-        case .index: index = try int(&s); ok = index.map { $0 >= 0 } ?? false
-        case .rcpt: rcpt = try str(&s); ok = rcpt != nil
-        case .code: code = try int(&s); ok = code.map { (100...999).contains($0) } ?? false
+            if let s = try str() {
+                if !s.escaped, let t = Timestamp.parse(scanner.bytes(s)) { ts = t } else { ok = false }
+            } else { ok = false }
+        case .event:
+            if let s = try str() {
+                eventName = s
+                if s.escaped {
+                    var name = scanner.string(s)
+                    kind = name.withUTF8 { EventKind.match(UnsafeRawBufferPointer($0)) }
+                } else {
+                    kind = EventKind.match(scanner.bytes(s))
+                }
+            } else { ok = false }
+        case .msg: if let s = try str() { msg = s } else { ok = false }
+        case .from: if let s = try str() { from = s } else { ok = false }
+        case .rcpts: if let c = try scanner.stringArraySlice() { rcpts = c } else { ok = false }
+        case .size: if let n = try count() { size = n } else { ok = false }
+        case .messageID: if let s = try str() { messageID = s } else { ok = false }
+        case .session: if let s = try str() { session = s } else { ok = false }
+        case .peer: if let s = try str() { peer = s } else { ok = false }
+        case .ehlo: if let c = try scanner.stringArraySlice() { ehlo = c } else { ok = false }
+        case .txn: if let s = try str() { txn = s } else { ok = false }
+        case .attempt: if let n = try int() { attempt = n } else { ok = false }
+        case .pipelined:
+            if let b = try scanner.bool() { pipelined = b } else { try scanner.skipValue(depth: 1); ok = false }
+        case .cmd:
+            if let s = try str() {
+                cmd = s
+                command = SMTPCommand.match(s.escaped ? nil : scanner.bytes(s)) ?? .other(scanner.string(s))
+            } else { ok = false }
+        case .index: if let n = try count() { index = n } else { ok = false }
+        case .rcpt: if let s = try str() { rcpt = s } else { ok = false }
+        case .code:
+            if let n = try int(), (100...999).contains(n) { code = n } else { ok = false }
         case .enhanced:
             // An enhanced code we cannot parse is treated as absent: the basic code still stands.
-            if let text = try str(&s) { enhanced = EnhancedStatus(text) } else { ok = false }
-        case .text: text = try str(&s); ok = text != nil
-        case .accepted: accepted = try int(&s); ok = accepted.map { $0 >= 0 } ?? false
-        case .deferred: deferred = try int(&s); ok = deferred.map { $0 >= 0 } ?? false
-        case .bounced: bounced = try int(&s); ok = bounced.map { $0 >= 0 } ?? false
-        case .status: status = try str(&s); ok = status != nil
-        case .reason: reason = try str(&s); ok = reason != nil
+            if let s = try str() {
+                enhanced = s.escaped ? EnhancedStatus(scanner.string(s)) : EnhancedStatus.parse(scanner.bytes(s))
+            } else { ok = false }
+        case .text: if let s = try str() { text = s } else { ok = false }
+        case .accepted: if let n = try count() { accepted = n } else { ok = false }
+        case .deferred: if let n = try count() { deferred = n } else { ok = false }
+        case .bounced: if let n = try count() { bounced = n } else { ok = false }
+        case .status:
+            if let s = try str() {
+                statusText = s
+                if let st = Outcome.Status(rawValue: scanner.string(s)) { status = st } else { ok = false }
+            } else { ok = false }
+        case .reason: if let s = try str() { reason = s } else { ok = false }
         case .retryAt:
-            if let text = try str(&s) { retryAt = Timestamp(rfc3339: text) }
-            ok = retryAt != nil
-        case .ndrMsg: ndrMsg = try str(&s); ok = ndrMsg != nil
-        case .diagnostics: diagnostics = try s.stringObject(); ok = diagnostics != nil
-        case .source: source = try str(&s); ok = source != nil
+            if let s = try str(), let t = Timestamp(rfc3339: scanner.string(s)) { retryAt = t } else { ok = false }
+        case .ndrMsg: if let s = try str() { ndrMsg = s } else { ok = false }
+        case .diagnostics: if let c = try scanner.stringObjectSlice() { diagnostics = c } else { ok = false }
+        case .source: if let s = try str() { source = s } else { ok = false }
         }
         if !ok { bad |= bit }
     }
 
-    /// Builds the typed event, or says which field is missing or unusable.
-    func makeEvent() -> DecodedLine {
-        guard has(.v), !isNull(.v) else { return .malformed("no \"v\" field") }
-        guard let v, !isBad(.v) else { return .malformed("\"v\" is not a number") }
-        guard v == 1 else { return .malformed("log version \(v) is not supported (this reader knows v1)") }
-        guard let event, !isBad(.event) else { return .malformed("no \"event\" name") }
-        guard let ts, !isBad(.ts) else {
-            return .malformed(has(.ts) ? "\"ts\" is not an RFC 3339 time" : "no \"ts\" field")
-        }
+    /// Why the line is not a usable v1 event, or nil. Unknown events only need the envelope.
+    func problem() -> String? {
+        guard has(.v), !isNull(.v) else { return "no \"v\" field" }
+        guard !isBad(.v) else { return "\"v\" is not a number" }
+        guard v == 1 else { return "log version \(v) is not supported (this reader knows v1)" }
+        guard hasValue(.event) else { return "no \"event\" name" }
+        guard hasValue(.ts) else { return has(.ts) ? "\"ts\" is not an RFC 3339 time" : "no \"ts\" field" }
+        guard let kind else { return nil }
 
-        func need<T>(_ f: FieldName, _ value: T?) throws(MissingField) -> T {
-            guard let value, !isBad(f) else { throw MissingField(field: f, present: has(f) && !isNull(f)) }
-            return value
+        func missing(_ f: FieldName) -> String {
+            let name = string(eventName)
+            return has(f) && !isNull(f)
+                ? "\(name) event: \"\(f.key)\" has the wrong type or value"
+                : "\(name) event without \"\(f.key)\""
         }
-        /// A field that may be absent or null (nil), but not of the wrong type.
-        func optional<T>(_ f: FieldName, _ value: T?) throws(MissingField) -> T? {
-            if isBad(f) && !isNull(f) { throw MissingField(field: f, present: true) }
-            return value
-        }
-
-        do {
-            let body: DeliveryEvent.Body
-            var msgID: String? = nil
-            if event != "session" { msgID = try need(.msg, msg) }
-            switch event {
-            case "queued":
-                body = .queued(Queued(from: try need(.from, from), rcpts: try need(.rcpts, rcpts),
-                                      size: try need(.size, size), messageID: try optional(.messageID, messageID)))
-            case "session":
-                body = .session(Session(session: try need(.session, session), peer: try need(.peer, peer),
-                                        ehlo: try need(.ehlo, ehlo)))
-            case "txn":
-                body = .txn(Transaction(txn: try need(.txn, txn), session: try need(.session, session),
-                                        attempt: try need(.attempt, attempt), pipelined: try need(.pipelined, pipelined),
-                                        rcpts: try need(.rcpts, rcpts)))
-            case "reply":
-                let command = SMTPCommand(try need(.cmd, cmd))
-                var index: Int? = nil
-                var rcpt: String? = nil
-                if command == .rcpt {
-                    index = try need(.index, self.index)
-                    rcpt = try need(.rcpt, self.rcpt)
-                }
-                body = .reply(ReplyRecord(txn: try need(.txn, txn), command: command, index: index, rcpt: rcpt,
-                                          reply: SMTPReply(code: try need(.code, code), enhanced: enhanced,
-                                                           text: try optional(.text, text) ?? "")))
-            case "tally":
-                body = .tally(Tally(txn: try need(.txn, txn), accepted: try need(.accepted, accepted),
-                                    deferred: try need(.deferred, deferred), bounced: try need(.bounced, bounced)))
-            case "outcome":
-                let statusText = try need(.status, status)
-                guard let st = Outcome.Status(rawValue: statusText) else {
-                    return .malformed("outcome status \"\(statusText)\" is not delivered, deferred, bounced or expired")
-                }
-                body = .outcome(Outcome(rcpt: try need(.rcpt, rcpt), status: st, txn: try optional(.txn, txn),
-                                        reason: try optional(.reason, reason) ?? "",
-                                        retryAt: try optional(.retryAt, retryAt)))
-            case "ndr":
-                body = .ndr(NDR(ndrMsg: try optional(.ndrMsg, ndrMsg), rcpts: try need(.rcpts, rcpts),
-                                diagnostics: try optional(.diagnostics, diagnostics)))
-            case "retry":
-                body = .retry(Retry(rcpts: try optional(.rcpts, rcpts), source: try optional(.source, source) ?? "schedule"))
-            case "hold": body = .hold
-            case "release": body = .release
-            case "done": body = .done
-            default: return .unknownEvent(event)
+        var required: UInt32 = kind == .session ? 0 : mask(.msg)
+        var optional: UInt32 = 0
+        switch kind {
+        case .queued: required |= mask(.from, .rcpts, .size); optional = mask(.messageID)
+        case .session: required |= mask(.session, .peer, .ehlo)
+        case .txn: required |= mask(.txn, .session, .attempt, .pipelined, .rcpts)
+        case .reply:
+            required |= mask(.cmd, .txn, .code)
+            if command == .rcpt { required |= mask(.index, .rcpt) }
+            optional = mask(.text)
+        case .tally: required |= mask(.txn, .accepted, .deferred, .bounced)
+        case .outcome:
+            if has(.status) && !isNull(.status) && isBad(.status) && statusText != .none {
+                return "outcome status \"\(string(statusText))\" is not delivered, deferred, bounced or expired"
             }
-            return .event(DeliveryEvent(ts: ts, msg: msgID, body))
-        } catch {
-            let name = String(describing: error.field.key)
-            return .malformed(error.present
-                ? "\(event) event: \"\(name)\" has the wrong type or value"
-                : "\(event) event without \"\(name)\"")
+            required |= mask(.status, .rcpt); optional = mask(.txn, .reason, .retryAt)
+        case .ndr: required |= mask(.rcpts); optional = mask(.ndrMsg, .diagnostics)
+        case .retry: optional = mask(.rcpts, .source)
+        case .hold, .release, .done: break
         }
+        let usable = present & ~null & ~bad
+        let missingFields = required & ~usable
+        if missingFields != 0 { return missing(FieldName(rawValue: missingFields.trailingZeroBitCount)!) }
+        let wrong = optional & bad & ~null
+        if wrong != 0 { return missing(FieldName(rawValue: wrong.trailingZeroBitCount)!) }
+        return nil
+    }
+
+    /// The typed event. Call only when ``problem()`` is nil and `kind` is known.
+    func event() -> DeliveryEvent {
+        let body: DeliveryEvent.Body
+        switch kind! {
+        case .queued:
+            body = .queued(Queued(from: string(from), rcpts: strings(rcpts), size: size,
+                                  messageID: optionalString(.messageID, messageID)))
+        case .session:
+            body = .session(Session(session: string(session), peer: string(peer), ehlo: strings(ehlo)))
+        case .txn:
+            body = .txn(Transaction(txn: string(txn), session: string(session), attempt: attempt,
+                                    pipelined: pipelined, rcpts: strings(rcpts)))
+        case .reply:
+            body = .reply(ReplyRecord(txn: string(txn), command: command,
+                                      index: command == .rcpt ? index : nil,
+                                      rcpt: command == .rcpt ? string(rcpt) : nil,
+                                      reply: SMTPReply(code: code, enhanced: enhanced, text: optionalString(.text, text) ?? "")))
+        case .tally:
+            body = .tally(Tally(txn: string(txn), accepted: accepted, deferred: deferred, bounced: bounced))
+        case .outcome:
+            body = .outcome(Outcome(rcpt: string(rcpt), status: status, txn: optionalString(.txn, txn),
+                                    reason: optionalString(.reason, reason) ?? "", retryAt: hasValue(.retryAt) ? retryAt : nil))
+        case .ndr:
+            var diags: [String: String]? = nil
+            if hasValue(.diagnostics) {
+                var d: [String: String] = [:]
+                scanner.forEachPair(in: diagnostics) { k, v in d[scanner.string(k)] = scanner.string(v) }
+                diags = d
+            }
+            body = .ndr(NDR(ndrMsg: optionalString(.ndrMsg, ndrMsg), rcpts: strings(rcpts), diagnostics: diags))
+        case .retry:
+            body = .retry(Retry(rcpts: hasValue(.rcpts) ? strings(rcpts) : nil,
+                                source: optionalString(.source, source) ?? "schedule"))
+        case .hold: body = .hold
+        case .release: body = .release
+        case .done: body = .done
+        }
+        return DeliveryEvent(ts: ts, msg: kind == .session ? nil : string(msg), body)
     }
 }
 
-struct MissingField: Error {
-    var field: FieldName
-    var present: Bool
+extension SMTPCommand {
+    /// The command named by a log's `cmd` bytes; nil when it is not one of the six.
+    static func match(_ b: UnsafeRawBufferPointer?) -> SMTPCommand? {
+        guard let b, b.count == 4 || b.count == 3 else { return nil }
+        let w = b.count == 4 ? UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
+                             : UInt32(b[0]) << 16 | UInt32(b[1]) << 8 | UInt32(b[2])
+        switch (b.count, w) {
+        case (4, 0x4D41_494C): return .mail   // MAIL
+        case (4, 0x5243_5054): return .rcpt   // RCPT
+        case (4, 0x4441_5441): return .data   // DATA
+        case (3, 0x00_444F54): return .dot    // DOT
+        case (4, 0x5253_4554): return .rset   // RSET
+        case (4, 0x5155_4954): return .quit   // QUIT
+        default: return nil
+        }
+    }
 }

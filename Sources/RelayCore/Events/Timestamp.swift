@@ -55,6 +55,31 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     static func parse(_ b: UnsafeRawBufferPointer) -> Timestamp? {
+        if b.count == 27, let t = parseCanonical(b) { return t }
+        return parseGeneral(b)
+    }
+
+    /// The form the relay writes (`2026-11-29T08:09:45.123456Z`), without loops or branches per
+    /// digit: every line has one, so this is a measurable part of reading a log.
+    @inline(__always) static func parseCanonical(_ b: UnsafeRawBufferPointer) -> Timestamp? {
+        guard b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x2E, b[26] == 0x5A
+        else { return nil }
+        var bad: UInt8 = 0
+        @inline(__always) func d(_ k: Int) -> Int64 {
+            let v = b[k] &- 0x30
+            bad |= v > 9 ? 1 : 0
+            return Int64(v)
+        }
+        let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)
+        let mo = d(5) * 10 + d(6), day = d(8) * 10 + d(9)
+        let h = d(11) * 10 + d(12), mi = d(14) * 10 + d(15), s = d(17) * 10 + d(18)
+        let micros = ((d(20) * 10 + d(21)) * 10 + d(22)) * 1000 + (d(23) * 10 + d(24)) * 10 + d(25)
+        guard bad == 0, (1...12).contains(mo), (1...31).contains(day), h < 24, mi < 60, s <= 60 else { return nil }
+        let secs = civilDays(year: y, month: mo, day: day) * 86_400 + h * 3600 + mi * 60 + s
+        return Timestamp(microseconds: secs * 1_000_000 + micros)
+    }
+
+    static func parseGeneral(_ b: UnsafeRawBufferPointer) -> Timestamp? {
         let n = b.count
         guard n >= 20 else { return nil }
         func digits(_ at: Int, _ count: Int) -> Int64? {
@@ -97,7 +122,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         default: return nil
         }
         guard i == n else { return nil }
-        let days = civilDays(year: y, month: mo, day: d)
+        let days = civilDays(year: y, month: mo, day: d)  // cheap: a dozen integer operations
         let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
         return Timestamp(microseconds: secs * 1_000_000 + micros)
     }

@@ -12,13 +12,33 @@ public struct EnhancedStatus: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `c.s.d`, where c is 2, 4 or 5 and s and d are 1 to 3 digits (RFC 3463 §2).
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-              let c = UInt8(parts[0]), [2, 4, 5].contains(c),
-              parts[1].count <= 3, parts[2].count <= 3,
-              let s = UInt16(parts[1]), let d = UInt16(parts[2])
-        else { return nil }
-        self.init(klass: c, subject: s, detail: d)
+        var text = String(text)
+        guard let e = text.withUTF8({ EnhancedStatus.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = e
+    }
+
+    /// The same from bytes: the log reader calls this for every reply, so no String is built.
+    static func parse(_ b: UnsafeRawBufferPointer) -> EnhancedStatus? {
+        var parts: (UInt16, UInt16, UInt16) = (0, 0, 0)
+        var part = 0, digits = 0
+        for c in b {
+            if c == 0x2E {
+                guard digits > 0, part < 2 else { return nil }
+                part += 1
+                digits = 0
+                continue
+            }
+            guard c >= 0x30, c <= 0x39, digits < 3 else { return nil }
+            let v = UInt16(c - 0x30)
+            switch part {
+            case 0: parts.0 = parts.0 * 10 + v
+            case 1: parts.1 = parts.1 * 10 + v
+            default: parts.2 = parts.2 * 10 + v
+            }
+            digits += 1
+        }
+        guard part == 2, digits > 0, parts.0 == 2 || parts.0 == 4 || parts.0 == 5 else { return nil }
+        return EnhancedStatus(klass: UInt8(parts.0), subject: parts.1, detail: parts.2)
     }
 
     public var description: String { "\(klass).\(subject).\(detail)" }

@@ -18,18 +18,18 @@ public struct MessageRecord: Sendable {
     public var retries = 0
 
     /// Addresses by RecipientID.
-    public private(set) var recipients: [String] = []
+    public private(set) var recipients = RecipientTable()
     /// Whether the address was in the `queued` event (others appeared only later, e.g. in an NDR).
     public private(set) var listed: [Bool] = []
-    private var recipientIndex: [String: RecipientID] = [:]
 
     public internal(set) var transactions: [TransactionRecord] = []
-    private var transactionIndex: [String: Int] = [:]
     public internal(set) var outcomes: [OutcomeRecord] = []
     public internal(set) var ndrs: [NDRRecord] = []
 
     /// Event order within the message: outcomes and NDRs are placed relative to transactions by it.
     var nextSeq: Int32 = 0
+    /// The recipient after the last outcome's: relays log outcomes in RCPT order, so it usually matches.
+    var outcomeHint: RecipientID = 0
 
     init(id: String, at ts: Timestamp) {
         self.id = id
@@ -37,31 +37,25 @@ public struct MessageRecord: Sendable {
         self.lastSeen = ts
     }
 
-    public func recipientID(_ address: String) -> RecipientID? { recipientIndex[address] }
+    public func recipientID(_ address: String) -> RecipientID? {
+        var address = address
+        return address.withUTF8 { recipients.id(of: UnsafeRawBufferPointer($0)) }.map { RecipientID($0) }
+    }
 
     public func transaction(_ id: String) -> TransactionRecord? {
-        transactionIndex[id].map { transactions[$0] }
+        transactions.last { $0.id == id }
     }
 
-    public func transactionPosition(_ id: String) -> Int? { transactionIndex[id] }
-
-    mutating func intern(_ address: String, listed isListed: Bool = false) -> RecipientID {
-        if let id = recipientIndex[address] {
-            if isListed { listed[Int(id)] = true }
-            return id
-        }
-        let id = RecipientID(recipients.count)
-        recipients.append(address)
-        listed.append(isListed)
-        recipientIndex[address] = id
-        return id
+    mutating func intern(_ address: UnsafeRawBufferPointer, listed isListed: Bool) -> RecipientID {
+        let id = recipients.intern(address)
+        if id == listed.count { listed.append(isListed) } else if isListed { listed[id] = true }
+        return RecipientID(id)
     }
 
-    mutating func addTransaction(_ t: TransactionRecord) -> Int? {
-        guard transactionIndex[t.id] == nil else { return nil }
-        transactionIndex[t.id] = transactions.count
+    mutating func markListed(_ id: RecipientID) { listed[Int(id)] = true }
+
+    mutating func addTransaction(_ t: TransactionRecord) {
         transactions.append(t)
-        return transactions.count - 1
     }
 
     mutating func takeSeq() -> Int32 {

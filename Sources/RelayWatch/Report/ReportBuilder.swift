@@ -59,24 +59,33 @@ public struct ReportBuilder {
 
     /// Feeds one line's bytes (without its newline).
     public mutating func line(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer, overlong: Bool = false) {
-        let decoded = overlong ? .malformed("line longer than \(LogDecoder.maxLineLength) bytes") : LogDecoder.decode(bytes)
-        switch decoded {
-        case .event(let event):
+        if overlong {
+            noteMalformed(file, number, "line longer than \(LogDecoder.maxLineLength) bytes")
+            return
+        }
+        var notes: [DeliveryStore.Unplaced] = []
+        let applied = store.apply(line: bytes) { notes.append($0) }
+        for note in notes { noteUnplaced(note) }
+        switch applied {
+        case .event:
             events += 1
-            var notes: [DeliveryStore.Unplaced] = []
-            let finished = store.apply(event) { notes.append($0) }
-            for note in notes { noteUnplaced(note) }
-            if let finished { analyse(finished) }
+        case .finished:
+            events += 1
+            if let finished = store.takeFinished() { analyse(finished) }
         case .unknownEvent:
             events += 1
             unknownEvents += 1
         case .blank:
             break
         case .malformed(let reason):
-            malformed += 1
-            if malformedSamples.count < Self.sampleLimit {
-                malformedSamples.append(MalformedLine(file: file, line: number, reason: reason))
-            }
+            noteMalformed(file, number, reason)
+        }
+    }
+
+    private mutating func noteMalformed(_ file: String, _ number: Int, _ reason: String) {
+        malformed += 1
+        if malformedSamples.count < Self.sampleLimit {
+            malformedSamples.append(MalformedLine(file: file, line: number, reason: reason))
         }
     }
 

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A message's recipient addresses, numbered in the order first seen, stored as bytes in one
+/// buffer. The log names every recipient again and again (txn, each reply, each outcome); looking
+/// them up by bytes, without building a String or hashing with SipHash each time, is most of what
+/// makes the report fast. Reading an address as a String builds it on demand.
+public struct RecipientTable: RandomAccessCollection, Sendable {
+    public typealias Index = Int
+
+    private var bytes: [UInt8] = []
+    /// End offset of each address in `bytes` (its start is the previous one's end).
+    private var ends: [Int32] = []
+    /// Open-addressing hash index (id + 1; 0 is empty), built once there are enough addresses that
+    /// a linear scan costs more than hashing.
+    private var slots: [Int32] = []
+    private static let linearLimit = 8
+
+    public init() {}
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { ends.count }
+
+    public subscript(i: Int) -> String {
+        let start = i == 0 ? 0 : Int(ends[i - 1])
+        return bytes.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[start..<Int(ends[i])]), as: UTF8.self)
+        }
+    }
+
+    /// Whether address `i` is these bytes.
+    public func address(_ i: Int, equals b: UnsafeRawBufferPointer) -> Bool {
+        let start = i == 0 ? 0 : Int(ends[i - 1])
+        let count = Int(ends[i]) - start
+        guard count == b.count else { return false }
+        if count == 0 { return true }
+        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, b.baseAddress!, count) == 0 }
+    }
+
+    /// The number of the address with these bytes, if known.
+    public func id(of b: UnsafeRawBufferPointer) -> Int? {
+        if slots.isEmpty {
+            for i in 0..<ends.count where address(i, equals: b) { return i }
+            return nil
+        }
+        let mask = slots.count - 1
+        var p = Int(truncatingIfNeeded: Self.hash(b)) & mask
+        while true {
+            let s = slots[p]
+            if s == 0 { return nil }
+            if address(Int(s) - 1, equals: b) { return Int(s) - 1 }
+            p = (p + 1) & mask
+        }
+    }
+
+    /// The number of the address with these bytes, adding it when new.
+    public mutating func intern(_ b: UnsafeRawBufferPointer) -> Int {
+        if let i = id(of: b) { return i }
+        bytes.append(contentsOf: b)
+        ends.append(Int32(bytes.count))
+        let i = ends.count - 1
+        if ends.count > Self.linearLimit {
+            if slots.count < ends.count * 2 { rebuild() } else { insertSlot(i) }
+        }
+        return i
+    }
+
+    public mutating func intern(_ s: String) -> Int {
+        var s = s
+        return s.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
+    }
+
+    private mutating func rebuild() {
+        var size = 16
+        while size < ends.count * 4 { size <<= 1 }
+        slots = Array(repeating: 0, count: size)
+        for i in 0..<ends.count { insertSlot(i) }
+    }
+
+    private mutating func insertSlot(_ i: Int) {
+        let start = i == 0 ? 0 : Int(ends[i - 1])
+        let h = bytes.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[start..<Int(ends[i])])) }
+        let mask = slots.count - 1
+        var p = Int(truncatingIfNeeded: h) & mask
+        while slots[p] != 0 { p = (p + 1) & mask }
+        slots[p] = Int32(i + 1)
+    }
+
+    /// FNV-1a: simple, and fast on short keys such as addresses. (Not hardened against chosen
+    /// collisions; a log is the relay's own output, and a bad case only costs time.)
+    static func hash(_ b: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+        return h ^ (h >> 29)
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import RelayCore
+import RelayScenarios
+import RelayWatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The report's speed and memory beside jq's on the same file, in the same run.
+///
+/// The target (issue "Core"): on a 1.3M-event, ~290 MB log, `relaywatch report` at least 10x faster
+/// than `jq` selecting the failed replies, with peak memory under 150 MB. Figures, not a pass/fail
+/// test: timings belong to the machine they were taken on.
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relaywatch-bench",
+        abstract: "Benchmark relaywatch report against jq on a generated delivery log.",
+        subcommands: [Run.self, Generate.self, ReportChild.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a generated delivery log.")
+    @Option(help: "Events to generate.") var events = 1_300_000
+    @Option(help: "Seed for the generator.") var seed: UInt64 = 822_105
+    @Argument(help: "Output file.") var output: String
+
+    func run() throws {
+        let stats = try writeLog(events: events, seed: seed, to: output)
+        print("wrote \(output): \(stats.events) events, \(stats.messages) messages, \(stats.recipients) recipients, \(stats.failedReplies) failed replies")
+    }
+}
+
+func writeLog(events: Int, seed: UInt64, to path: String) throws -> LoadGenerator.Stats {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw ValidationError("\(path): \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var generator = LoadGenerator(seed: seed)
+    var buffer: [UInt8] = []
+    var failed = false
+    generator.generate(events: events, into: &buffer) { buf in
+        buf.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = write(fd, raw.baseAddress! + off, raw.count - off)
+                if n <= 0 { failed = true; return }
+                off += n
+            }
+        }
+        buf.removeAll(keepingCapacity: true)
+    }
+    if failed { throw ValidationError("\(path): write failed: \(String(cString: strerror(errno)))") }
+    return generator.stats
+}
+
+/// The report, run in a child process so its peak RSS is its own (not the generator's).
+struct ReportChild: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report-child", shouldDisplay: false)
+    @Argument var file: String
+    @Option(help: "Stop after this stage: split, scan, decode or full (for profiling).") var stage = "full"
+
+    func run() throws {
+        if stage != "full" {
+            var splitter = LineSplitter()
+            var events = 0, bytes = 0
+            let decode = stage == "decode", check = stage == "scan"
+            try LogInput(path: file).forEachChunk { chunk in
+                splitter.feed(chunk) { _, line, _ in
+                    bytes += line.count
+                    if decode, case .event = LogDecoder.decode(line) { events += 1 }
+                    if check, LogDecoder.check(line) { events += 1 }
+                }
+            }
+            StandardStreams.out("{\"events\":\(events),\"bytes\":\(bytes)}\n")
+            return
+        }
+        var builder = ReportBuilder()
+        try builder.read(try LogInput(path: file))
+        builder.finish()
+        StandardStreams.out(ReportRenderer.json(builder))
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate the log (once) and time relaywatch report, jq and wc on it.")
+    @Option(help: "Events in the generated log.") var events = 1_300_000
+    @Option(help: "Where to keep the generated log.") var dir = ".build/bench"
+    @Option(help: "Runs of each tool (the best is reported).") var runs = 3
+
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let log = "\(dir)/delivery-\(events).log"
+        if !FileManager.default.fileExists(atPath: log) {
+            print("generating \(log) ...")
+            let stats = try writeLog(events: events, seed: 822_105, to: log)
+            print("  \(stats.events) events, \(stats.messages) messages, \(stats.recipients) recipients, \(stats.failedReplies) failed replies")
+        }
+        let size = (try FileManager.default.attributesOfItem(atPath: log)[.size] as? NSNumber)?.intValue ?? 0
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        print("log: \(log), \(String(format: "%.1f", Double(size) / 1e6)) MB, one core per tool\n")
+
+        var rows: [(String, Measure)] = []
+        let report = try best(runs) { try measure([me, "report-child", log], stdout: "\(dir)/report.json") }
+        rows.append(("relaywatch report", report))
+        let reportJSON = try String(contentsOfFile: "\(dir)/report.json", encoding: .utf8)
+        let eventCount = (try? JSONSerialization.jsonObject(with: Data(reportJSON.utf8)) as? [String: Any])?["events"] as? Int ?? 0
+
+        var jqTime: Double?
+        if let jq = which("jq") {
+            let m = try best(runs) { try measure([jq, "-c", "select(.event == \"reply\" and .code >= 400)", log], stdout: "/dev/null") }
+            rows.append(("jq: select failed replies", m))
+            jqTime = m.seconds
+        } else {
+            print("(jq is not installed: apt-get install jq to compare)")
+        }
+        if let wc = which("wc") {
+            rows.append(("wc -l (I/O floor)", try best(runs) { try measure([wc, "-l", log], stdout: "/dev/null") }))
+        }
+
+        print("tool                          time      events/s      MB/s   peak RSS")
+        for (name, m) in rows {
+            let eps = Double(eventCount) / m.seconds
+            print(name.padding(toLength: 28, withPad: " ", startingAt: 0)
+                  + String(format: "%7.2f s  %11.0f  %8.0f  %6.1f MB", m.seconds, eps, Double(size) / 1e6 / m.seconds, Double(m.maxRSSKiB) / 1024))
+        }
+        if let jqTime {
+            print(String(format: "\nrelaywatch report is %.1fx jq's speed (target: 10x); peak RSS %.1f MB (target: < 150 MB)",
+                         jqTime / report.seconds, Double(report.maxRSSKiB) / 1024))
+        }
+        print("report found \(eventCount) events; its JSON is in \(dir)/report.json")
+    }
+}
+
+struct Measure {
+    var seconds: Double
+    var maxRSSKiB: Int
+}
+
+func best(_ runs: Int, _ body: () throws -> Measure) throws -> Measure {
+    var result: Measure?
+    for _ in 0..<max(1, runs) {
+        let m = try body()
+        if result == nil || m.seconds < result!.seconds { result = m }
+    }
+    return result!
+}
+
+/// Runs a command with stdout to a file; wall time and the child's own peak RSS (wait4).
+func measure(_ argv: [String], stdout path: String) throws -> Measure {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var pid: pid_t = 0
+    let cArgs = argv.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    let start = DispatchTime.now()
+    let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+    guard rc == 0 else { throw ValidationError("cannot run \(argv[0]): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    let exited = (status & 0x7f) == 0
+    let code = (status >> 8) & 0xff
+    guard exited, code == 0 else { throw ValidationError("\(argv.joined(separator: " ")) failed (status \(status))") }
+    return Measure(seconds: seconds, maxRSSKiB: usage.ru_maxrss)
+}
+
+func which(_ name: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let p = "\(dir)/\(name)"
+        if access(p, X_OK) == 0 { return p }
+    }
+    return nil
+}
