@@ -77,15 +77,16 @@ public enum Analyser {
     static func tally(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts) -> Anomaly? {
         let t = m.transactions[k]
         guard let tally = t.tally else { return nil }
-        let fates = facts.verdicts[k].fates
+        let v = facts.verdicts[k]
+        let fates = v.fates
         var accepted = 0, ownPermanent = 0, tooManyPermanent = 0, tooMany = 0
-        for f in fates {
+        for (i, f) in fates.enumerated() {
             switch f {
             case .accepted: accepted += 1
             case .permanent: ownPermanent += 1
-            case .tooMany(let r):
+            case .tooMany:
                 tooMany += 1
-                if r.replyClass == .permanent { tooManyPermanent += 1 }
+                if v.reply(at: i)?.replyClass == .permanent { tooManyPermanent += 1 }
             case .transient, .pending: break
             }
         }
@@ -109,7 +110,8 @@ public enum Analyser {
         let t = m.transactions[k]
         let positions = facts.verdicts[k].tooManyPositions
         guard !positions.isEmpty else { return nil }
-        let bounced = positions.filter { facts.decision(for: t.rcpts[$0], after: k, in: m) == .bounced }
+        let decided = facts.decisions(after: k, in: m)
+        let bounced = positions.filter { decided[t.rcpts[$0]] == .bounced }
         guard !bounced.isEmpty else { return nil }
         let of = bounced.count == positions.count ? "them" : "\(bounced.count) of them (\(describePositions(bounced)))"
         return Anomaly(rule: .limitBounced, msg: m.id, txn: t.id, rcpts: bounced.map { m.recipients[Int(t.rcpts[$0])] },
@@ -145,9 +147,10 @@ public enum Analyser {
         for ndr in m.ndrs {
             var named = false
             for r in ndr.rcpts where !flagged.contains(r) {
-                if let k = facts.acceptedIn[Int(r)].first {
+                if facts.acceptedFirst[Int(r)] >= 0 {
+                    let k = Int(facts.acceptedFirst[Int(r)])
                     byTxn[k, default: []].append(m.transactions[k].rcpts.firstIndex(of: r)!)
-                } else if facts.delivered[Int(r)] {
+                } else if facts.has(r, .delivered) {
                     deliveredOnly.append(r)
                 } else if !facts.isRecipient(r, m) {
                     strangers.append(r)
@@ -202,7 +205,7 @@ public enum Analyser {
         let positions = facts.verdicts[k].tooManyPositions
         func position(_ r: MessageRecord.RecipientID) -> Int? { t.rcpts.firstIndex(of: r) }
         var detail = "peer refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) (\(tooMany.count)); relay NDR'd \(forTooMany.count)"
-        let acceptedOnes = forTooMany.filter { !facts.acceptedIn[Int($0)].isEmpty || facts.delivered[Int($0)] }
+        let acceptedOnes = forTooMany.filter { facts.wasAccepted($0) }
         if !acceptedOnes.isEmpty {
             let pos = acceptedOnes.compactMap(position)
             detail += ", including " + (pos.count == acceptedOnes.count ? describePositions(pos) : listed(acceptedOnes.map { m.recipients[Int($0)] }))
@@ -221,10 +224,9 @@ public enum Analyser {
     // MARK: duplicate-delivery
 
     static func duplicateDelivery(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
-        let twice = facts.acceptedIn.indices.filter { facts.acceptedIn[$0].count >= 2 }
-        guard !twice.isEmpty else { return nil }
-        let first = facts.acceptedIn[twice[0]]
-        let t1 = m.transactions[first[0]], t2 = m.transactions[first[1]]
+        let twice = facts.acceptedSecond.indices.filter { facts.acceptedSecond[$0] >= 0 }
+        guard let r0 = twice.first else { return nil }
+        let t1 = m.transactions[Int(facts.acceptedFirst[r0])], t2 = m.transactions[Int(facts.acceptedSecond[r0])]
         let names = twice.map { m.recipients[$0] }
         let positions = twice.compactMap { t2.rcpts.firstIndex(of: MessageRecord.RecipientID($0)) }
         return Anomaly(rule: .duplicateDelivery, msg: m.id, txn: t2.id, rcpts: names,
@@ -276,7 +278,8 @@ public enum Analyser {
 
     static func recipientLost(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
         let lost = m.recipients.indices.filter { r in
-            facts.isRecipient(MessageRecord.RecipientID(r), m) && !facts.finalOutcome[r] && !facts.ndrNamed[r]
+            facts.isRecipient(MessageRecord.RecipientID(r), m)
+                && facts.flags[r].isDisjoint(with: [.finalOutcome, .ndrNamed])
         }
         guard !lost.isEmpty else { return nil }
         var notes: [String] = []
@@ -297,7 +300,7 @@ public enum Analyser {
                 if let o = m.outcomes.last(where: { $0.rcpt == MessageRecord.RecipientID(r) }) {
                     return "\(name) (last \(o.status.rawValue)\(o.reason.isEmpty ? "" : ": \(o.reason)"))"
                 }
-                return "\(name) (\(facts.inTransaction[r] ? "sent, no outcome logged" : "never sent"))"
+                return "\(name) (\(facts.flags[r].contains(.inTransaction) ? "sent, no outcome logged" : "never sent"))"
             }
             notes.append(described.joined(separator: ", ") + (lost.count > 3 ? " and \(lost.count - 3) more" : ""))
         }

@@ -1,17 +1,29 @@
 /// Per-recipient facts the rules share, derived once per analysis from a ``MessageRecord``.
+/// Flat arrays of small values: the report analyses every message of the log, so this is built
+/// tens of thousands of times a second.
 struct MessageFacts {
     typealias RecipientID = MessageRecord.RecipientID
 
+    struct Flags: OptionSet {
+        let rawValue: UInt16
+        static let inTransaction = Flags(rawValue: 1 << 0)
+        static let delivered = Flags(rawValue: 1 << 1)
+        /// Delivered, bounced or expired.
+        static let finalOutcome = Flags(rawValue: 1 << 2)
+        static let ndrNamed = Flags(rawValue: 1 << 3)
+        static let hasOutcome = Flags(rawValue: 1 << 4)
+        /// A permanent refusal that is not a recipient limit, in some transaction.
+        static let ownPermanent = Flags(rawValue: 1 << 5)
+        static let expired = Flags(rawValue: 1 << 6)
+        static let gotTooMany = Flags(rawValue: 1 << 7)
+    }
+
     let verdicts: [TransactionVerdict]
-    /// Per recipient: the transactions whose RCPT and end of data both accepted it.
-    let acceptedIn: [[Int]]
-    let delivered: [Bool]
-    let finalOutcome: [Bool]
-    let ndrNamed: [Bool]
-    let inTransaction: [Bool]
-    let hasOutcome: [Bool]
-    let ownPermanent: [Bool]
-    let expired: [Bool]
+    let flags: [Flags]
+    /// Per recipient: the first and second transactions whose RCPT and end of data both accepted
+    /// it (-1: none).
+    let acceptedFirst: [Int32]
+    let acceptedSecond: [Int32]
     /// Recipients that got a too-many reply and were not accepted or delivered afterwards.
     let unresolvedTooMany: Set<RecipientID>
     let firstTooManyTxn: Int?
@@ -21,67 +33,68 @@ struct MessageFacts {
     init(_ m: MessageRecord) {
         let n = m.recipients.count
         verdicts = m.transactions.map(TransactionVerdict.init)
-        var acceptedIn = Array(repeating: [Int](), count: n)
-        var inTransaction = Array(repeating: false, count: n)
-        var ownPermanent = Array(repeating: false, count: n)
-        var gotTooMany = Array(repeating: false, count: n)
+        var flags = Array(repeating: Flags(), count: n)
+        var first = Array(repeating: Int32(-1), count: n)
+        var second = Array(repeating: Int32(-1), count: n)
         var firstTooMany: Int? = nil
         for (k, t) in m.transactions.enumerated() {
+            let fates = verdicts[k].fates
             for (i, r) in t.rcpts.enumerated() {
                 let r = Int(r)
-                inTransaction[r] = true
-                switch verdicts[k].fates[i] {
-                case .accepted: acceptedIn[r].append(k)
-                case .permanent: ownPermanent[r] = true
+                flags[r].insert(.inTransaction)
+                switch fates[i] {
+                case .accepted:
+                    if first[r] < 0 { first[r] = Int32(k) } else if second[r] < 0 { second[r] = Int32(k) }
+                case .permanent: flags[r].insert(.ownPermanent)
                 case .tooMany:
-                    gotTooMany[r] = true
+                    flags[r].insert(.gotTooMany)
                     if firstTooMany == nil { firstTooMany = k }
-                default: break
+                case .transient, .pending: break
                 }
             }
         }
-        var delivered = Array(repeating: false, count: n)
-        var finalOutcome = Array(repeating: false, count: n)
-        var hasOutcome = Array(repeating: false, count: n)
-        var expired = Array(repeating: false, count: n)
         for o in m.outcomes {
             let r = Int(o.rcpt)
-            hasOutcome[r] = true
-            if o.status == .delivered { delivered[r] = true }
-            if o.status == .expired { expired[r] = true }
-            if o.status.isFinal { finalOutcome[r] = true }
+            flags[r].insert(.hasOutcome)
+            switch o.status {
+            case .delivered: flags[r].formUnion([.delivered, .finalOutcome])
+            case .expired: flags[r].formUnion([.expired, .finalOutcome])
+            case .bounced: flags[r].insert(.finalOutcome)
+            case .deferred: break
+            }
         }
-        var ndrNamed = Array(repeating: false, count: n)
-        for ndr in m.ndrs { for r in ndr.rcpts { ndrNamed[Int(r)] = true } }
+        for ndr in m.ndrs { for r in ndr.rcpts { flags[Int(r)].insert(.ndrNamed) } }
         var unresolved = Set<RecipientID>()
-        for r in 0..<n where gotTooMany[r] && acceptedIn[r].isEmpty && !delivered[r] {
-            unresolved.insert(RecipientID(r))
+        if firstTooMany != nil {
+            for r in 0..<n where flags[r].contains(.gotTooMany) && first[r] < 0 && !flags[r].contains(.delivered) {
+                unresolved.insert(RecipientID(r))
+            }
         }
-        self.acceptedIn = acceptedIn
-        self.delivered = delivered
-        self.finalOutcome = finalOutcome
-        self.ndrNamed = ndrNamed
-        self.inTransaction = inTransaction
-        self.hasOutcome = hasOutcome
-        self.ownPermanent = ownPermanent
-        self.expired = expired
-        self.unresolvedTooMany = unresolved
-        self.firstTooManyTxn = firstTooMany
+        self.flags = flags
+        acceptedFirst = first
+        acceptedSecond = second
+        unresolvedTooMany = unresolved
+        firstTooManyTxn = firstTooMany
     }
+
+    func has(_ r: RecipientID, _ f: Flags) -> Bool { flags[Int(r)].contains(f) }
+
+    /// Accepted (RCPT and end of data) in some transaction, or logged as delivered.
+    func wasAccepted(_ r: RecipientID) -> Bool { acceptedFirst[Int(r)] >= 0 || has(r, .delivered) }
 
     /// In the queued list, in a transaction, or given an outcome: an address the relay handled for
     /// this message (an address that appears only in an NDR is not one).
     func isRecipient(_ r: RecipientID, _ m: MessageRecord) -> Bool {
-        m.listed[Int(r)] || inTransaction[Int(r)] || hasOutcome[Int(r)]
+        m.listed[Int(r)] || !flags[Int(r)].isDisjoint(with: [.inTransaction, .hasOutcome])
     }
 
     func recipientCount(_ m: MessageRecord) -> Int {
-        m.recipients.indices.filter { isRecipient(RecipientID($0), m) }.count
+        m.recipients.indices.reduce(0) { $0 + (isRecipient(RecipientID($1), m) ? 1 : 0) }
     }
 
     /// A failure of the recipient's own that explains an NDR for it: a permanent refusal that is not
     /// a recipient limit, or the queue lifetime running out.
-    func ownFailure(_ r: RecipientID) -> Bool { ownPermanent[Int(r)] || expired[Int(r)] }
+    func ownFailure(_ r: RecipientID) -> Bool { !flags[Int(r)].isDisjoint(with: [.ownPermanent, .expired]) }
 
     /// Whether the NDR's diagnostic for r quotes a too-many reply; nil when none was logged.
     func quotedTooMany(_ r: RecipientID, _ m: MessageRecord) -> Bool? {
@@ -93,19 +106,27 @@ struct MessageFacts {
         return nil
     }
 
-    /// What the relay decided for r after transaction k: its outcome for k, else its next outcome,
-    /// else bounced if an NDR named it afterwards.
-    func decision(for r: RecipientID, after k: Int, in m: MessageRecord) -> Outcome.Status? {
+    /// What the relay decided for each recipient of transaction k: its outcome for k, else its next
+    /// outcome, else bounced if an NDR named it afterwards. One pass over the outcomes.
+    func decisions(after k: Int, in m: MessageRecord) -> [RecipientID: Outcome.Status] {
         let t = m.transactions[k]
-        if let o = m.outcomes.first(where: { $0.rcpt == r && $0.transaction == k }) { return o.status }
-        if let o = m.outcomes.first(where: { $0.rcpt == r && $0.seq > t.seq }) { return o.status }
-        if m.ndrs.contains(where: { $0.seq > t.seq && $0.rcpts.contains(r) }) { return .bounced }
-        return nil
+        var wanted = Set<RecipientID>()
+        for i in verdicts[k].tooManyPositions { wanted.insert(t.rcpts[i]) }
+        var exact: [RecipientID: Outcome.Status] = [:]
+        var later: [RecipientID: Outcome.Status] = [:]
+        for o in m.outcomes where wanted.contains(o.rcpt) {
+            if o.transaction == k, exact[o.rcpt] == nil { exact[o.rcpt] = o.status }
+            if o.seq > t.seq, later[o.rcpt] == nil { later[o.rcpt] = o.status }
+        }
+        for ndr in m.ndrs where ndr.seq > t.seq {
+            for r in ndr.rcpts where wanted.contains(r) && later[r] == nil { later[r] = .bounced }
+        }
+        return exact.merging(later) { own, _ in own }
     }
 
     /// "552 5.5.3 too many recipients", from transaction k's first too-many reply.
     func tooManyLabel(_ k: Int) -> String {
-        guard let first = verdicts[k].fates.first(where: \.isTooMany), let r = first.reply else {
+        guard let first = verdicts[k].tooManyPositions.first, let r = verdicts[k].reply(at: first) else {
             return "too many recipients"
         }
         return "\(r.code)\(r.enhanced.map { " \($0)" } ?? "") too many recipients"

@@ -2,55 +2,57 @@
 /// refusal covers everyone, a RCPT refusal covers its own recipient, a refused DATA or end of data
 /// covers only the recipients whose RCPT was accepted.
 public struct TransactionVerdict: Sendable {
-    public enum Fate: Sendable, Hashable {
+    public enum Fate: UInt8, Sendable, Hashable {
         /// RCPT and end of data both accepted: the peer took responsibility.
         case accepted
         /// A too-many reply: must be sent again (R3).
-        case tooMany(SMTPReply)
-        case transient(SMTPReply, ReplyMeaning)
-        case permanent(SMTPReply, ReplyMeaning)
+        case tooMany
+        /// Refused for now (4yz), by its own RCPT reply, MAIL, DATA or end of data.
+        case transient
+        /// Refused for good (5yz) by a reply that is not a recipient limit.
+        case permanent
         /// No verdict yet (RCPT reply or end of data not seen).
         case pending
-
-        public var isAccepted: Bool { self == .accepted }
-        public var isTooMany: Bool { if case .tooMany = self { true } else { false } }
-        /// A permanent refusal of the recipient's own (not a recipient limit).
-        public var isOwnPermanent: Bool { if case .permanent = self { true } else { false } }
-        public var reply: SMTPReply? {
-            switch self {
-            case .tooMany(let r), .transient(let r, _), .permanent(let r, _): r
-            case .accepted, .pending: nil
-            }
-        }
     }
 
     /// RCPT reply meanings by position (nil where no reply was paired).
     public let meanings: [ReplyMeaning?]
     public let fates: [Fate]
     public let mailRefused: Bool
+    /// Positions whose RCPT got a too-many reply.
+    public let tooManyPositions: [Int]
+    /// Which reply decided the recipients whose RCPT was accepted: the refused DATA, else the
+    /// end of data (nil: neither came).
+    private let afterRcpt: SMTPReply?
+    private let mail: SMTPReply?
+    private let rcptReplies: [SMTPReply?]
 
     public init(_ t: TransactionRecord) {
         meanings = ReplyClassifier.classifyRecipients(mail: t.mail, rcpts: t.rcptReplies)
+        mail = t.mail
+        rcptReplies = t.rcptReplies
         let mailRefused = t.mail.map { $0.replyClass == .transient || $0.replyClass == .permanent } ?? false
         self.mailRefused = mailRefused
 
-        func refusal(_ r: SMTPReply, _ meaning: ReplyMeaning) -> Fate {
-            r.replyClass == .transient ? .transient(r, meaning) : .permanent(r, meaning)
-        }
-        // What the message-level replies say for a recipient whose RCPT was accepted.
-        var afterRcpt: Fate = .pending
+        func refusal(_ r: SMTPReply) -> Fate { r.replyClass == .transient ? .transient : .permanent }
+        var after: Fate = .pending
+        var afterReply: SMTPReply? = nil
         if let data = t.data, data.replyClass != .intermediate, data.replyClass != .positive {
-            afterRcpt = refusal(data, ReplyClassifier.meaning(of: data, to: .data) ?? .refused)
+            after = refusal(data)
+            afterReply = data
         } else if let dot = t.dot {
-            afterRcpt = dot.replyClass == .positive
-                ? .accepted : refusal(dot, ReplyClassifier.meaning(of: dot, to: .dot) ?? .refused)
+            after = dot.replyClass == .positive ? .accepted : refusal(dot)
+            afterReply = dot
         }
+        afterRcpt = afterReply
 
         var fates: [Fate] = []
         fates.reserveCapacity(t.rcpts.count)
+        var tooMany: [Int] = []
+        let mailFate = t.mail.map(refusal) ?? .pending
         for i in t.rcpts.indices {
-            if mailRefused, let mail = t.mail {
-                fates.append(refusal(mail, ReplyClassifier.meaning(of: mail, to: .mail) ?? .refused))
+            if mailRefused {
+                fates.append(mailFate)
                 continue
             }
             guard let reply = t.rcptReplies[i], let meaning = meanings[i] else {
@@ -58,15 +60,22 @@ public struct TransactionVerdict: Sendable {
                 continue
             }
             switch meaning {
-            case .accepted: fates.append(afterRcpt)
-            case .tooManyRecipients: fates.append(.tooMany(reply))
+            case .accepted: fates.append(after)
+            case .tooManyRecipients:
+                fates.append(.tooMany)
+                tooMany.append(i)
             case .notAVerdict: fates.append(.pending)
-            default: fates.append(refusal(reply, meaning))
+            default: fates.append(refusal(reply))
             }
         }
         self.fates = fates
+        tooManyPositions = tooMany
     }
 
-    /// Positions whose RCPT got a too-many reply.
-    public var tooManyPositions: [Int] { fates.indices.filter { fates[$0].isTooMany } }
+    /// The reply that decided position i's fate (nil while pending).
+    public func reply(at i: Int) -> SMTPReply? {
+        if mailRefused { return mail }
+        if meanings[i] == .accepted { return afterRcpt }
+        return rcptReplies[i]
+    }
 }
