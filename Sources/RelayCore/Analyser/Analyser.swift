@@ -111,7 +111,7 @@ public enum Analyser {
         let positions = facts.verdicts[k].tooManyPositions
         guard !positions.isEmpty else { return nil }
         let decided = facts.decisions(after: k, in: m)
-        let bounced = positions.filter { decided[t.rcpts[$0]] == .bounced }
+        let bounced = positions.filter { decided[Int(t.rcpts[$0])] == .bounced }
         guard !bounced.isEmpty else { return nil }
         let of = bounced.count == positions.count ? "them" : "\(bounced.count) of them (\(describePositions(bounced)))"
         return Anomaly(rule: .limitBounced, msg: m.id, txn: t.id, rcpts: bounced.map { m.recipients[Int(t.rcpts[$0])] },
@@ -268,10 +268,12 @@ public enum Analyser {
     static func quotes(_ q: SMTPReply, _ r: SMTPReply) -> Bool {
         guard q.code == r.code else { return false }
         if let a = q.enhanced, let b = r.enhanced, a != b { return false }
-        if q.text.isEmpty { return true }
-        var qt = SMTPReply.normalised(q.text)
-        if r.enhanced == nil, let e = q.enhanced, qt.hasPrefix("\(e) ") { qt.removeFirst("\(e) ".count) }
-        return qt == SMTPReply.normalised(r.text)
+        if q.text.isEmpty || SMTPReply.sameText(q.text, r.text) { return true }
+        // A reply logged without an enhanced code, quoted with one: "5.5.3 text" vs "text".
+        if r.enhanced == nil, let e = q.enhanced {
+            return SMTPReply.sameText(q.text, "\(e) \(r.text)") || SMTPReply.sameText("\(e) " + q.text, r.text)
+        }
+        return false
     }
 
     // MARK: recipient-lost

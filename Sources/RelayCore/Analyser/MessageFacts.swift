@@ -106,22 +106,23 @@ struct MessageFacts {
         return nil
     }
 
-    /// What the relay decided for each recipient of transaction k: its outcome for k, else its next
-    /// outcome, else bounced if an NDR named it afterwards. One pass over the outcomes.
-    func decisions(after k: Int, in m: MessageRecord) -> [RecipientID: Outcome.Status] {
+    /// What the relay decided for each recipient of transaction k (by RecipientID, nil where
+    /// nothing): its outcome for k, else its next outcome, else bounced if an NDR named it
+    /// afterwards. One pass over the outcomes.
+    func decisions(after k: Int, in m: MessageRecord) -> [Outcome.Status?] {
         let t = m.transactions[k]
-        var wanted = Set<RecipientID>()
-        for i in verdicts[k].tooManyPositions { wanted.insert(t.rcpts[i]) }
-        var exact: [RecipientID: Outcome.Status] = [:]
-        var later: [RecipientID: Outcome.Status] = [:]
-        for o in m.outcomes where wanted.contains(o.rcpt) {
-            if o.transaction == k, exact[o.rcpt] == nil { exact[o.rcpt] = o.status }
-            if o.seq > t.seq, later[o.rcpt] == nil { later[o.rcpt] = o.status }
+        var exact = [Outcome.Status?](repeating: nil, count: m.recipients.count)
+        var later = exact
+        for o in m.outcomes {
+            let r = Int(o.rcpt)
+            if o.transaction == k, exact[r] == nil { exact[r] = o.status }
+            if o.seq > t.seq, later[r] == nil { later[r] = o.status }
         }
         for ndr in m.ndrs where ndr.seq > t.seq {
-            for r in ndr.rcpts where wanted.contains(r) && later[r] == nil { later[r] = .bounced }
+            for r in ndr.rcpts where later[Int(r)] == nil { later[Int(r)] = .bounced }
         }
-        return exact.merging(later) { own, _ in own }
+        for r in exact.indices where exact[r] == nil { exact[r] = later[r] }
+        return exact
     }
 
     /// "552 5.5.3 too many recipients", from transaction k's first too-many reply.

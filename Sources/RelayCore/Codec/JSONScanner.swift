@@ -86,10 +86,11 @@ struct JSONScanner {
         return i < end ? base[i] : nil
     }
 
-    mutating func expect(_ byte: UInt8, _ what: String) throws(Failure) {
+    @inline(__always) mutating func expect(_ byte: UInt8, _ what: StaticString) throws(Failure) {
         skipWhitespace()
-        guard i < end else { throw fail("line ends where \(what) was expected") }
-        guard base[i] == byte else { throw fail("expected \(what)") }
+        guard i < end, base[i] == byte else {
+            throw fail(i < end ? "expected \(what)" : "line ends where \(what) was expected")
+        }
         i += 1
     }
 
@@ -433,7 +434,7 @@ struct JSONScanner {
     }
 
     /// True (and consumed) when the next value is `null`.
-    mutating func takeNull() throws(Failure) -> Bool {
+    @inline(__always) mutating func takeNull() throws(Failure) -> Bool {
         guard peek() == 0x6E else { return false }
         try literal("null")
         return true

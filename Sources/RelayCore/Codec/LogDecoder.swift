@@ -112,8 +112,12 @@ enum FieldName: Int {
         let n = k.count
         guard n > 0, n <= 11 else { return nil }
         var low: UInt64 = 0, high: UInt64 = 0
-        for j in 0..<min(n, 8) { low |= UInt64(k[j]) << (8 * j) }
-        if n > 8 { for j in 8..<n { high |= UInt64(k[j]) << (8 * (j - 8)) } }
+        if n >= 8 {
+            low = k.loadUnaligned(as: UInt64.self)
+            for j in 8..<n { high |= UInt64(k[j]) << (8 * (j - 8)) }
+        } else {
+            for j in 0..<n { low |= UInt64(k[j]) << (8 * j) }
+        }
         let candidate: FieldName
         let expectedHigh: UInt64
         switch low {
@@ -232,7 +236,7 @@ struct RawEvent {
     /// Bit per FieldName: present with a JSON type (or value) this version cannot use.
     var bad: UInt32 = 0
 
-    init(_ scanner: JSONScanner) { self.scanner = scanner }
+    @inline(__always) init(_ scanner: JSONScanner) { self.scanner = scanner }
 
     func has(_ f: FieldName) -> Bool { present & (1 << f.rawValue) != 0 }
     func isNull(_ f: FieldName) -> Bool { null & (1 << f.rawValue) != 0 }

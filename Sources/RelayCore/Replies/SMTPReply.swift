@@ -95,13 +95,31 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
     /// True when two replies say the same thing: same codes and the same text, ignoring case and
     /// runs of white space (MTAs re-wrap and re-case text when they quote it).
     public func sameReply(as other: SMTPReply) -> Bool {
-        code == other.code && enhanced == other.enhanced
-            && SMTPReply.normalised(text) == SMTPReply.normalised(other.text)
+        code == other.code && enhanced == other.enhanced && SMTPReply.sameText(text, other.text)
     }
 
-    static func normalised(_ s: String) -> String {
-        s.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })
-            .joined(separator: " ")
+    /// Text equality ignoring ASCII case, leading and trailing space, and the length of runs of
+    /// white space. Byte by byte, no allocation: the analyser compares many quoted replies.
+    static func sameText(_ a: String, _ b: String) -> Bool {
+        var a = a.utf8.makeIterator(), b = b.utf8.makeIterator()
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+        // Next significant byte, with a run of white space before it reported as one space.
+        func next(_ it: inout String.UTF8View.Iterator, _ started: inout Bool) -> (UInt8?, Bool) {
+            var sawSpace = false
+            while let c = it.next() {
+                if isSpace(c) { sawSpace = true; continue }
+                defer { started = true }
+                return (lower(c), sawSpace && started)
+            }
+            return (nil, false)
+        }
+        var sa = false, sb = false
+        while true {
+            let (x, xs) = next(&a, &sa), (y, ys) = next(&b, &sb)
+            if x != y || (x != nil && xs != ys) { return false }
+            if x == nil { return true }
+        }
     }
 }
 

@@ -101,9 +101,10 @@ public struct DeliveryStore: Sendable {
             peers[raw.string(raw.session)] = raw.string(raw.peer)
             return .event
         }
-        let slot = self.slot(for: raw)
+        let slot = self.slot(raw.scanner, raw.msg, at: raw.ts)
         var notes: [Unplaced] = []
-        let keep = Self.ingest(raw, kind, into: &records[slot], options: options, notes: &notes)
+        // inout, not by value: the raw event is a few hundred bytes and a copy per line shows.
+        let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, notes: &notes)
         for n in notes {
             unplacedCount += 1
             unplaced(n)
@@ -114,14 +115,14 @@ public struct DeliveryStore: Sendable {
         return .finished
     }
 
-    private mutating func slot(for raw: RawEvent) -> Int {
-        if lastSlot >= 0, live[lastSlot], raw.matches(records[lastSlot].id, raw.msg) { return lastSlot }
-        let id = raw.string(raw.msg)
+    private mutating func slot(_ sc: JSONScanner, _ msg: StringSlice, at ts: Timestamp) -> Int {
+        if lastSlot >= 0, live[lastSlot], sc.matches(records[lastSlot].id, msg) { return lastSlot }
+        let id = sc.string(msg)
         if let s = slotByID[id] {
             lastSlot = s
             return s
         }
-        let record = MessageRecord(id: id, at: raw.ts)
+        let record = MessageRecord(id: id, at: ts)
         let s: Int
         if let free = freeSlots.popLast() {
             records[free] = record
@@ -147,8 +148,9 @@ public struct DeliveryStore: Sendable {
     }
 
     /// Applies one event to its message. Returns false when the message should be forgotten.
-    private static func ingest(_ r: RawEvent, _ kind: EventKind, into m: inout MessageRecord,
+    private static func ingest(_ r: inout RawEvent, _ kind: EventKind, into m: inout MessageRecord,
                                options: Options, notes: inout [Unplaced]) -> Bool {
+        let sc = r.scanner
         m.lastSeen = max(m.lastSeen, r.ts)
         let seq = m.takeSeq()
         switch kind {
@@ -159,28 +161,30 @@ public struct DeliveryStore: Sendable {
             m.size = r.size
             if let id = r.optionalString(.messageID, r.messageID) { m.messageID = id }
             m.queuedAt = r.ts
+            // Each recipient will get at least one outcome: size the list once.
+            m.outcomes.reserveCapacity(Int(r.rcpts.count))
             var hint: MessageRecord.RecipientID = 0
-            r.scanner.forEachString(in: r.rcpts) { s in
-                hint = m.recipient(r, s, hint: hint, listed: true) + 1
+            sc.forEachString(in: r.rcpts) { s in
+                hint = m.recipient(sc, s, hint: hint, listed: true) + 1
             }
         case .txn:
             var ids: [MessageRecord.RecipientID] = []
             ids.reserveCapacity(Int(r.rcpts.count))
             var hint: MessageRecord.RecipientID = 0
-            r.scanner.forEachString(in: r.rcpts) { s in
-                let id = m.recipient(r, s, hint: hint, listed: false)
+            sc.forEachString(in: r.rcpts) { s in
+                let id = m.recipient(sc, s, hint: hint, listed: false)
                 ids.append(id)
                 hint = id + 1
             }
             let txn = r.string(r.txn)
-            if m.findTransaction(r, r.txn) != nil {
+            if m.findTransaction(sc, r.txn) != nil {
                 notes.append(Unplaced(msg: m.id, reason: "transaction \(txn) started twice"))
             } else {
                 m.addTransaction(TransactionRecord(id: txn, session: r.string(r.session), attempt: r.attempt,
                                                    pipelined: r.pipelined, seq: seq, startedAt: r.ts, rcpts: ids))
             }
         case .reply:
-            guard let k = m.findTransaction(r, r.txn) else {
+            guard let k = m.findTransaction(sc, r.txn) else {
                 notes.append(Unplaced(msg: m.id, reason: "\(r.command) reply for unknown transaction \(r.string(r.txn))"))
                 break
             }
@@ -198,7 +202,7 @@ public struct DeliveryStore: Sendable {
                     break
                 }
                 let expected = m.transactions[k].rcpts[index]
-                if !r.matches(recipient: Int(expected), of: m, r.rcpt) {
+                if !sc.matches(recipient: Int(expected), of: m, r.rcpt) {
                     m.transactions[k].strayReplies.append(.init(index: index, rcpt: r.string(r.rcpt), reply: reply,
                                                                 kind: .wrongRecipient(expected: m.recipients[Int(expected)])))
                 } else if m.transactions[k].rcptReplies[index] != nil {
@@ -210,17 +214,17 @@ public struct DeliveryStore: Sendable {
                 break
             }
         case .tally:
-            guard let k = m.findTransaction(r, r.txn) else {
+            guard let k = m.findTransaction(sc, r.txn) else {
                 notes.append(Unplaced(msg: m.id, reason: "tally for unknown transaction \(r.string(r.txn))"))
                 break
             }
             m.transactions[k].tally = Tally(txn: m.transactions[k].id, accepted: r.accepted, deferred: r.deferred, bounced: r.bounced)
         case .outcome:
-            let id = m.recipient(r, r.rcpt, hint: m.outcomeHint, listed: false)
+            let id = m.recipient(sc, r.rcpt, hint: m.outcomeHint, listed: false)
             m.outcomeHint = id + 1
             var position: Int? = nil
             if r.hasValue(.txn) {
-                position = m.findTransaction(r, r.txn)
+                position = m.findTransaction(sc, r.txn)
                 if position == nil {
                     notes.append(Unplaced(msg: m.id, reason: "outcome for \(r.string(r.rcpt)) names unknown transaction \(r.string(r.txn))"))
                 }
@@ -230,15 +234,15 @@ public struct DeliveryStore: Sendable {
         case .ndr:
             var ids: [MessageRecord.RecipientID] = []
             var hint: MessageRecord.RecipientID = 0
-            r.scanner.forEachString(in: r.rcpts) { s in
-                let id = m.recipient(r, s, hint: hint, listed: false)
+            sc.forEachString(in: r.rcpts) { s in
+                let id = m.recipient(sc, s, hint: hint, listed: false)
                 ids.append(id)
                 hint = id + 1
             }
             var diags: [MessageRecord.RecipientID: String] = [:]
             if r.hasValue(.diagnostics) {
-                r.scanner.forEachPair(in: r.diagnostics) { k, v in
-                    diags[m.recipient(r, k, hint: 0, listed: false)] = r.string(v)
+                sc.forEachPair(in: r.diagnostics) { k, v in
+                    diags[m.recipient(sc, k, hint: 0, listed: false)] = r.string(v)
                 }
             }
             m.ndrs.append(NDRRecord(ndrMsg: r.optionalString(.ndrMsg, r.ndrMsg), rcpts: ids, diagnostics: diags, seq: seq, at: r.ts))
@@ -258,48 +262,46 @@ public struct DeliveryStore: Sendable {
     public func peer(of t: TransactionRecord) -> String? { peers[t.session] }
 }
 
-extension RawEvent {
-    /// Whether a string field of this line is `s`, by its bytes (no String built).
+extension JSONScanner {
+    /// Whether a string of this line is `s`, by its bytes (no String built).
     func matches(_ s: String, _ slice: StringSlice) -> Bool {
         if slice.escaped { return string(slice) == s }
-        let b = scanner.bytes(slice)
+        let b = bytes(slice)
         return s.utf8.withContiguousStorageIfAvailable { p in
             p.count == b.count && (b.count == 0 || memcmp(p.baseAddress!, b.baseAddress!, b.count) == 0)
         } ?? (String(decoding: b, as: UTF8.self) == s)
     }
-}
 
-extension RawEvent {
-    /// Whether a string field of this line is recipient `id` of the message.
+    /// Whether a string of this line is recipient `id` of the message.
     func matches(recipient id: Int, of m: MessageRecord, _ slice: StringSlice) -> Bool {
         if slice.escaped {
             var text = string(slice)
             return text.withUTF8 { m.recipients.address(id, equals: UnsafeRawBufferPointer($0)) }
         }
-        return m.recipients.address(id, equals: scanner.bytes(slice))
+        return m.recipients.address(id, equals: bytes(slice))
     }
 }
 
 extension MessageRecord {
-    /// The id of the recipient a string field names, interning it when new. `hint` is the id
-    /// most likely to match (the next in order), tried before any hashing.
-    mutating func recipient(_ r: RawEvent, _ s: StringSlice, hint: RecipientID, listed isListed: Bool) -> RecipientID {
-        if hint < recipients.count, r.matches(recipient: Int(hint), of: self, s) {
+    /// The id of the recipient a string of the line names, interning it when new. `hint` is the
+    /// id most likely to match (the next in order), tried before any hashing.
+    mutating func recipient(_ sc: JSONScanner, _ s: StringSlice, hint: RecipientID, listed isListed: Bool) -> RecipientID {
+        if hint < recipients.count, sc.matches(recipient: Int(hint), of: self, s) {
             if isListed { markListed(hint) }
             return hint
         }
         if s.escaped {
-            var text = r.string(s)
+            var text = sc.string(s)
             return text.withUTF8 { intern(UnsafeRawBufferPointer($0), listed: isListed) }
         }
-        return intern(r.scanner.bytes(s), listed: isListed)
+        return intern(sc.bytes(s), listed: isListed)
     }
 
-    /// The position of the transaction a string field names, searching from the newest.
-    func findTransaction(_ r: RawEvent, _ s: StringSlice) -> Int? {
+    /// The position of the transaction a string of the line names, searching from the newest.
+    func findTransaction(_ sc: JSONScanner, _ s: StringSlice) -> Int? {
         var k = transactions.count - 1
         while k >= 0 {
-            if r.matches(transactions[k].id, s) { return k }
+            if sc.matches(transactions[k].id, s) { return k }
             k -= 1
         }
         return nil
