@@ -370,13 +370,6 @@ struct RawEvent {
         guard hasValue(.event) else { return "no \"event\" name" }
         guard hasValue(.ts) else { return has(.ts) ? "\"ts\" is not an RFC 3339 time" : "no \"ts\" field" }
         guard let kind else { return nil }
-
-        func missing(_ f: FieldName) -> String {
-            let name = string(eventName)
-            return has(f) && !isNull(f)
-                ? "\(name) event: \"\(f.key)\" has the wrong type or value"
-                : "\(name) event without \"\(f.key)\""
-        }
         var required: UInt32 = kind == .session ? 0 : mask(.msg)
         var optional: UInt32 = 0
         switch kind {
@@ -403,6 +396,15 @@ struct RawEvent {
         let wrong = optional & bad & ~null
         if wrong != 0 { return missing(FieldName(rawValue: wrong.trailingZeroBitCount)!) }
         return nil
+    }
+
+    /// Why a required field is unusable. (A method, not a closure in ``problem()``: a closure
+    /// capturing this few-hundred-byte struct would copy it for every line.)
+    private func missing(_ f: FieldName) -> String {
+        let name = string(eventName)
+        return has(f) && !isNull(f)
+            ? "\(name) event: \"\(f.key)\" has the wrong type or value"
+            : "\(name) event without \"\(f.key)\""
     }
 
     /// The typed event. Call only when ``problem()`` is nil and `kind` is known.

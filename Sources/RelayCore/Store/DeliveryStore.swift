@@ -242,7 +242,7 @@ public struct DeliveryStore: Sendable {
             var diags: [MessageRecord.RecipientID: String] = [:]
             if r.hasValue(.diagnostics) {
                 sc.forEachPair(in: r.diagnostics) { k, v in
-                    diags[m.recipient(sc, k, hint: 0, listed: false)] = r.string(v)
+                    diags[m.recipient(sc, k, hint: 0, listed: false)] = sc.string(v)
                 }
             }
             m.ndrs.append(NDRRecord(ndrMsg: r.optionalString(.ndrMsg, r.ndrMsg), rcpts: ids, diagnostics: diags, seq: seq, at: r.ts))
