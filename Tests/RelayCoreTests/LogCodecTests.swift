@@ -58,7 +58,8 @@ import RelayCore
     }
 
     @Test func unknownFieldsAreSkippedWhateverTheirShape() {
-        let line = #"{"v":1,"ts":"2026-11-29T08:00:00Z","event":"done","msg":"Q","future":{"a":[1,2.5e3,{"b":null}],"c":true},"x":-0.5}"#
+        // Names close to known ones ("rcptz", "msgs", "diagnosticsX") are other fields, not those.
+        let line = #"{"v":1,"ts":"2026-11-29T08:00:00Z","event":"done","msg":"Q","future":{"a":[1,2.5e3,{"b":null}],"c":true},"x":-0.5,"rcptz":1,"msgs":2,"diagnosticsX":3,"v\u0031":4}"#
         guard case .event(let e) = LogDecoder.decode(line) else {
             Issue.record("not decoded")
             return

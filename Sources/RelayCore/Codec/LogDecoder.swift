@@ -106,8 +106,10 @@ enum FieldName: Int {
         }
     }
 
-    /// A key's bytes as two little-endian words: every v1 key is at most 11 bytes, and its first
-    /// eight bytes alone tell it from the others, so one integer switch finds it.
+    /// A key's bytes as two little-endian words: every v1 key is at most 11 bytes and its first
+    /// eight bytes alone tell it from the others. A multiplicative perfect hash of the first word
+    /// picks the one candidate (a jump table), and one comparison confirms it. Keys are a third of
+    /// a log line's strings, so this is on the hottest path of the report.
     static func match(_ k: UnsafeRawBufferPointer) -> FieldName? {
         let n = k.count
         guard n > 0, n <= 11 else { return nil }
@@ -118,43 +120,45 @@ enum FieldName: Int {
         } else {
             for j in 0..<n { low |= UInt64(k[j]) << (8 * j) }
         }
-        let candidate: FieldName
-        let expectedHigh: UInt64
-        switch low {
-        case 0x0000000000000076: candidate = .v; expectedHigh = 0x0
-        case 0x0000000000007374: candidate = .ts; expectedHigh = 0x0
-        case 0x000000746E657665: candidate = .event; expectedHigh = 0x0
-        case 0x000000000067736D: candidate = .msg; expectedHigh = 0x0
-        case 0x000000006D6F7266: candidate = .from; expectedHigh = 0x0
-        case 0x0000007374706372: candidate = .rcpts; expectedHigh = 0x0
-        case 0x00000000657A6973: candidate = .size; expectedHigh = 0x0
-        case 0x5F6567617373656D: candidate = .messageID; expectedHigh = 0x6469
-        case 0x006E6F6973736573: candidate = .session; expectedHigh = 0x0
-        case 0x0000000072656570: candidate = .peer; expectedHigh = 0x0
-        case 0x000000006F6C6865: candidate = .ehlo; expectedHigh = 0x0
-        case 0x00000000006E7874: candidate = .txn; expectedHigh = 0x0
-        case 0x0074706D65747461: candidate = .attempt; expectedHigh = 0x0
-        case 0x656E696C65706970: candidate = .pipelined; expectedHigh = 0x64
-        case 0x0000000000646D63: candidate = .cmd; expectedHigh = 0x0
-        case 0x0000007865646E69: candidate = .index; expectedHigh = 0x0
-        case 0x0000000074706372: candidate = .rcpt; expectedHigh = 0x0
-        case 0x0000000065646F63: candidate = .code; expectedHigh = 0x0
-        case 0x6465636E61686E65: candidate = .enhanced; expectedHigh = 0x0
-        case 0x0000000074786574: candidate = .text; expectedHigh = 0x0
-        case 0x6465747065636361: candidate = .accepted; expectedHigh = 0x0
-        case 0x6465727265666564: candidate = .deferred; expectedHigh = 0x0
-        case 0x006465636E756F62: candidate = .bounced; expectedHigh = 0x0
-        case 0x0000737574617473: candidate = .status; expectedHigh = 0x0
-        case 0x00006E6F73616572: candidate = .reason; expectedHigh = 0x0
-        case 0x74615F7972746572: candidate = .retryAt; expectedHigh = 0x0
-        case 0x0067736D5F72646E: candidate = .ndrMsg; expectedHigh = 0x0
-        case 0x74736F6E67616964: candidate = .diagnostics; expectedHigh = 0x736369
-        case 0x0000656372756F73: candidate = .source; expectedHigh = 0x0
+        return match(low: low, high: high)
+    }
+
+    /// The same with the words already loaded (bytes past the key's end are zero).
+    @inline(__always) static func match(low: UInt64, high: UInt64) -> FieldName? {
+        let word: UInt64, expectedHigh: UInt64, candidate: FieldName
+        switch (low &* 0x6CCD_6F78_9B6E_AF4B) >> 58 {
+        case 2: (word, expectedHigh, candidate) = (0x74736F6E67616964, 0x736369, .diagnostics)
+        case 3: (word, expectedHigh, candidate) = (0x5F6567617373656D, 0x6469, .messageID)
+        case 5: (word, expectedHigh, candidate) = (0x0000000000646D63, 0x0, .cmd)
+        case 6: (word, expectedHigh, candidate) = (0x656E696C65706970, 0x64, .pipelined)
+        case 8: (word, expectedHigh, candidate) = (0x0000007374706372, 0x0, .rcpts)
+        case 9: (word, expectedHigh, candidate) = (0x0000000000000076, 0x0, .v)
+        case 14: (word, expectedHigh, candidate) = (0x6465636E61686E65, 0x0, .enhanced)
+        case 15: (word, expectedHigh, candidate) = (0x006E6F6973736573, 0x0, .session)
+        case 16: (word, expectedHigh, candidate) = (0x0000000074786574, 0x0, .text)
+        case 17: (word, expectedHigh, candidate) = (0x0000000065646F63, 0x0, .code)
+        case 20: (word, expectedHigh, candidate) = (0x0000000074706372, 0x0, .rcpt)
+        case 21: (word, expectedHigh, candidate) = (0x0000000072656570, 0x0, .peer)
+        case 24: (word, expectedHigh, candidate) = (0x0000656372756F73, 0x0, .source)
+        case 28: (word, expectedHigh, candidate) = (0x0074706D65747461, 0x0, .attempt)
+        case 29: (word, expectedHigh, candidate) = (0x000000000067736D, 0x0, .msg)
+        case 31: (word, expectedHigh, candidate) = (0x00000000006E7874, 0x0, .txn)
+        case 32: (word, expectedHigh, candidate) = (0x6465727265666564, 0x0, .deferred)
+        case 33: (word, expectedHigh, candidate) = (0x000000006D6F7266, 0x0, .from)
+        case 37: (word, expectedHigh, candidate) = (0x0000000000007374, 0x0, .ts)
+        case 39: (word, expectedHigh, candidate) = (0x0000737574617473, 0x0, .status)
+        case 42: (word, expectedHigh, candidate) = (0x74615F7972746572, 0x0, .retryAt)
+        case 45: (word, expectedHigh, candidate) = (0x000000006F6C6865, 0x0, .ehlo)
+        case 47: (word, expectedHigh, candidate) = (0x006465636E756F62, 0x0, .bounced)
+        case 52: (word, expectedHigh, candidate) = (0x0067736D5F72646E, 0x0, .ndrMsg)
+        case 53: (word, expectedHigh, candidate) = (0x00000000657A6973, 0x0, .size)
+        case 54: (word, expectedHigh, candidate) = (0x000000746E657665, 0x0, .event)
+        case 55: (word, expectedHigh, candidate) = (0x00006E6F73616572, 0x0, .reason)
+        case 56: (word, expectedHigh, candidate) = (0x0000007865646E69, 0x0, .index)
+        case 62: (word, expectedHigh, candidate) = (0x6465747065636361, 0x0, .accepted)
         default: return nil
         }
-        // Bytes past a key's end are zero in `low`, so equal words mean equal keys.
-        guard high == expectedHigh else { return nil }
-        return candidate
+        return low == word && high == expectedHigh ? candidate : nil
     }
 }
 
@@ -263,7 +267,14 @@ struct RawEvent {
             while true {
                 let name: FieldName?
                 if let raw = try scanner.rawString() {
-                    name = FieldName.match(raw)
+                    let n = raw.count
+                    if n > 0, n < 8, raw.baseAddress! + 8 <= scanner.base + scanner.end {
+                        // Load the key's word in one go; the bytes after it are masked off.
+                        let low = raw.baseAddress!.loadUnaligned(as: UInt64.self) & (UInt64.max >> (64 - 8 * n))
+                        name = FieldName.match(low: low, high: 0)
+                    } else {
+                        name = FieldName.match(raw)
+                    }
                 } else {
                     var key = try scanner.string()
                     name = key.withUTF8 { FieldName.match(UnsafeRawBufferPointer($0)) }
@@ -363,7 +374,8 @@ struct RawEvent {
     }
 
     /// Why the line is not a usable v1 event, or nil. Unknown events only need the envelope.
-    func problem() -> String? {
+    /// (Mutating only so that calling it on the caller's inout value does not copy the struct.)
+    mutating func problem() -> String? {
         guard has(.v), !isNull(.v) else { return "no \"v\" field" }
         guard !isBad(.v) else { return "\"v\" is not a number" }
         guard v == 1 else { return "log version \(v) is not supported (this reader knows v1)" }

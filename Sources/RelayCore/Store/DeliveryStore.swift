@@ -150,16 +150,21 @@ public struct DeliveryStore: Sendable {
     /// Applies one event to its message. Returns false when the message should be forgotten.
     private static func ingest(_ r: inout RawEvent, _ kind: EventKind, into m: inout MessageRecord,
                                options: Options, notes: inout [Unplaced]) -> Bool {
+        // Read the raw event's fields directly and its strings through `sc`: calling a method on
+        // the inout raw event (or on the inout record) makes Swift copy the whole struct first.
         let sc = r.scanner
+        let usable = r.present & ~r.null & ~r.bad
+        func has(_ f: FieldName) -> Bool { usable & (1 << f.rawValue) != 0 }
+        func optional(_ f: FieldName, _ slice: StringSlice) -> String? { has(f) ? sc.string(slice) : nil }
         m.lastSeen = max(m.lastSeen, r.ts)
         let seq = m.takeSeq()
         switch kind {
         case .session:
             break
         case .queued:
-            m.from = r.string(r.from)
+            m.from = sc.string(r.from)
             m.size = r.size
-            if let id = r.optionalString(.messageID, r.messageID) { m.messageID = id }
+            if let id = optional(.messageID, r.messageID) { m.messageID = id }
             m.queuedAt = r.ts
             // Each recipient will get at least one outcome: size the list once.
             m.outcomes.reserveCapacity(Int(r.rcpts.count))
@@ -176,20 +181,20 @@ public struct DeliveryStore: Sendable {
                 ids.append(id)
                 hint = id + 1
             }
-            let txn = r.string(r.txn)
-            if m.findTransaction(sc, r.txn) != nil {
+            let txn = sc.string(r.txn)
+            if MessageRecord.findTransaction(in: m.transactions, sc, r.txn) != nil {
                 notes.append(Unplaced(msg: m.id, reason: "transaction \(txn) started twice"))
             } else {
-                m.addTransaction(TransactionRecord(id: txn, session: r.string(r.session), attempt: r.attempt,
+                m.addTransaction(TransactionRecord(id: txn, session: sc.string(r.session), attempt: r.attempt,
                                                    pipelined: r.pipelined, seq: seq, startedAt: r.ts, rcpts: ids))
             }
         case .reply:
-            guard let k = m.findTransaction(sc, r.txn) else {
-                notes.append(Unplaced(msg: m.id, reason: "\(r.command) reply for unknown transaction \(r.string(r.txn))"))
+            guard let k = MessageRecord.findTransaction(in: m.transactions, sc, r.txn) else {
+                notes.append(Unplaced(msg: m.id, reason: "\(r.command) reply for unknown transaction \(sc.string(r.txn))"))
                 break
             }
             let positive = r.code / 100 == 2
-            let text = positive && !options.keepAcceptedReplyText ? "" : (r.optionalString(.text, r.text) ?? "")
+            let text = positive && !options.keepAcceptedReplyText ? "" : (optional(.text, r.text) ?? "")
             let reply = SMTPReply(code: r.code, enhanced: r.enhanced, text: text)
             switch r.command {
             case .mail: m.transactions[k].mail = reply
@@ -198,15 +203,15 @@ public struct DeliveryStore: Sendable {
             case .rcpt:
                 let index = r.index
                 guard index < m.transactions[k].rcpts.count else {
-                    m.transactions[k].strayReplies.append(.init(index: index, rcpt: r.string(r.rcpt), reply: reply, kind: .indexOutOfRange))
+                    m.transactions[k].strayReplies.append(.init(index: index, rcpt: sc.string(r.rcpt), reply: reply, kind: .indexOutOfRange))
                     break
                 }
                 let expected = m.transactions[k].rcpts[index]
-                if !sc.matches(recipient: Int(expected), of: m, r.rcpt) {
-                    m.transactions[k].strayReplies.append(.init(index: index, rcpt: r.string(r.rcpt), reply: reply,
+                if !m.recipients.address(Int(expected), equals: sc, r.rcpt) {
+                    m.transactions[k].strayReplies.append(.init(index: index, rcpt: sc.string(r.rcpt), reply: reply,
                                                                 kind: .wrongRecipient(expected: m.recipients[Int(expected)])))
                 } else if m.transactions[k].rcptReplies[index] != nil {
-                    m.transactions[k].strayReplies.append(.init(index: index, rcpt: r.string(r.rcpt), reply: reply, kind: .duplicate))
+                    m.transactions[k].strayReplies.append(.init(index: index, rcpt: sc.string(r.rcpt), reply: reply, kind: .duplicate))
                 } else {
                     m.transactions[k].rcptReplies[index] = reply
                 }
@@ -214,8 +219,8 @@ public struct DeliveryStore: Sendable {
                 break
             }
         case .tally:
-            guard let k = m.findTransaction(sc, r.txn) else {
-                notes.append(Unplaced(msg: m.id, reason: "tally for unknown transaction \(r.string(r.txn))"))
+            guard let k = MessageRecord.findTransaction(in: m.transactions, sc, r.txn) else {
+                notes.append(Unplaced(msg: m.id, reason: "tally for unknown transaction \(sc.string(r.txn))"))
                 break
             }
             m.transactions[k].tally = Tally(txn: m.transactions[k].id, accepted: r.accepted, deferred: r.deferred, bounced: r.bounced)
@@ -223,14 +228,14 @@ public struct DeliveryStore: Sendable {
             let id = m.recipient(sc, r.rcpt, hint: m.outcomeHint, listed: false)
             m.outcomeHint = id + 1
             var position: Int? = nil
-            if r.hasValue(.txn) {
-                position = m.findTransaction(sc, r.txn)
+            if has(.txn) {
+                position = MessageRecord.findTransaction(in: m.transactions, sc, r.txn)
                 if position == nil {
-                    notes.append(Unplaced(msg: m.id, reason: "outcome for \(r.string(r.rcpt)) names unknown transaction \(r.string(r.txn))"))
+                    notes.append(Unplaced(msg: m.id, reason: "outcome for \(sc.string(r.rcpt)) names unknown transaction \(sc.string(r.txn))"))
                 }
             }
             m.outcomes.append(OutcomeRecord(rcpt: id, status: r.status, transaction: position,
-                                            reason: r.optionalString(.reason, r.reason) ?? "", seq: seq, at: r.ts))
+                                            reason: optional(.reason, r.reason) ?? "", seq: seq, at: r.ts))
         case .ndr:
             var ids: [MessageRecord.RecipientID] = []
             var hint: MessageRecord.RecipientID = 0
@@ -240,12 +245,12 @@ public struct DeliveryStore: Sendable {
                 hint = id + 1
             }
             var diags: [MessageRecord.RecipientID: String] = [:]
-            if r.hasValue(.diagnostics) {
+            if has(.diagnostics) {
                 sc.forEachPair(in: r.diagnostics) { k, v in
                     diags[m.recipient(sc, k, hint: 0, listed: false)] = sc.string(v)
                 }
             }
-            m.ndrs.append(NDRRecord(ndrMsg: r.optionalString(.ndrMsg, r.ndrMsg), rcpts: ids, diagnostics: diags, seq: seq, at: r.ts))
+            m.ndrs.append(NDRRecord(ndrMsg: optional(.ndrMsg, r.ndrMsg), rcpts: ids, diagnostics: diags, seq: seq, at: r.ts))
         case .retry:
             m.retries += 1
         case .hold:
@@ -268,17 +273,20 @@ extension JSONScanner {
         if slice.escaped { return string(slice) == s }
         let b = bytes(slice)
         return s.utf8.withContiguousStorageIfAvailable { p in
-            p.count == b.count && (b.count == 0 || memcmp(p.baseAddress!, b.baseAddress!, b.count) == 0)
+            p.count == b.count && (b.count == 0 || equalBytes(p.baseAddress!, b.baseAddress!, b.count))
         } ?? (String(decoding: b, as: UTF8.self) == s)
     }
+}
 
-    /// Whether a string of this line is recipient `id` of the message.
-    func matches(recipient id: Int, of m: MessageRecord, _ slice: StringSlice) -> Bool {
+extension RecipientTable {
+    /// Whether address `id` is the string at `slice` in the scanner's line. (Called on the table
+    /// itself, so the message record is not copied to ask.)
+    func address(_ id: Int, equals sc: JSONScanner, _ slice: StringSlice) -> Bool {
         if slice.escaped {
-            var text = string(slice)
-            return text.withUTF8 { m.recipients.address(id, equals: UnsafeRawBufferPointer($0)) }
+            var text = sc.string(slice)
+            return text.withUTF8 { address(id, equals: UnsafeRawBufferPointer($0)) }
         }
-        return m.recipients.address(id, equals: bytes(slice))
+        return address(id, equals: sc.bytes(slice))
     }
 }
 
@@ -286,7 +294,7 @@ extension MessageRecord {
     /// The id of the recipient a string of the line names, interning it when new. `hint` is the
     /// id most likely to match (the next in order), tried before any hashing.
     mutating func recipient(_ sc: JSONScanner, _ s: StringSlice, hint: RecipientID, listed isListed: Bool) -> RecipientID {
-        if hint < recipients.count, sc.matches(recipient: Int(hint), of: self, s) {
+        if hint < recipients.count, recipients.address(Int(hint), equals: sc, s) {
             if isListed { markListed(hint) }
             return hint
         }
@@ -298,7 +306,8 @@ extension MessageRecord {
     }
 
     /// The position of the transaction a string of the line names, searching from the newest.
-    func findTransaction(_ sc: JSONScanner, _ s: StringSlice) -> Int? {
+    /// (Static over the array: a method on an inout record would copy the record to call it.)
+    static func findTransaction(in transactions: [TransactionRecord], _ sc: JSONScanner, _ s: StringSlice) -> Int? {
         var k = transactions.count - 1
         while k >= 0 {
             if sc.matches(transactions[k].id, s) { return k }

@@ -37,7 +37,7 @@ public struct RecipientTable: RandomAccessCollection, Sendable {
         let count = Int(ends[i]) - start
         guard count == b.count else { return false }
         if count == 0 { return true }
-        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, b.baseAddress!, count) == 0 }
+        return bytes.withUnsafeBufferPointer { equalBytes($0.baseAddress! + start, b.baseAddress!, count) }
     }
 
     /// The number of the address with these bytes, if known.
@@ -96,4 +96,22 @@ public struct RecipientTable: RandomAccessCollection, Sendable {
         for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
         return h ^ (h >> 29)
     }
+}
+
+/// Byte equality for short runs (ids, addresses): eight bytes at a time, inline. For 10 to 30
+/// bytes this beats a call to memcmp, and the report compares several per line.
+@inline(__always)
+func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    var k = 0
+    while k + 8 <= n {
+        if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+            return false
+        }
+        k += 8
+    }
+    while k < n {
+        if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
+        k += 1
+    }
+    return true
 }
