@@ -158,6 +158,18 @@ import RelayCore
         #expect(Timestamp(rfc3339: "2000-02-29T23:59:59.999999-00:30")?.rfc3339 == "2000-03-01T00:29:59.999999Z")
         #expect(Timestamp(rfc3339: "1969-12-31T23:59:59.000001Z")?.microseconds == -999_999)
         #expect(Timestamp(rfc3339: "2026-13-01T00:00:00Z") == nil)
+        #expect(Timestamp(rfc3339: "2026-11-29T08:09:4x.000000Z") == nil)
+        // The writer's form takes a fast path: it must agree with the general one on every day
+        // from 1600 to 2400 (leap days, centuries) and at odd instants.
+        var day = Timestamp(rfc3339: "1600-01-01T00:00:00Z")!.microseconds
+        let last = Timestamp(rfc3339: "2400-12-31T00:00:00Z")!.microseconds
+        while day <= last {
+            for offset: Int64 in [0, 86_399_999_999] {
+                let t = Timestamp(microseconds: day + offset)
+                #expect(Timestamp(rfc3339: t.rfc3339) == t, "\(t.rfc3339)")
+            }
+            day += 86_400_000_000
+        }
         #expect(Timestamp(rfc3339: "2026-11-29 08:09:45") == nil)
     }
 }

@@ -20,13 +20,15 @@ public enum Analyser {
         if let a = duplicateDelivery(m, facts) { out.append(a) }
         if let a = diagnosticMismatch(m, facts, skipping: wrong.flagged) { out.append(a) }
         if m.done, let a = recipientLost(m, facts) { out.append(a) }
-        return out.sorted { $0.rule < $1.rule }
+        return out.count > 1 ? out.sorted { $0.rule < $1.rule } : out
     }
 
     // MARK: reply-count-mismatch
 
     static func replyCount(_ m: MessageRecord, _ k: Int, _ facts: inout MessageFacts) -> Anomaly? {
         let t = m.transactions[k]
+        // The common case, every reply paired and nothing stray, costs one scan and no allocation.
+        if t.strayReplies.isEmpty, !t.rcptReplies.contains(where: { $0 == nil }) { return nil }
         let missing = t.rcptReplies.indices.filter { t.rcptReplies[$0] == nil }
         var parts: [String] = []
         var rcpts: [String] = []
@@ -224,6 +226,7 @@ public enum Analyser {
     // MARK: duplicate-delivery
 
     static func duplicateDelivery(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
+        guard facts.acceptedSecond.contains(where: { $0 >= 0 }) else { return nil }
         let twice = facts.acceptedSecond.indices.filter { facts.acceptedSecond[$0] >= 0 }
         guard let r0 = twice.first else { return nil }
         let t1 = m.transactions[Int(facts.acceptedFirst[r0])], t2 = m.transactions[Int(facts.acceptedSecond[r0])]
@@ -279,6 +282,11 @@ public enum Analyser {
     // MARK: recipient-lost
 
     static func recipientLost(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
+        func isLost(_ r: Int) -> Bool {
+            facts.isRecipient(MessageRecord.RecipientID(r), m)
+                && facts.flags[r].isDisjoint(with: [.finalOutcome, .ndrNamed])
+        }
+        guard m.recipients.indices.contains(where: isLost) else { return nil }
         let lost = m.recipients.indices.filter { r in
             facts.isRecipient(MessageRecord.RecipientID(r), m)
                 && facts.flags[r].isDisjoint(with: [.finalOutcome, .ndrNamed])

@@ -75,7 +75,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let h = d(11) * 10 + d(12), mi = d(14) * 10 + d(15), s = d(17) * 10 + d(18)
         let micros = ((d(20) * 10 + d(21)) * 10 + d(22)) * 1000 + (d(23) * 10 + d(24)) * 10 + d(25)
         guard bad == 0, (1...12).contains(mo), (1...31).contains(day), h < 24, mi < 60, s <= 60 else { return nil }
-        let secs = civilDays(year: y, month: mo, day: day) * 86_400 + h * 3600 + mi * 60 + s
+        let secs = daysSinceEpoch(year: y, month: mo, day: day) * 86_400 + h * 3600 + mi * 60 + s
         return Timestamp(microseconds: secs * 1_000_000 + micros)
     }
 
@@ -125,6 +125,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let days = civilDays(year: y, month: mo, day: d)  // cheap: a dozen integer operations
         let secs = days * 86_400 + h * 3600 + mi * 60 + s - offset
         return Timestamp(microseconds: secs * 1_000_000 + micros)
+    }
+
+    /// Days from 1970-01-01 for a four-digit year (0...9999): the same as ``civilDays`` but on
+    /// non-negative values only, so the divisions are plain shifts and multiplications.
+    @inline(__always) static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = UInt64(month <= 2 ? year + 399 : year + 400)  // shifted by 400 years to stay positive
+        let m = UInt64(month <= 2 ? month + 9 : month - 3)
+        let leaps = y / 4 - y / 100 + y / 400
+        let doy = (153 * m + 2) / 5 + UInt64(day) - 1
+        // 719_468 days from 0000-03-01 to 1970-01-01, plus the 400 years (146_097 days) added above.
+        return Int64(y * 365 + leaps + doy) - 719_468 - 146_097
     }
 
     // Howard Hinnant's days-from-civil and its inverse: exact for the proleptic Gregorian calendar.
