@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import RelayCore
 
@@ -34,6 +35,34 @@ import RelayCore
             return
         }
         #expect(back == event)
+    }
+
+    /// The reader guesses the writer's key order to save work; any other order or spacing must
+    /// give the same event.
+    @Test(arguments: everyEvent)
+    func keyOrderAndSpacingDoNotMatter(_ event: DeliveryEvent) throws {
+        let line = String(LogEncoder.line(event).dropLast())
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        // Reversed key order, and spaces around every colon and comma.
+        let reversed = object.keys.sorted(by: >)
+        var parts: [String] = []
+        for key in reversed {
+            let value = try JSONSerialization.data(withJSONObject: object[key]!, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            parts.append("\"\(key)\" : " + String(decoding: value, as: UTF8.self))
+        }
+        let respaced = "{ " + parts.joined(separator: " , ") + " }"
+        guard case .event(let back) = LogDecoder.decode(respaced) else {
+            Issue.record("did not decode: \(respaced)")
+            return
+        }
+        #expect(back == event, "\(respaced)")
+        // The writer's order with one space before a colon: the expected key is not taken whole.
+        let spaced = line.replacingOccurrences(of: "\"txn\":", with: "\"txn\" :")
+        guard case .event(let again) = LogDecoder.decode(spaced) else {
+            Issue.record("did not decode: \(spaced)")
+            return
+        }
+        #expect(again == event)
     }
 
     @Test func readsTheSpecExampleWithSpacesAndOtherKeyOrder() {

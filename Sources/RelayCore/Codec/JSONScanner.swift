@@ -96,6 +96,24 @@ struct JSONScanner {
 
     // MARK: strings
 
+    /// When the next bytes are `"` followed by the literal (a key, its closing quote and the
+    /// colon; see `FieldName.literal`), consumes them and returns true; otherwise nothing is consumed.
+    @inline(__always) mutating func takeKey(_ literal: (UInt64, UInt64, Int)) -> Bool {
+        let (w0, w1, n) = literal
+        guard i + 17 <= end, base[i] == 0x22 else { return false }
+        let p = UnsafeRawPointer(base + i + 1)
+        let a = p.loadUnaligned(as: UInt64.self)
+        if n <= 8 {
+            let mask = n == 8 ? UInt64.max : (UInt64(1) << (8 * n)) - 1
+            guard a & mask == w0 else { return false }
+        } else {
+            let mask = (UInt64(1) << (8 * (n - 8))) - 1
+            guard a == w0, p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & mask == w1 else { return false }
+        }
+        i += 1 + n
+        return true
+    }
+
     /// A string's raw bytes when it has no escapes (the common case); keys are read this way.
     /// Returns nil (with `i` unchanged) when the string has escapes, so the caller decodes it.
     mutating func rawString() throws(Failure) -> UnsafeRawBufferPointer? {

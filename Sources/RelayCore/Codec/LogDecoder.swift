@@ -106,6 +106,85 @@ enum FieldName: Int {
         }
     }
 
+    /// The bytes that follow a key's opening quote in the writer's form, `key":`, as two
+    /// little-endian words and a length. ``RawEvent/read()`` compares a line against the key it
+    /// expects next with these: an exact byte match is that key, whatever else could follow.
+    var literal: (UInt64, UInt64, Int) {
+        switch self {
+        case .v: (0x00000000003A2276, 0x0000000000000000, 3)
+        case .ts: (0x000000003A227374, 0x0000000000000000, 4)
+        case .event: (0x003A22746E657665, 0x0000000000000000, 7)
+        case .msg: (0x0000003A2267736D, 0x0000000000000000, 5)
+        case .from: (0x00003A226D6F7266, 0x0000000000000000, 6)
+        case .rcpts: (0x003A227374706372, 0x0000000000000000, 7)
+        case .size: (0x00003A22657A6973, 0x0000000000000000, 6)
+        case .messageID: (0x5F6567617373656D, 0x000000003A226469, 12)
+        case .session: (0x226E6F6973736573, 0x000000000000003A, 9)
+        case .peer: (0x00003A2272656570, 0x0000000000000000, 6)
+        case .ehlo: (0x00003A226F6C6865, 0x0000000000000000, 6)
+        case .txn: (0x0000003A226E7874, 0x0000000000000000, 5)
+        case .attempt: (0x2274706D65747461, 0x000000000000003A, 9)
+        case .pipelined: (0x656E696C65706970, 0x00000000003A2264, 11)
+        case .cmd: (0x0000003A22646D63, 0x0000000000000000, 5)
+        case .index: (0x003A227865646E69, 0x0000000000000000, 7)
+        case .rcpt: (0x00003A2274706372, 0x0000000000000000, 6)
+        case .code: (0x00003A2265646F63, 0x0000000000000000, 6)
+        case .enhanced: (0x6465636E61686E65, 0x0000000000003A22, 10)
+        case .text: (0x00003A2274786574, 0x0000000000000000, 6)
+        case .accepted: (0x6465747065636361, 0x0000000000003A22, 10)
+        case .deferred: (0x6465727265666564, 0x0000000000003A22, 10)
+        case .bounced: (0x226465636E756F62, 0x000000000000003A, 9)
+        case .status: (0x3A22737574617473, 0x0000000000000000, 8)
+        case .reason: (0x3A226E6F73616572, 0x0000000000000000, 8)
+        case .retryAt: (0x74615F7972746572, 0x0000000000003A22, 10)
+        case .ndrMsg: (0x2267736D5F72646E, 0x000000000000003A, 9)
+        case .diagnostics: (0x74736F6E67616964, 0x0000003A22736369, 13)
+        case .source: (0x3A22656372756F73, 0x0000000000000000, 8)
+        }
+    }
+
+    /// The key the writer puts after this one in an event of `kind` (see ``LogEncoder``); nil
+    /// when none or not known yet. Only a guess that saves work: any order is read correctly.
+    func next(in kind: EventKind?) -> FieldName? {
+        switch (self, kind) {
+        case (.v, _): return .ts
+        case (.ts, _): return .event
+        case (.event, .session?): return .session
+        case (.event, _): return .msg
+        case (.msg, .queued?): return .from
+        case (.msg, .txn?), (.msg, .reply?), (.msg, .tally?): return .txn
+        case (.msg, .outcome?): return .rcpt
+        case (.msg, .ndr?): return .ndrMsg
+        case (.msg, .retry?): return .rcpts
+        case (.from, _): return .rcpts
+        case (.rcpts, .queued?): return .size
+        case (.rcpts, .ndr?): return .diagnostics
+        case (.rcpts, .retry?): return .source
+        case (.size, _): return .messageID
+        case (.session, .session?): return .peer
+        case (.peer, _): return .ehlo
+        case (.txn, .txn?): return .session
+        case (.session, .txn?): return .attempt
+        case (.attempt, _): return .pipelined
+        case (.pipelined, _): return .rcpts
+        case (.txn, .reply?): return .cmd
+        case (.cmd, _): return .code  // RCPT replies have index and rcpt first: a miss, then back on track
+        case (.index, _): return .rcpt
+        case (.rcpt, .reply?): return .code
+        case (.code, _): return .enhanced
+        case (.enhanced, _): return .text
+        case (.txn, .tally?): return .accepted
+        case (.accepted, _): return .deferred
+        case (.deferred, _): return .bounced
+        case (.rcpt, .outcome?): return .status
+        case (.status, _): return .txn
+        case (.txn, .outcome?): return .reason
+        case (.reason, _): return .retryAt
+        case (.ndrMsg, _): return .rcpts
+        default: return nil
+        }
+    }
+
     /// A key's bytes as two little-endian words: every v1 key is at most 11 bytes and its first
     /// eight bytes alone tell it from the others. A multiplicative perfect hash of the first word
     /// picks the one candidate (a jump table), and one comparison confirms it. Keys are a third of
@@ -264,9 +343,15 @@ struct RawEvent {
         if scanner.peek() == 0x7D {
             scanner.i += 1
         } else {
+            var expected: FieldName? = .v
             while true {
                 let name: FieldName?
-                if let raw = try scanner.rawString() {
+                var colonTaken = false
+                if let e = expected, scanner.takeKey(e.literal) {
+                    // The key the writer puts here, matched as bytes with its closing `":`.
+                    name = e
+                    colonTaken = true
+                } else if let raw = try scanner.rawString() {
                     let n = raw.count
                     if n > 0, n < 8, raw.baseAddress! + 8 <= scanner.base + scanner.end {
                         // Load the key's word in one go; the bytes after it are masked off.
@@ -279,8 +364,9 @@ struct RawEvent {
                     var key = try scanner.string()
                     name = key.withUTF8 { FieldName.match(UnsafeRawBufferPointer($0)) }
                 }
-                try scanner.expect(0x3A, "':' after a key")
+                if !colonTaken { try scanner.expect(0x3A, "':' after a key") }
                 if let name { try readValue(name) } else { try scanner.skipValue(depth: 1) }
+                expected = name?.next(in: kind)
                 guard let n = scanner.peek() else { throw scanner.fail("line ends inside the object (truncated?)") }
                 scanner.i += 1
                 if n == 0x7D { break }
