@@ -249,7 +249,7 @@ struct JSONScanner {
 
     /// Reads a string and returns where it sits, without building it. The string is fully
     /// checked here (escapes, surrogates, UTF-8), so building it later cannot fail.
-    mutating func stringSlice() throws(Failure) -> StringSlice {
+    @inline(__always) mutating func stringSlice() throws(Failure) -> StringSlice {
         skipWhitespace()
         guard i < end, base[i] == 0x22 else { throw fail(i < end ? "expected a string" : "line ends where a string was expected") }
         let open = i
@@ -369,6 +369,17 @@ struct JSONScanner {
     /// valid JSON number of another kind (fraction, exponent, huge).
     mutating func number() throws(Failure) -> Int? {
         skipWhitespace()
+        // Fast path: up to 18 plain digits (no sign, fraction or exponent) then a delimiter.
+        var j = i, quick = 0
+        while j < end, j - i < 18, base[j] &- 0x30 < 10 {
+            quick = quick * 10 + Int(base[j] &- 0x30)
+            j += 1
+        }
+        if j > i, j < end, base[j] == 0x2C || base[j] == 0x7D || base[j] == 0x5D || base[j] == 0x20,
+           base[i] != 0x30 || j == i + 1 {
+            i = j
+            return quick
+        }
         let start = i
         var negative = false
         if i < end, base[i] == 0x2D { negative = true; i += 1 }

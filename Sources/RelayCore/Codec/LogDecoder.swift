@@ -376,7 +376,7 @@ struct RawEvent {
         if scanner.peek() != nil { throw scanner.fail("text after the JSON object") }
     }
 
-    private mutating func str() throws(JSONScanner.Failure) -> StringSlice? {
+    @inline(__always) private mutating func str() throws(JSONScanner.Failure) -> StringSlice? {
         if scanner.peek() == 0x22 { return try scanner.stringSlice() }
         try scanner.skipValue(depth: 1)
         return nil
@@ -401,7 +401,14 @@ struct RawEvent {
         switch f {
         case .v: if let n = try int() { v = n } else { ok = false }
         case .ts:
-            if let s = try str() {
+            // The writer's form is exactly 27 bytes between quotes; its parser checks every byte,
+            // so no quote, backslash or control byte can hide inside and the string scan is skipped.
+            let i = scanner.i
+            if i + 29 <= scanner.end, scanner.base[i] == 0x22, scanner.base[i + 28] == 0x22,
+               let t = Timestamp.parseCanonical(UnsafeRawBufferPointer(start: scanner.base + i + 1, count: 27)) {
+                ts = t
+                scanner.i = i + 29
+            } else if let s = try str() {
                 if !s.escaped, let t = Timestamp.parse(scanner.bytes(s)) { ts = t } else { ok = false }
             } else { ok = false }
         case .event:
@@ -447,7 +454,9 @@ struct RawEvent {
         case .status:
             if let s = try str() {
                 statusText = s
-                if let st = Outcome.Status(rawValue: scanner.string(s)) { status = st } else { ok = false }
+                if let st = s.escaped ? Outcome.Status(rawValue: scanner.string(s)) : Outcome.Status.match(scanner.bytes(s)) {
+                    status = st
+                } else { ok = false }
             } else { ok = false }
         case .reason: if let s = try str() { reason = s } else { ok = false }
         case .retryAt:
@@ -543,6 +552,18 @@ struct RawEvent {
         case .done: body = .done
         }
         return DeliveryEvent(ts: ts, msg: kind == .session ? nil : string(msg), body)
+    }
+}
+
+extension Outcome.Status {
+    /// The status named by a log's `status` bytes, without building a String.
+    static func match(_ b: UnsafeRawBufferPointer) -> Outcome.Status? {
+        for status in Outcome.Status.allCases {
+            var name = status.rawValue
+            let equal = name.withUTF8 { n in n.count == b.count && equalBytes(n.baseAddress!, b.baseAddress!, b.count) }
+            if equal { return status }
+        }
+        return nil
     }
 }
 
