@@ -252,6 +252,11 @@ struct JSONScanner {
     @inline(__always) mutating func stringSlice() throws(Failure) -> StringSlice {
         skipWhitespace()
         guard i < end, base[i] == 0x22 else { throw fail(i < end ? "expected a string" : "line ends where a string was expected") }
+        return try stringSliceAtQuote()
+    }
+
+    /// ``stringSlice()`` when `i` is known to be at the opening quote (the caller peeked).
+    @inline(__always) mutating func stringSliceAtQuote() throws(Failure) -> StringSlice {
         let open = i
         var j = i + 1
         var nonASCII = false
@@ -266,11 +271,14 @@ struct JSONScanner {
                     i = open
                     throw fail("string is not valid UTF-8")
                 }
-                return StringSlice(start: Int32(open + 1), count: Int32(j - open - 1), escaped: false)
+                // Lines are at most 1 MiB (LogDecoder.maxLineLength), so offsets fit in 32 bits.
+                return StringSlice(start: Int32(truncatingIfNeeded: open + 1), count: Int32(truncatingIfNeeded: j - open - 1),
+                                   escaped: false)
             }
             if c == 0x5C {
                 _ = try escapedString()
-                return StringSlice(start: Int32(open + 1), count: Int32(i - open - 2), escaped: true)
+                return StringSlice(start: Int32(truncatingIfNeeded: open + 1), count: Int32(truncatingIfNeeded: i - open - 2),
+                                   escaped: true)
             }
             if c < 0x20 { i = j; throw fail("control character in a string") }
             nonASCII = true
@@ -331,16 +339,26 @@ struct JSONScanner {
         }
     }
 
-    /// Walks an already-checked array of strings.
+    /// Walks an already-checked array of strings. The checks were made when the line was read,
+    /// so this only finds each element's quotes (a backslash skips the byte after it).
     func forEachString(in c: ContainerSlice, _ body: (StringSlice) -> Void) {
-        var sub = self
-        sub.i = Int(c.start) + 1
+        var j = Int(c.start) + 1
+        let stop = Int(c.end)
         for _ in 0..<c.count {
-            _ = sub.peek()
-            guard let s = try? sub.stringSlice() else { return }
-            body(s)
-            _ = sub.peek()
-            sub.i += 1  // ',' or ']'
+            while j < stop, base[j] != 0x22 { j += 1 }
+            let open = j
+            j += 1
+            var escaped = false
+            while j < stop {
+                j = firstSpecial(from: j)
+                guard j < stop else { break }
+                let ch = base[j]
+                if ch == 0x22 { break }
+                if ch == 0x5C { escaped = true; j += 2 } else { j += 1 }
+            }
+            body(StringSlice(start: Int32(truncatingIfNeeded: open + 1), count: Int32(truncatingIfNeeded: j - open - 1),
+                             escaped: escaped))
+            j += 1
         }
     }
 

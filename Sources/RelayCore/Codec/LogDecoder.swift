@@ -146,42 +146,52 @@ enum FieldName: Int {
     /// The key the writer puts after this one in an event of `kind` (see ``LogEncoder``); nil
     /// when none or not known yet. Only a guess that saves work: any order is read correctly.
     func next(in kind: EventKind?) -> FieldName? {
-        switch (self, kind) {
-        case (.v, _): return .ts
-        case (.ts, _): return .event
-        case (.event, .session?): return .session
-        case (.event, _): return .msg
-        case (.msg, .queued?): return .from
-        case (.msg, .txn?), (.msg, .reply?), (.msg, .tally?): return .txn
-        case (.msg, .outcome?): return .rcpt
-        case (.msg, .ndr?): return .ndrMsg
-        case (.msg, .retry?): return .rcpts
-        case (.from, _): return .rcpts
-        case (.rcpts, .queued?): return .size
-        case (.rcpts, .ndr?): return .diagnostics
-        case (.rcpts, .retry?): return .source
-        case (.size, _): return .messageID
-        case (.session, .session?): return .peer
-        case (.peer, _): return .ehlo
-        case (.txn, .txn?): return .session
-        case (.session, .txn?): return .attempt
-        case (.attempt, _): return .pipelined
-        case (.pipelined, _): return .rcpts
-        case (.txn, .reply?): return .cmd
-        case (.cmd, _): return .code  // RCPT replies have index and rcpt first: a miss, then back on track
-        case (.index, _): return .rcpt
-        case (.rcpt, .reply?): return .code
-        case (.code, _): return .enhanced
-        case (.enhanced, _): return .text
-        case (.txn, .tally?): return .accepted
-        case (.accepted, _): return .deferred
-        case (.deferred, _): return .bounced
-        case (.rcpt, .outcome?): return .status
-        case (.status, _): return .txn
-        case (.txn, .outcome?): return .reason
-        case (.reason, _): return .retryAt
-        case (.ndrMsg, _): return .rcpts
-        default: return nil
+        // A switch on the key first (a jump table), then on the event where it matters.
+        switch self {
+        case .v: return .ts
+        case .ts: return .event
+        case .event: return kind == .session ? .session : .msg
+        case .msg:
+            switch kind {
+            case .queued?: return .from
+            case .txn?, .reply?, .tally?: return .txn
+            case .outcome?: return .rcpt
+            case .ndr?: return .ndrMsg
+            case .retry?: return .rcpts
+            default: return nil
+            }
+        case .from: return .rcpts
+        case .rcpts:
+            switch kind {
+            case .queued?: return .size
+            case .ndr?: return .diagnostics
+            case .retry?: return .source
+            default: return nil
+            }
+        case .size: return .messageID
+        case .session: return kind == .session ? .peer : .attempt
+        case .peer: return .ehlo
+        case .txn:
+            switch kind {
+            case .txn?: return .session
+            case .reply?: return .cmd
+            case .tally?: return .accepted
+            case .outcome?: return .reason
+            default: return nil
+            }
+        case .attempt: return .pipelined
+        case .pipelined: return .rcpts
+        case .cmd: return .code  // RCPT replies have index and rcpt first: one miss, then on track
+        case .index: return .rcpt
+        case .rcpt: return kind == .outcome ? .status : .code
+        case .code: return .enhanced
+        case .enhanced: return .text
+        case .accepted: return .deferred
+        case .deferred: return .bounced
+        case .status: return .txn
+        case .reason: return .retryAt
+        case .ndrMsg: return .rcpts
+        case .messageID, .ehlo, .text, .bounced, .retryAt, .diagnostics, .source: return nil
         }
     }
 
@@ -377,7 +387,7 @@ struct RawEvent {
     }
 
     @inline(__always) private mutating func str() throws(JSONScanner.Failure) -> StringSlice? {
-        if scanner.peek() == 0x22 { return try scanner.stringSlice() }
+        if scanner.peek() == 0x22 { return try scanner.stringSliceAtQuote() }
         try scanner.skipValue(depth: 1)
         return nil
     }

@@ -110,8 +110,7 @@ public struct DeliveryStore: Sendable {
             unplaced(n)
         }
         guard kind == .done else { return .event }
-        finishedRecord = records[slot]
-        if !keep { release(slot) }
+        finishedRecord = keep ? records[slot] : release(slot)
         return .finished
     }
 
@@ -138,13 +137,15 @@ public struct DeliveryStore: Sendable {
         return s
     }
 
-    private mutating func release(_ slot: Int) {
+    /// Frees a slot and hands back its record, moved out rather than copied.
+    private mutating func release(_ slot: Int) -> MessageRecord {
         slotByID[records[slot].id] = nil
-        // Leave an empty record behind so the slot's memory goes now, not when it is reused.
-        records[slot] = MessageRecord(id: "", at: records[slot].firstSeen)
+        var record = MessageRecord(id: "", at: records[slot].firstSeen)
+        swap(&record, &records[slot])
         live[slot] = false
         freeSlots.append(slot)
         if lastSlot == slot { lastSlot = -1 }
+        return record
     }
 
     /// Applies one event to its message. Returns false when the message should be forgotten.
