@@ -188,6 +188,18 @@ import RelayCore
         #expect(Timestamp(rfc3339: "1969-12-31T23:59:59.000001Z")?.microseconds == -999_999)
         #expect(Timestamp(rfc3339: "2026-13-01T00:00:00Z") == nil)
         #expect(Timestamp(rfc3339: "2026-11-29T08:09:4x.000000Z") == nil)
+        // Any byte of the writer's form changed to a non-digit (or a separator changed) is refused.
+        let good = Array("2026-11-29T08:09:45.123456Z".utf8)
+        for i in good.indices {
+            for bad in Array("/:aZ .\u{0}".utf8) where bad != good[i] {
+                var line = good
+                line[i] = bad
+                let text = String(decoding: line, as: UTF8.self)
+                let parsed = Timestamp(rfc3339: text)
+                // One edit is still valid RFC 3339 (§5.6 allows a space for the "T").
+                #expect(parsed == nil || (i == 10 && bad == 0x20), "\(text) parsed as \(String(describing: parsed))")
+            }
+        }
         // The writer's form takes a fast path: it must agree with the general one on every day
         // from 1600 to 2400 (leap days, centuries) and at odd instants.
         var day = Timestamp(rfc3339: "1600-01-01T00:00:00Z")!.microseconds
