@@ -73,14 +73,29 @@ import RelayScenarios
         lines.insert("this is not json", at: 3)
         lines.insert("{\"v\":1,\"ts\":\"2026-11-29T08:00:00Z\",\"event\":\"reply\",\"msg\":\"OK1\",\"txn\":\"t1\",\"cmd\":\"RC", at: 7)
         lines.insert("{\"v\":1,\"ts\":\"2026-11-29T08:00:00Z\",\"event\":\"future-thing\",\"msg\":\"OK1\"}", at: 9)
+        // A runaway 3 MB line with no newline until its end: counted, never buffered whole.
+        lines.insert("{\"v\":1,\"text\":\"" + String(repeating: "x", count: 3 << 20) + "\"}", at: 11)
         let log = try dir.write("bad.log", lines.joined(separator: "\n") + "\n\u{1}\u{FF}\u{0}garbage")
         let run = try Run.relaywatch(["report", log])
         #expect(run.status == 0, "malformed lines are not anomalies")
-        #expect(run.stdout.contains("malformed lines 3"))
+        #expect(run.stdout.contains("malformed lines 4"))
+        #expect(run.stderr.contains("bad.log:12: malformed line skipped: line longer than 1048576 bytes"))
         #expect(run.stderr.contains("bad.log:4: malformed line skipped"))
         #expect(run.stderr.contains("bad.log:8: malformed line skipped"))
         #expect(run.stdout.contains("no anomalies"))
         #expect(run.stdout.contains("1 events of kinds this version does not know were skipped"))
+    }
+
+    @Test func eventsBeforeTheirTransactionAreCountedNotFatal() throws {
+        let dir = try TempDir()
+        // The log starts after the txn events (rotation): replies cannot be placed.
+        let tail = Scenario.kb822105.log.split(separator: "\n").filter { !$0.contains("\"event\":\"txn\"") }
+        let log = try dir.write("tail.log", tail.joined(separator: "\n") + "\n")
+        let run = try Run.relaywatch(["report", log])
+        // Without the replies nothing can be said about the NDR: no anomaly, and the report says why.
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(run.stdout.contains("304 events could not be placed (the log may start mid-transaction), e.g. KB1: MAIL reply for unknown transaction t1"))
+        #expect(run.stdout.contains("1 message is only partly in the log: rules that pair replies were not applied to it"))
     }
 
     @Test func missingFileIsExitTwoWithTheReason() throws {

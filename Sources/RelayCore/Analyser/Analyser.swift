@@ -6,6 +6,12 @@
 public enum Analyser {
     public static func analyse(_ m: MessageRecord, peers: [String: String] = [:]) -> [Anomaly] {
         var facts = MessageFacts(m)
+        // Part of the message's conversation is not in the log (it starts mid-transaction): the
+        // rules that pair replies would judge from half the evidence. Only the accounting rule,
+        // which needs outcomes alone, still applies.
+        if m.unplacedEvents > 0 {
+            return m.done ? recipientLost(m, facts).map { [$0] } ?? [] : []
+        }
         var out: [Anomaly] = []
         for k in m.transactions.indices {
             let countProblem = replyCount(m, k, &facts)
@@ -143,6 +149,7 @@ public enum Analyser {
         var flagged = Set<MessageRecord.RecipientID>()
         // Grouped by the transaction that accepted them, so each sentence can name RCPT positions.
         var byTxn: [Int: [Int]] = [:]
+        var positionMaps: [Int: [MessageRecord.RecipientID: Int]] = [:]
         var deliveredOnly: [MessageRecord.RecipientID] = []
         var strangers: [MessageRecord.RecipientID] = []
         var ndrIDs: [String] = []
@@ -151,7 +158,8 @@ public enum Analyser {
             for r in ndr.rcpts where !flagged.contains(r) {
                 if facts.acceptedFirst[Int(r)] >= 0 {
                     let k = Int(facts.acceptedFirst[Int(r)])
-                    byTxn[k, default: []].append(m.transactions[k].rcpts.firstIndex(of: r)!)
+                    if positionMaps[k] == nil { positionMaps[k] = positions(m.transactions[k]) }
+                    byTxn[k, default: []].append(positionMaps[k]![r]!)
                 } else if facts.has(r, .delivered) {
                     deliveredOnly.append(r)
                 } else if !facts.isRecipient(r, m) {
@@ -169,10 +177,10 @@ public enum Analyser {
         var out: [Anomaly] = []
         for k in byTxn.keys.sorted() {
             let t = m.transactions[k]
-            let positions = byTxn[k]!
+            let named = byTxn[k]!
             out.append(Anomaly(rule: .ndrWrongRecipient, msg: m.id, txn: t.id,
-                               rcpts: positions.map { m.recipients[Int(t.rcpts[$0])] },
-                               detail: "\(which) reports RCPT \(describePositions(positions)) as failed, but the peer accepted their RCPT and the message (\(t.dot?.description ?? "250")) in \(t.id)"))
+                               rcpts: named.map { m.recipients[Int(t.rcpts[$0])] },
+                               detail: "\(which) reports RCPT \(describePositions(named)) as failed, but the peer accepted their RCPT and the message (\(t.dot?.description ?? "250")) in \(t.id)"))
         }
         if !deliveredOnly.isEmpty {
             let names = deliveredOnly.map { m.recipients[Int($0)] }
@@ -204,9 +212,10 @@ public enum Analyser {
                            detail: "relay NDR'd \(forTooMany.count) recipient\(forTooMany.count == 1 ? "" : "s") for too many recipients, but the peer never said too many")
         }
         let t = m.transactions[k]
-        let positions = facts.verdicts[k].tooManyPositions
-        func position(_ r: MessageRecord.RecipientID) -> Int? { t.rcpts.firstIndex(of: r) }
-        var detail = "peer refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) (\(tooMany.count)); relay NDR'd \(forTooMany.count)"
+        let refused = facts.verdicts[k].tooManyPositions
+        let positionMap = positions(t)
+        func position(_ r: MessageRecord.RecipientID) -> Int? { positionMap[r] }
+        var detail = "peer refused RCPT \(describePositions(refused)) with \(facts.tooManyLabel(k)) (\(tooMany.count)); relay NDR'd \(forTooMany.count)"
         let acceptedOnes = forTooMany.filter { facts.wasAccepted($0) }
         if !acceptedOnes.isEmpty {
             let pos = acceptedOnes.compactMap(position)
@@ -231,9 +240,10 @@ public enum Analyser {
         guard let r0 = twice.first else { return nil }
         let t1 = m.transactions[Int(facts.acceptedFirst[r0])], t2 = m.transactions[Int(facts.acceptedSecond[r0])]
         let names = twice.map { m.recipients[$0] }
-        let positions = twice.compactMap { t2.rcpts.firstIndex(of: MessageRecord.RecipientID($0)) }
+        let map = positions(t2)
+        let again = twice.compactMap { map[MessageRecord.RecipientID($0)] }
         return Anomaly(rule: .duplicateDelivery, msg: m.id, txn: t2.id, rcpts: names,
-                       detail: "\(names.count) recipient\(names.count == 1 ? " was" : "s were") accepted (RCPT and end of data) in \(t1.id) and again in \(t2.id) at RCPT \(describePositions(positions)): delivered twice")
+                       detail: "\(names.count) recipient\(names.count == 1 ? " was" : "s were") accepted (RCPT and end of data) in \(t1.id) and again in \(t2.id) at RCPT \(describePositions(again)): delivered twice")
     }
 
     // MARK: diagnostic-mismatch
@@ -241,18 +251,21 @@ public enum Analyser {
     static func diagnosticMismatch(_ m: MessageRecord, _ facts: MessageFacts, skipping: Set<MessageRecord.RecipientID>) -> Anomaly? {
         guard !m.ndrs.isEmpty else { return nil }
         var found: [(MessageRecord.RecipientID, SMTPReply, String)] = []
+        var quotedFor = Set<MessageRecord.RecipientID>()
+        for ndr in m.ndrs { quotedFor.formUnion(ndr.diagnostics.keys) }
+        let own = facts.ownReplies(of: quotedFor, m)
         for ndr in m.ndrs {
             for (r, diag) in ndr.diagnostics.sorted(by: { $0.key < $1.key }) where !skipping.contains(r) {
                 guard let quoted = parseDiagnostic(diag) else { continue }
-                if facts.ownReplies(r, m).contains(where: { quotes(quoted, $0) }) { continue }
+                if own[r, default: []].contains(where: { quotes(quoted, $0) }) { continue }
                 if let owner = facts.replyOwner(of: quoted, other: r, m) {
                     found.append((r, quoted, owner))
                 }
             }
         }
         guard let first = found.first else { return nil }
-        let own = facts.ownReplies(first.0, m).last.map { "; its own reply was \"\($0)\"" } ?? ""
-        var detail = "the NDR quotes for \(m.recipients[Int(first.0)]) \"\(first.1)\", which was the reply to \(first.2)\(own)"
+        let ownText = own[first.0]?.last.map { "; its own reply was \"\($0)\"" } ?? ""
+        var detail = "the NDR quotes for \(m.recipients[Int(first.0)]) \"\(first.1)\", which was the reply to \(first.2)\(ownText)"
         if found.count > 1 { detail += " (\(found.count) recipients quote another's reply)" }
         return Anomaly(rule: .diagnosticMismatch, msg: m.id, txn: nil, rcpts: found.map { m.recipients[Int($0.0)] }, detail: detail)
     }
@@ -296,7 +309,8 @@ public enum Analyser {
         var txnID: String? = nil
         if let k = facts.firstTooManyTxn {
             let t = m.transactions[k]
-            let pos = facts.verdicts[k].tooManyPositions.filter { lost.contains(Int(t.rcpts[$0])) }
+            let lostSet = Set(lost)
+            let pos = facts.verdicts[k].tooManyPositions.filter { lostSet.contains(Int(t.rcpts[$0])) }
             if !pos.isEmpty {
                 notes.append("RCPT \(describePositions(pos)) of \(t.id) got \(facts.tooManyLabel(k)) and \(pos.count == 1 ? "was" : "were") neither sent again nor reported")
                 txnID = t.id
@@ -319,6 +333,14 @@ public enum Analyser {
         return Anomaly(rule: .recipientLost, msg: m.id, txn: txnID, rcpts: names,
                        detail: ([what] + notes).joined(separator: ": "))
     }
+}
+
+/// RCPT position of each recipient in a transaction (its first, should a relay send one twice).
+func positions(_ t: TransactionRecord) -> [MessageRecord.RecipientID: Int] {
+    var map: [MessageRecord.RecipientID: Int] = [:]
+    map.reserveCapacity(t.rcpts.count)
+    for (i, r) in t.rcpts.enumerated() where map[r] == nil { map[r] = i }
+    return map
 }
 
 /// "a@x, b@x and 3 more".

@@ -133,17 +133,19 @@ struct MessageFacts {
         return "\(r.code)\(r.enhanced.map { " \($0)" } ?? "") too many recipients"
     }
 
-    /// Every reply that was r's own: its RCPT replies, the MAIL reply where MAIL was refused, and
-    /// the DATA and end-of-data replies of transactions that accepted its RCPT.
-    func ownReplies(_ r: RecipientID, _ m: MessageRecord) -> [SMTPReply] {
-        var out: [SMTPReply] = []
+    /// Every reply that was each recipient's own: its RCPT replies, the MAIL reply where MAIL was
+    /// refused, and the DATA and end-of-data replies of transactions that accepted its RCPT. One
+    /// pass over the transactions for all the recipients asked about.
+    func ownReplies(of wanted: Set<RecipientID>, _ m: MessageRecord) -> [RecipientID: [SMTPReply]] {
+        var out: [RecipientID: [SMTPReply]] = [:]
+        guard !wanted.isEmpty else { return out }
         for (k, t) in m.transactions.enumerated() {
-            for i in t.rcpts.indices where t.rcpts[i] == r {
-                if verdicts[k].mailRefused, let mail = t.mail { out.append(mail); continue }
-                if let reply = t.rcptReplies[i] { out.append(reply) }
+            for (i, r) in t.rcpts.enumerated() where wanted.contains(r) {
+                if verdicts[k].mailRefused, let mail = t.mail { out[r, default: []].append(mail); continue }
+                if let reply = t.rcptReplies[i] { out[r, default: []].append(reply) }
                 if verdicts[k].meanings[i] == .accepted {
-                    if let d = t.data { out.append(d) }
-                    if let d = t.dot { out.append(d) }
+                    if let d = t.data { out[r, default: []].append(d) }
+                    if let d = t.dot { out[r, default: []].append(d) }
                 }
             }
         }

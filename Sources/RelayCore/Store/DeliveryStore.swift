@@ -107,6 +107,7 @@ public struct DeliveryStore: Sendable {
         let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, notes: &notes)
         for n in notes {
             unplacedCount += 1
+            records[slot].unplacedEvents += 1
             unplaced(n)
         }
         guard kind == .done else { return .event }

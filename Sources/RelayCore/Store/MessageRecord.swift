@@ -16,6 +16,9 @@ public struct MessageRecord: Sendable {
     public var held = false
     public var done = false
     public var retries = 0
+    /// Events of this message the store could not place (a reply for a transaction it never saw):
+    /// the log holds only part of the message, so rules that pair replies cannot be applied.
+    public internal(set) var unplacedEvents = 0
 
     /// Addresses by RecipientID.
     public private(set) var recipients = RecipientTable()

@@ -30,6 +30,8 @@ public struct ReportBuilder {
     public private(set) var unplaced: [DeliveryStore.Unplaced] = []
     public private(set) var unplacedCount = 0
     public private(set) var findings: [MessageFindings] = []
+    /// Messages only partly in the log (events that could not be placed): reply rules skipped.
+    public private(set) var partialMessages = 0
 
     public static let sampleLimit = 20
 
@@ -100,6 +102,7 @@ public struct ReportBuilder {
 
     private mutating func analyse(_ m: MessageRecord) {
         messages += 1
+        if m.unplacedEvents > 0 { partialMessages += 1 }
         // Recipients of the queued event; for a message whose `queued` is before the log's start,
         // every address it was seen with.
         recipients += m.queuedAt != nil ? m.listed.lazy.filter { $0 }.count : m.recipients.count

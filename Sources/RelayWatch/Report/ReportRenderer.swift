@@ -41,6 +41,7 @@ public enum ReportRenderer {
             out += "  \(grouped(r.unplacedCount)) events could not be placed (the log may start mid-transaction)"
             if let u = r.unplaced.first { out += ", e.g. \(u.msg ?? "-"): \(u.reason)" }
             out += "\n"
+            out += "  \(grouped(r.partialMessages)) message\(r.partialMessages == 1 ? " is" : "s are") only partly in the log: rules that pair replies were not applied to \(r.partialMessages == 1 ? "it" : "them")\n"
         }
         let all = r.findings.flatMap(\.anomalies)
         if all.isEmpty {

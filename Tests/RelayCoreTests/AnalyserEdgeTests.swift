@@ -1,0 +1,87 @@
+import Testing
+import RelayCore
+import RelayScenarios
+
+/// Cases around the rules' edges: the shift of a few (M2), expiry after a correct retry, a log
+/// that starts mid-stream, and the KB822105 pattern at a scale a mass mailing reaches.
+@Suite struct AnalyserEdgeTests {
+    typealias Run = ScenarioRuleTests
+
+    @Test func aShiftOfThreeIsCaughtEvenWhenTheCountIsRight() {
+        // 150 recipients, limit 100: the relay NDRs #98–#147 (50, the right number) and delivers
+        // nothing else; #148–#150 are neither retried nor reported.
+        var b = LogBuilder()
+        let rc = recipients(150)
+        b.queued("SH1", from: "s@example.org", rcpts: rc)
+        b.session("s1", peer: "127.0.0.1:2526")
+        b.transaction("SH1", "t1", session: "s1", rcpts: rc,
+                      answers: .limit(100, SMTPReply(code: 552, enhanced: EnhancedStatus("5.5.3"), text: "Too many recipients")))
+        for i in 0..<97 { b.outcome("SH1", rc[i], .delivered, txn: "t1") }
+        for i in 97..<147 { b.outcome("SH1", rc[i], .bounced, txn: "t1") }
+        b.ndr("SH1", ndrMsg: "N1", rcpts: Array(rc[97..<147]))
+        b.done("SH1")
+        let a = Run.analyse(b.text).anomalies
+        #expect(Set(a.map(\.rule)) == [.ndrWrongRecipient, .recipientLost, .limitBounced])
+        #expect(a.first { $0.rule == .ndrWrongRecipient }?.detail.contains("RCPT #98–#100") == true)
+        #expect(a.first { $0.rule == .recipientLost }?.detail.contains("RCPT #148–#150 of t1 got 552 5.5.3 too many recipients") == true)
+    }
+
+    @Test func expiryAfterACorrectRetryIsNotAMiscount() {
+        // Too-many, deferred, retried, greylisted until the queue lifetime ends, then expired
+        // with a DSN quoting the last reply: what RFC 5321 asks for.
+        var b = LogBuilder()
+        let rc = recipients(120)
+        let grey = SMTPReply(code: 451, enhanced: EnhancedStatus("4.7.1"), text: "Greylisted")
+        b.queued("EX1", from: "s@example.org", rcpts: rc)
+        b.session("s1", peer: "127.0.0.1:2526")
+        b.transaction("EX1", "t1", session: "s1", rcpts: rc,
+                      answers: .limit(100, SMTPReply(code: 452, enhanced: EnhancedStatus("4.5.3"), text: "Too many recipients")))
+        b.tally("EX1", "t1", accepted: 100, deferred: 20, bounced: 0)
+        for i in 0..<100 { b.outcome("EX1", rc[i], .delivered, txn: "t1") }
+        for i in 100..<120 { b.outcome("EX1", rc[i], .deferred, txn: "t1", reason: "452 4.5.3 Too many recipients") }
+        var answers = LogBuilder.PeerAnswers()
+        answers.rcpt = { _ in grey }
+        b.transaction("EX1", "t2", session: "s1", rcpts: Array(rc[100...]), answers: answers)
+        b.tally("EX1", "t2", accepted: 0, deferred: 20, bounced: 0)
+        for i in 100..<120 { b.outcome("EX1", rc[i], .expired, txn: nil, reason: "queue lifetime reached") }
+        let failed = Array(rc[100...])
+        b.ndr("EX1", ndrMsg: "N1", rcpts: failed, diagnostics: Dictionary(uniqueKeysWithValues: failed.map { ($0, "smtp; \(grey)") }))
+        b.done("EX1")
+        #expect(Run.analyse(b.text).anomalies.isEmpty)
+    }
+
+    @Test func aLogThatStartsMidStreamIsReadWithoutFalseAlarms() {
+        // The queued and txn events were in the previous (lost) file: only replies, outcomes and
+        // done remain. Unplaced replies are counted, not reported as anomalies.
+        let lines = Scenario.correctResend.log.split(separator: "\n")
+        let tail = lines.filter { !$0.contains("\"event\":\"queued\"") && !$0.contains("\"event\":\"txn\"") }
+        var store = DeliveryStore(options: .init(dropFinished: true))
+        var unplaced = 0
+        var anomalies: [Anomaly] = []
+        for line in tail {
+            guard case .event(let e) = LogDecoder.decode(String(line)) else { continue }
+            if let m = store.apply(e, unplaced: { _ in unplaced += 1 }) { anomalies += Analyser.analyse(m) }
+        }
+        #expect(unplaced > 300)
+        #expect(anomalies.isEmpty, "\(anomalies.map(\.detail))")
+    }
+
+    @Test func kb822105AtFiveThousandRecipients() {
+        var b = LogBuilder()
+        let rc = recipients(5000)
+        b.queued("BIG", from: "s@example.org", rcpts: rc)
+        b.session("s1", peer: "127.0.0.1:2526")
+        b.transaction("BIG", "t1", session: "s1", rcpts: rc,
+                      answers: .limit(100, SMTPReply(code: 552, enhanced: EnhancedStatus("5.5.3"), text: "Too many recipients")))
+        for i in 0..<97 { b.outcome("BIG", rc[i], .delivered, txn: "t1") }
+        for i in 97..<5000 { b.outcome("BIG", rc[i], .bounced, txn: "t1") }
+        let failed = Array(rc[97...])
+        b.ndr("BIG", ndrMsg: "N1", rcpts: failed,
+              diagnostics: Dictionary(uniqueKeysWithValues: failed.map { ($0, "smtp; 552 5.5.3 Too many recipients") }))
+        b.done("BIG")
+        let a = Run.analyse(b.text).anomalies
+        #expect(Set(a.map(\.rule)) == [.limitBounced, .ndrCountMismatch, .ndrWrongRecipient])
+        #expect(a.first { $0.rule == .ndrCountMismatch }?.detail
+                == "peer refused RCPT #101–#5000 with 552 5.5.3 too many recipients (4900); relay NDR'd 4903, including #98–#100 which were accepted")
+    }
+}
