@@ -398,7 +398,6 @@ struct JSONScanner {
             i = j
             return quick
         }
-        let start = i
         var negative = false
         if i < end, base[i] == 0x2D { negative = true; i += 1 }
         guard i < end, base[i] >= 0x30, base[i] <= 0x39 else { throw fail("expected a value") }
@@ -431,7 +430,6 @@ struct JSONScanner {
             while i < end, base[i] >= 0x30, base[i] <= 0x39 { i += 1 }
             guard i > digits else { throw fail("bad number") }
         }
-        _ = start
         guard integral, !overflow else { return nil }
         return negative ? -value : value
     }
@@ -492,40 +490,6 @@ struct JSONScanner {
         case 0x74: try literal("true"); return true
         case 0x66: try literal("false"); return false
         default: return nil
-        }
-    }
-
-    /// An array of strings; nil (value skipped) when the value is some other kind of JSON.
-    mutating func stringArray() throws(Failure) -> [String]? {
-        guard peek() == 0x5B else { try skipValue(); return nil }
-        i += 1
-        var out: [String] = []
-        if peek() == 0x5D { i += 1; return out }
-        var wellTyped = true
-        while true {
-            if peek() == 0x22 { out.append(try string()) } else { wellTyped = false; try skipValue(depth: 1) }
-            guard let n = peek() else { throw fail("line ends inside an array") }
-            i += 1
-            if n == 0x5D { return wellTyped ? out : nil }
-            guard n == 0x2C else { i -= 1; throw fail("expected ',' or ']'") }
-        }
-    }
-
-    /// An object whose values are strings; nil (value skipped) for any other kind of JSON.
-    mutating func stringObject() throws(Failure) -> [String: String]? {
-        guard peek() == 0x7B else { try skipValue(); return nil }
-        i += 1
-        var out: [String: String] = [:]
-        if peek() == 0x7D { i += 1; return out }
-        var wellTyped = true
-        while true {
-            let key = try string()
-            try expect(0x3A, "':'")
-            if peek() == 0x22 { out[key] = try string() } else { wellTyped = false; try skipValue(depth: 1) }
-            guard let n = peek() else { throw fail("line ends inside an object") }
-            i += 1
-            if n == 0x7D { return wellTyped ? out : nil }
-            guard n == 0x2C else { i -= 1; throw fail("expected ',' or '}'") }
         }
     }
 }

@@ -265,8 +265,6 @@ public struct DeliveryStore: Sendable {
         }
         return true
     }
-
-    public func peer(of t: TransactionRecord) -> String? { peers[t.session] }
 }
 
 extension JSONScanner {
