@@ -50,6 +50,23 @@ import RelayScenarios
         #expect(Run.analyse(b.text).anomalies.isEmpty)
     }
 
+    @Test func aRefusedMailWithoutPipeliningSendsNoRcptAndThatIsRight() {
+        // Without PIPELINING the relay stops after MAIL's 552 5.3.4; every recipient takes that
+        // reply (R1) and bounces, quoting it.
+        var b = LogBuilder()
+        let rc = recipients(3)
+        let size = SMTPReply(code: 552, enhanced: EnhancedStatus("5.3.4"), text: "Message size exceeds fixed limit")
+        b.queued("NP1", from: "s@example.org", rcpts: rc, size: 90_000_000)
+        b.session("s1", peer: "127.0.0.1:2526", ehlo: ["SIZE 1000000"])
+        b.txn("NP1", "t1", session: "s1", pipelined: false, rcpts: rc)
+        b.reply("NP1", "t1", .mail, size)
+        b.tally("NP1", "t1", accepted: 0, deferred: 0, bounced: 3)
+        for r in rc { b.outcome("NP1", r, .bounced, txn: "t1", reason: size.description) }
+        b.ndr("NP1", ndrMsg: "N1", rcpts: rc, diagnostics: Dictionary(uniqueKeysWithValues: rc.map { ($0, "smtp; \(size)") }))
+        b.done("NP1")
+        #expect(Run.analyse(b.text).anomalies.isEmpty)
+    }
+
     @Test func aLogThatStartsMidStreamIsReadWithoutFalseAlarms() {
         // The queued and txn events were in the previous (lost) file: only replies, outcomes and
         // done remain. Unplaced replies are counted, not reported as anomalies.

@@ -5,7 +5,7 @@
 /// the end of the input for the rest); the monitor calls it whenever a message changes.
 public enum Analyser {
     public static func analyse(_ m: MessageRecord, peers: [String: String] = [:]) -> [Anomaly] {
-        var facts = MessageFacts(m)
+        let facts = MessageFacts(m)
         // Part of the message's conversation is not in the log (it starts mid-transaction): the
         // rules that pair replies would judge from half the evidence. Only the accounting rule,
         // which needs outcomes alone, still applies.
@@ -14,9 +14,13 @@ public enum Analyser {
         }
         var out: [Anomaly] = []
         for k in m.transactions.indices {
-            let countProblem = replyCount(m, k, &facts)
-            if let countProblem { out.append(countProblem) }
-            if countProblem == nil, let a = tally(m, k, facts) { out.append(a) }
+            // A transaction whose replies do not pair has no tally check: there is nothing sound
+            // to compare the relay's counts with.
+            if let countProblem = replyCount(m, k, facts) {
+                out.append(countProblem)
+            } else if let a = tally(m, k, facts) {
+                out.append(a)
+            }
             if let a = limitBounced(m, k, facts) { out.append(a) }
             if let a = peerLimit(m, k, facts, peers) { out.append(a) }
         }
@@ -31,11 +35,13 @@ public enum Analyser {
 
     // MARK: reply-count-mismatch
 
-    static func replyCount(_ m: MessageRecord, _ k: Int, _ facts: inout MessageFacts) -> Anomaly? {
+    static func replyCount(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts) -> Anomaly? {
         let t = m.transactions[k]
         // The common case, every reply paired and nothing stray, costs one scan and no allocation.
         if t.strayReplies.isEmpty, !t.rcptReplies.contains(where: { $0 == nil }) { return nil }
-        let missing = t.rcptReplies.indices.filter { t.rcptReplies[$0] == nil }
+        // After a refused MAIL a client that does not pipeline sends no RCPT at all (R1: every
+        // recipient takes MAIL's reply), so missing RCPT replies are no fault there.
+        let missing = facts.verdicts[k].mailRefused ? [] : t.rcptReplies.indices.filter { t.rcptReplies[$0] == nil }
         var parts: [String] = []
         var rcpts: [String] = []
         if !missing.isEmpty {
@@ -74,7 +80,6 @@ public enum Analyser {
             }
         }
         guard !parts.isEmpty else { return nil }
-        facts.countMismatch.insert(k)
         let received = t.pairedReplyCount + t.strayReplies.count
         return Anomaly(rule: .replyCountMismatch, msg: m.id, txn: t.id, rcpts: unique(rcpts),
                        detail: "\(t.rcpts.count) RCPT commands, \(received) RCPT replies: " + parts.joined(separator: "; "))

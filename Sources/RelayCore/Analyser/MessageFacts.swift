@@ -27,8 +27,6 @@ struct MessageFacts {
     /// Recipients that got a too-many reply and were not accepted or delivered afterwards.
     let unresolvedTooMany: Set<RecipientID>
     let firstTooManyTxn: Int?
-    /// Transactions already reported as reply-count-mismatch (their tally cannot be checked).
-    var countMismatch = Set<Int>()
 
     init(_ m: MessageRecord) {
         let n = m.recipients.count
