@@ -50,6 +50,28 @@ import RelayScenarios
         #expect(Run.analyse(b.text).anomalies.isEmpty)
     }
 
+    @Test func sentAgainAfterTooManyThenRefusedForItsOwnReasonIsNotLimitBounced() {
+        // #3 gets 452 too-many in t1, is sent again in t2 and refused there as unknown: the relay
+        // did what RFC 5321 asks; the bounce is for the 550, not the limit.
+        var b = LogBuilder()
+        let rc = recipients(3)
+        let unknown = SMTPReply(code: 550, enhanced: EnhancedStatus("5.1.1"), text: "User unknown")
+        b.queued("SA1", from: "s@example.org", rcpts: rc)
+        b.session("s1", peer: "127.0.0.1:2526")
+        b.transaction("SA1", "t1", session: "s1", rcpts: rc,
+                      answers: .limit(2, SMTPReply(code: 452, enhanced: EnhancedStatus("4.5.3"), text: "Too many recipients")))
+        b.outcome("SA1", rc[0], .delivered, txn: "t1")
+        b.outcome("SA1", rc[1], .delivered, txn: "t1")
+        var answers = LogBuilder.PeerAnswers()
+        answers.rcpt = { _ in unknown }
+        b.transaction("SA1", "t2", session: "s1", rcpts: [rc[2]], answers: answers)
+        b.outcome("SA1", rc[2], .bounced, txn: "t2", reason: unknown.description)
+        b.ndr("SA1", ndrMsg: "N1", rcpts: [rc[2]], diagnostics: [rc[2]: "smtp; \(unknown)"])
+        b.done("SA1")
+        // The peer's limit of 2 is its own fault; nothing is the relay's.
+        #expect(Run.analyse(b.text).anomalies.map(\.rule) == [.peerLimitBelow100])
+    }
+
     @Test func aRefusedMailWithoutPipeliningSendsNoRcptAndThatIsRight() {
         // Without PIPELINING the relay stops after MAIL's 552 5.3.4; every recipient takes that
         // reply (R1) and bounces, quoting it.

@@ -105,22 +105,25 @@ struct MessageFacts {
     }
 
     /// What the relay decided for each recipient of transaction k (by RecipientID, nil where
-    /// nothing): its outcome for k, else its next outcome, else bounced if an NDR named it
-    /// afterwards. One pass over the outcomes.
+    /// nothing): its outcome for k; else "deferred" when a later transaction carries it again (it
+    /// was sent again, whatever happened to it there); else its next outcome; else bounced if an
+    /// NDR named it afterwards. One pass over the outcomes and transactions.
     func decisions(after k: Int, in m: MessageRecord) -> [Outcome.Status?] {
         let t = m.transactions[k]
-        var exact = [Outcome.Status?](repeating: nil, count: m.recipients.count)
-        var later = exact
+        let n = m.recipients.count
+        var forThis = [Outcome.Status?](repeating: nil, count: n)
+        var next = [Outcome.Status?](repeating: nil, count: n)
+        var sentAgain = [Bool](repeating: false, count: n)
+        for u in m.transactions[(k + 1)...] { for r in u.rcpts { sentAgain[Int(r)] = true } }
         for o in m.outcomes {
             let r = Int(o.rcpt)
-            if o.transaction == k, exact[r] == nil { exact[r] = o.status }
-            if o.seq > t.seq, later[r] == nil { later[r] = o.status }
+            if o.transaction == k, forThis[r] == nil { forThis[r] = o.status }
+            if o.seq > t.seq, next[r] == nil { next[r] = o.status }
         }
         for ndr in m.ndrs where ndr.seq > t.seq {
-            for r in ndr.rcpts where later[Int(r)] == nil { later[Int(r)] = .bounced }
+            for r in ndr.rcpts where next[Int(r)] == nil { next[Int(r)] = .bounced }
         }
-        for r in exact.indices where exact[r] == nil { exact[r] = later[r] }
-        return exact
+        return (0..<n).map { r in forThis[r] ?? (sentAgain[r] ? .deferred : next[r]) }
     }
 
     /// "552 5.5.3 too many recipients", from transaction k's first too-many reply.
