@@ -59,6 +59,8 @@ public struct DeliveryStore: Sendable {
     public private(set) var peers: [String: String] = [:]
     public private(set) var unplacedCount = 0
     private var finishedRecord: MessageRecord?
+    /// The queue id of the message the last applied event was about (nil after a session event).
+    public private(set) var lastMessageID: String?
 
     public init(options: Options = Options()) {
         self.options = options
@@ -99,9 +101,11 @@ public struct DeliveryStore: Sendable {
         let kind = raw.kind!
         if kind == .session {
             peers[raw.string(raw.session)] = raw.string(raw.peer)
+            lastMessageID = nil
             return .event
         }
         let slot = self.slot(raw.scanner, raw.msg, at: raw.ts)
+        lastMessageID = records[slot].id
         var notes: [Unplaced] = []
         // inout, not by value: the raw event is a few hundred bytes and a copy per line shows.
         let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, notes: &notes)
@@ -136,6 +140,11 @@ public struct DeliveryStore: Sendable {
         slotByID[id] = s
         lastSlot = s
         return s
+    }
+
+    /// Forgets a message (the monitor's bounded history of finished messages).
+    public mutating func remove(_ id: String) {
+        if let slot = slotByID[id] { _ = release(slot) }
     }
 
     /// Frees a slot and hands back its record, moved out rather than copied.

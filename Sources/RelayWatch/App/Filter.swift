@@ -1,0 +1,44 @@
+import RelayCore
+
+/// The `/` filter: words that must all match. `code:552` matches a message with that reply code,
+/// `rule:ndr-count-mismatch` one with that finding; any other word matches part of the queue id,
+/// the sender, or a recipient's address or domain (case ignored).
+public struct MessageFilter: Sendable, Equatable {
+    enum Term: Equatable {
+        case code(Int)
+        case rule(String)
+        case text(String)
+    }
+
+    let terms: [Term]
+    public let source: String
+
+    public init(_ text: String) {
+        source = text
+        terms = text.split(separator: " ").map { word in
+            let w = word.lowercased()
+            if w.hasPrefix("code:"), let c = Int(w.dropFirst(5)) { return .code(c) }
+            if w.hasPrefix("rule:") { return .rule(String(w.dropFirst(5))) }
+            return .text(w)
+        }
+    }
+
+    public var isEmpty: Bool { terms.isEmpty }
+
+    public func matches(_ s: MessageSummary, addresses: () -> [String]) -> Bool {
+        var lowered: [String]? = nil
+        for term in terms {
+            switch term {
+            case .code(let c):
+                guard s.codes.contains(c) else { return false }
+            case .rule(let r):
+                guard s.anomalies.contains(where: { $0.rule.rawValue == r || $0.rule.rawValue.hasPrefix(r) }) else { return false }
+            case .text(let t):
+                if s.id.lowercased().contains(t) || s.from.lowercased().contains(t) { continue }
+                if lowered == nil { lowered = addresses().map { $0.lowercased() } }
+                guard lowered!.contains(where: { $0.contains(t) }) else { return false }
+            }
+        }
+        return true
+    }
+}

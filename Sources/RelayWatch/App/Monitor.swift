@@ -1,0 +1,345 @@
+import RelayCore
+
+/// The monitor's whole state, and the one place it changes: `ingest` for log lines, `update`
+/// for keys, mouse, resize and ticks (the Bubble Tea model: one loop, update then view).
+/// Views read it; only the backend touches the terminal.
+public struct Monitor: Sendable {
+    public enum Screen: Sendable, Equatable {
+        case list
+        case message(String, Tab)
+    }
+
+    public enum Tab: Int, Sendable, CaseIterable {
+        case recipients, transcript, anomalies
+
+        var title: String {
+            switch self {
+            case .recipients: "Recipients"
+            case .transcript: "Transcript"
+            case .anomalies: "Anomalies"
+            }
+        }
+    }
+
+    public enum Sort: String, Sendable, CaseIterable {
+        case age, anomalies, recipients, queueID = "queue id"
+    }
+
+    /// Where the lines come from, for the header.
+    public struct Source: Sendable {
+        public var label = ""
+        public var state = "starting"
+        public var bytesRead = 0
+        public var bytesTotal = 0
+        public var catchingUp = false
+        public var malformed = 0
+        public var lastMalformed: String?
+        public var unplaced = 0
+        public var events = 0
+    }
+
+    public enum Effect: Sendable, Equatable {
+        case none
+        case quit
+        /// The theme changed: the backend re-reads styles.
+        case themeChanged
+    }
+
+    // MARK: state
+
+    public private(set) var store = DeliveryStore(options: .init(keepAcceptedReplyText: true, dropFinished: false))
+    public private(set) var summaries: [String: MessageSummary] = [:]
+    private var dirty = Set<String>()
+    private var finishedOrder: [String] = []
+    /// Finished messages kept for the `f` toggle; older ones are forgotten.
+    public var historyLimit = 5_000
+
+    public var source = Source()
+    public private(set) var screen: Screen = .list
+    public private(set) var selectedID: String?
+    public private(set) var listTop = 0
+    public private(set) var detailTop = 0
+    public private(set) var filter = MessageFilter("")
+    public private(set) var editingFilter: String?
+    public private(set) var anomaliesOnly = false
+    public private(set) var sort: Sort = .age
+    public private(set) var showFinished = false
+    public private(set) var helpVisible = false
+    public var themeNames: [String] = ["default"]
+    public private(set) var themeIndex = 0
+    public private(set) var status: (text: String, until: Double)?
+    /// Warnings shown once (theme problems and the like).
+    public var notices: [String] = []
+    public private(set) var now: Double = 0
+    public private(set) var width = 80
+    public private(set) var height = 24
+    /// Events per second over the last minute, newest last (the header's sparkline).
+    public private(set) var rate: [Int] = Array(repeating: 0, count: 60)
+    private var rateSecond = 0
+
+    public init() {}
+
+    public var themeName: String { themeNames[themeIndex % max(1, themeNames.count)] }
+
+    // MARK: log lines
+
+    /// Applies one delivery-log line.
+    public mutating func ingest(line bytes: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
+        if overlong {
+            noteMalformed(number, "line longer than \(LogDecoder.maxLineLength) bytes")
+            return
+        }
+        var unplacedNow = 0
+        let applied = store.apply(line: bytes) { _ in unplacedNow += 1 }
+        source.unplaced += unplacedNow
+        switch applied {
+        case .event, .finished:
+            source.events += 1
+            rate[rate.count - 1] += 1
+            if let id = store.lastMessageID {
+                dirty.insert(id)
+                if case .finished = applied {
+                    _ = store.takeFinished()
+                    finishedOrder.append(id)
+                    evictHistory()
+                }
+            }
+        case .unknownEvent:
+            source.events += 1
+        case .blank:
+            break
+        case .malformed(let why):
+            noteMalformed(number, why)
+        }
+    }
+
+    private mutating func noteMalformed(_ number: Int, _ why: String) {
+        source.malformed += 1
+        source.lastMalformed = "line \(number): \(why)"
+    }
+
+    private mutating func evictHistory() {
+        guard finishedOrder.count > historyLimit else { return }
+        let drop = finishedOrder.count - historyLimit
+        for id in finishedOrder.prefix(drop) where id != selectedID {
+            store.remove(id)
+            summaries[id] = nil
+            dirty.remove(id)
+        }
+        finishedOrder.removeFirst(drop)
+    }
+
+    /// Re-derives the summaries of messages that changed. Called once per frame, not per line.
+    public mutating func refresh() {
+        guard !dirty.isEmpty else { return }
+        for id in dirty {
+            if let m = store.message(id) { summaries[id] = MessageSummary(m, peers: store.peers) } else { summaries[id] = nil }
+        }
+        dirty.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: what the list shows
+
+    /// Rows of the list, in order: in-flight messages, then (with `f`) finished ones.
+    public func rows() -> [MessageSummary] {
+        var list = summaries.values.filter { s in
+            (showFinished || !s.done) && (!anomaliesOnly || !s.anomalies.isEmpty)
+                && (filter.isEmpty || filter.matches(s, addresses: { store.message(s.id).map { Array($0.recipients) } ?? [] }))
+        }
+        let key: (MessageSummary, MessageSummary) -> Bool
+        switch sort {
+        case .age: key = { ($0.firstSeen, $0.id) < ($1.firstSeen, $1.id) }
+        case .anomalies: key = { ($1.anomalies.count, $0.firstSeen.microseconds) < ($0.anomalies.count, $1.firstSeen.microseconds) }
+        case .recipients: key = { ($1.recipients, $0.id) < ($0.recipients, $1.id) }
+        case .queueID: key = { $0.id < $1.id }
+        }
+        list.sort { a, b in a.done != b.done ? !a.done : key(a, b) }
+        return list
+    }
+
+    public var totals: (inFlight: Int, delivered: Int, deferred: Int, bounced: Int, anomalies: Int) {
+        var t = (0, 0, 0, 0, 0)
+        for s in summaries.values {
+            if !s.done { t.0 += 1 }
+            t.1 += s.delivered
+            t.2 += s.transient + s.tooMany
+            t.3 += s.permanent
+            t.4 += s.anomalies.count
+        }
+        return t
+    }
+
+    // MARK: update
+
+    public mutating func update(_ event: AppEvent) -> Effect {
+        switch event {
+        case .resize(let w, let h):
+            width = max(1, w)
+            height = max(1, h)
+            return .none
+        case .tick(let t):
+            advanceClock(t)
+            return .none
+        case .mouse(let m):
+            return mouse(m)
+        case .key(let k):
+            return key(k)
+        }
+    }
+
+    private mutating func advanceClock(_ t: Double) {
+        now = t
+        let second = Int(t)
+        if rateSecond == 0 { rateSecond = second }
+        if second > rateSecond {
+            let shift = min(rate.count, second - rateSecond)
+            rate.removeFirst(shift)
+            rate.append(contentsOf: Array(repeating: 0, count: shift))
+            rateSecond = second
+        }
+        if let s = status, s.until < t { status = nil }
+    }
+
+    public mutating func say(_ text: String, for seconds: Double = 5) {
+        status = (text, now + seconds)
+    }
+
+    private mutating func mouse(_ m: Mouse) -> Effect {
+        switch m {
+        case .wheelUp: move(-3)
+        case .wheelDown: move(3)
+        case .click(_, let y):
+            if case .list = screen {
+                let row = y - Layout.listFirstRow + listTop
+                let list = rows()
+                if row >= 0, row < list.count {
+                    if selectedID == list[row].id { open(list[row].id) } else { selectedID = list[row].id }
+                }
+            }
+        }
+        return .none
+    }
+
+    private mutating func key(_ k: Key) -> Effect {
+        if helpVisible {
+            helpVisible = false
+            return k == .interrupt ? .quit : .none
+        }
+        if let text = editingFilter { return filterKey(k, text) }
+        switch k {
+        case .interrupt: return .quit
+        case .char("q"), .escape:
+            if case .message = screen {
+                screen = .list
+                detailTop = 0
+                return .none
+            }
+            if k == .escape {
+                if !filter.isEmpty { filter = MessageFilter(""); say("filter cleared") }
+                return .none
+            }
+            return .quit
+        case .up, .char("k"): move(-1)
+        case .down, .char("j"): move(1)
+        case .pageUp: move(-pageSize)
+        case .pageDown: move(pageSize)
+        case .home, .char("g"): move(-Int.max / 2)
+        case .end, .char("G"): move(Int.max / 2)
+        case .enter:
+            if case .list = screen, let id = selectedID ?? rows().first?.id { open(id) }
+        case .tab, .right:
+            if case .message(let id, let tab) = screen {
+                screen = .message(id, Tab(rawValue: (tab.rawValue + 1) % Tab.allCases.count)!)
+                detailTop = 0
+            }
+        case .backTab, .left:
+            if case .message(let id, let tab) = screen {
+                screen = .message(id, Tab(rawValue: (tab.rawValue + Tab.allCases.count - 1) % Tab.allCases.count)!)
+                detailTop = 0
+            }
+        case .char("/"): editingFilter = filter.source
+        case .char("a"):
+            anomaliesOnly.toggle()
+            say(anomaliesOnly ? "showing messages with anomalies only" : "showing all messages")
+        case .char("f"):
+            showFinished.toggle()
+            say(showFinished ? "showing finished messages too" : "hiding finished messages")
+        case .char("s"):
+            let all = Sort.allCases
+            sort = all[(all.firstIndex(of: sort)! + 1) % all.count]
+            say("sorted by \(sort.rawValue)")
+        case .char("t"):
+            themeIndex = (themeIndex + 1) % max(1, themeNames.count)
+            say("theme \(themeName)")
+            return .themeChanged
+        case .char("?"): helpVisible = true
+        default: break
+        }
+        return .none
+    }
+
+    private mutating func filterKey(_ k: Key, _ text: String) -> Effect {
+        switch k {
+        case .interrupt: return .quit
+        case .escape: editingFilter = nil
+        case .enter:
+            filter = MessageFilter(text)
+            editingFilter = nil
+            listTop = 0
+            if let first = rows().first { selectedID = first.id }
+            say(filter.isEmpty ? "filter cleared" : "filter: \(text)")
+        case .backspace: editingFilter = String(text.dropLast())
+        case .char(let c): editingFilter = text + String(c)
+        default: break
+        }
+        return .none
+    }
+
+    private mutating func open(_ id: String) {
+        selectedID = id
+        screen = .message(id, .recipients)
+        detailTop = 0
+    }
+
+    var pageSize: Int { max(1, height - Layout.listFirstRow - 2) }
+
+    /// Moves the selection (list) or the scroll position (message view).
+    private mutating func move(_ delta: Int) {
+        switch screen {
+        case .list:
+            let list = rows()
+            guard !list.isEmpty else { return }
+            let current = list.firstIndex { $0.id == selectedID } ?? 0
+            let next = max(0, min(list.count - 1, current + delta))
+            selectedID = list[next].id
+            if next < listTop { listTop = next }
+            if next >= listTop + pageSize { listTop = next - pageSize + 1 }
+        case .message:
+            detailTop = max(0, detailTop + delta)
+        }
+    }
+
+    /// Keeps the selection on the same message while rows come and go, and in view.
+    public mutating func settleSelection() {
+        guard case .list = screen else { return }
+        let list = rows()
+        guard !list.isEmpty else { listTop = 0; return }
+        let index = list.firstIndex { $0.id == selectedID } ?? min(list.count - 1, max(0, listTop))
+        selectedID = list[index].id
+        if index < listTop { listTop = index }
+        if index >= listTop + pageSize { listTop = index - pageSize + 1 }
+        listTop = max(0, min(listTop, max(0, list.count - pageSize)))
+    }
+
+    /// For the message view: clamp the scroll to the content's length.
+    mutating func clampDetail(lines: Int, visible: Int) {
+        detailTop = max(0, min(detailTop, max(0, lines - visible)))
+    }
+}
+
+/// Screen rows shared by the update step (mouse clicks) and the views.
+enum Layout {
+    static let headerRows = 1
+    /// The list's column titles are on row 1; messages start on row 2.
+    static let listFirstRow = 2
+}

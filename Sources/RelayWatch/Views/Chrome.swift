@@ -1,0 +1,66 @@
+import RelayCore
+
+/// The header (source, counts, sparkline) and the two bottom lines (status, key hints) that every
+/// screen has.
+enum Chrome {
+    static func header(_ m: Monitor, into g: inout Grid) {
+        g.fill(y: 0, role: .header)
+        let t = m.totals
+        var x = g.put(" relaywatch ", x: 0, y: 0, role: .header)
+        let state = m.source.catchingUp && m.source.bytesTotal > 0
+            ? "loading \(m.source.bytesRead * 100 / max(1, m.source.bytesTotal))%" : m.source.state
+        x = g.put(Format.fit("\(m.source.label) [\(state)]", max(10, g.width / 3)), x: x, y: 0, role: .header)
+        let counts = "  in flight \(Format.grouped(t.inFlight))  D \(Format.grouped(t.delivered))  T \(Format.grouped(t.deferred))  F \(Format.grouped(t.bounced))  "
+        x = g.put(counts, x: x, y: 0, role: .header)
+        if t.anomalies > 0 {
+            x = g.put(" ! \(Format.grouped(t.anomalies)) anomalies ", x: x, y: 0, role: .anomaly)
+        } else {
+            x = g.put("no anomalies", x: x, y: 0, role: .header)
+        }
+        let room = g.width - x - 2
+        if room >= 8 { g.put(Format.sparkline(m.rate, width: min(30, room)), x: g.width - min(30, room) - 1, y: 0, role: .sparkline) }
+        // While a large log loads, a progress bar under the header's source.
+        if m.source.catchingUp, m.source.bytesTotal > 0, g.height > 3 {
+            let done = Int(Double(g.width) * Double(m.source.bytesRead) / Double(m.source.bytesTotal))
+            g.fill(y: g.height - 2, role: .statusbar)
+            g.fill(y: g.height - 2, from: 0, to: done, role: .progress)
+            g.put(" reading \(m.source.label): \(Format.grouped(m.source.bytesRead / 1024)) of \(Format.grouped(m.source.bytesTotal / 1024)) KiB",
+                  x: 0, y: g.height - 2, role: .progress)
+        }
+    }
+
+    /// The status line (messages, warnings, the filter being typed) and the key-hint bar.
+    static func footer(_ m: Monitor, hints: [(String, String)], into g: inout Grid) {
+        let statusRow = g.height - 2, keyRow = g.height - 1
+        guard statusRow > Layout.headerRows else { return }
+        if !(m.source.catchingUp && m.source.bytesTotal > 0) {
+            g.fill(y: statusRow, role: .text)
+            if let editing = m.editingFilter {
+                let x = g.put(" filter: ", x: 0, y: statusRow, role: .filter)
+                let end = g.put(editing, x: x, y: statusRow, role: .filter)
+                g.put("█", x: end, y: statusRow, role: .filter)
+                g.put("  (address, domain, queue id, code:552, rule:ndr-count-mismatch; Enter applies, Esc cancels)",
+                      x: end + 1, y: statusRow, role: .dim)
+            } else {
+                var parts: [String] = []
+                if let s = m.status { parts.append(s.text) }
+                if !m.filter.isEmpty { parts.append("filter: \(m.filter.source)") }
+                if m.anomaliesOnly { parts.append("anomalies only") }
+                if m.source.malformed > 0 {
+                    parts.append("\(Format.grouped(m.source.malformed)) malformed (\(m.source.lastMalformed ?? ""))")
+                }
+                if m.source.unplaced > 0 { parts.append("\(Format.grouped(m.source.unplaced)) unplaced") }
+                let warn = m.source.malformed > 0 || !m.notices.isEmpty
+                var x = g.put(" " + parts.joined(separator: " · "), x: 0, y: statusRow, role: warn ? .warning : .text)
+                if let notice = m.notices.first { x = g.put("  " + notice, x: x, y: statusRow, role: .warning) }
+            }
+        }
+        g.fill(y: keyRow, role: .statusbar)
+        var x = 0
+        for (key, what) in hints {
+            if x + Grid.displayWidth(key) + Grid.displayWidth(what) + 2 > g.width { break }
+            x = g.put(" " + key, x: x, y: keyRow, role: .keyhint)
+            x = g.put(" " + what, x: x, y: keyRow, role: .statusbar)
+        }
+    }
+}

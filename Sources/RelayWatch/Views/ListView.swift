@@ -1,0 +1,98 @@
+import RelayCore
+
+/// The message list: one row per message, in-flight first, with a recipient strip coloured (and
+/// lettered) by each recipient's latest reply.
+enum ListView {
+    struct Columns {
+        var id = 12, age = 5, sender = 14, rcpt = 5, counts = 13, state = 9, flag = 4
+        var strip = 10
+
+        init(width: Int) {
+            let fixed = id + age + rcpt + counts + state + flag + 7
+            let rest = width - fixed
+            sender = max(8, min(28, rest / 3))
+            strip = max(4, rest - sender - 1)
+        }
+    }
+
+    static let hints: [(String, String)] = [
+        ("↑↓", "move"), ("Enter", "open"), ("/", "filter"), ("a", "anomalies"), ("f", "finished"),
+        ("s", "sort"), ("t", "theme"), ("?", "help"), ("q", "quit"),
+    ]
+
+    static func render(_ m: Monitor, into g: inout Grid) {
+        let c = Columns(width: g.width)
+        let titleRow = 1
+        g.fill(y: titleRow, role: .title)
+        var x = 0
+        for (title, w) in [("QUEUE ID", c.id), ("AGE", c.age), ("SENDER", c.sender), ("RCPT", c.rcpt),
+                           ("D/T/F/L", c.counts), ("STATE", c.state), ("!", c.flag), ("RECIPIENTS", c.strip)] {
+            g.put(Format.cell(title, w), x: x, y: titleRow, role: .title)
+            x += w + 1
+        }
+        let rows = m.rows()
+        let first = Layout.listFirstRow
+        let visible = max(0, g.height - first - 2)
+        if rows.isEmpty {
+            let why = m.summaries.isEmpty
+                ? (m.source.events == 0 ? "no delivery events yet (\(m.source.state))" : "no messages")
+                : "no message matches (\(m.showFinished ? "" : "f shows finished ones; ")Esc clears the filter)"
+            g.put("  " + why, x: 0, y: first, role: .dim)
+            return
+        }
+        for (n, s) in rows.dropFirst(m.listTop).prefix(visible).enumerated() {
+            let y = first + n
+            let selected = s.id == m.selectedID
+            let base: Role = selected ? .selected : .text
+            if selected { g.fill(y: y, role: .selected) }
+            var x = 0
+            x = put(s.id, c.id, x, y, base, &g)
+            x = put(Format.age(m.now - s.firstSeen.seconds), c.age, x, y, base, &g)
+            x = put(s.from.isEmpty ? "<>" : s.from, c.sender, x, y, base, &g)
+            x = put(String(s.recipients), c.rcpt, x, y, base, &g)
+            x = put("\(s.delivered)/\(s.transient)/\(s.permanent)/\(s.tooMany)", c.counts, x, y, base, &g)
+            x = put(s.stateLabel, c.state, x, y, base, &g)
+            if s.anomalies.isEmpty {
+                x = put("", c.flag, x, y, base, &g)
+            } else {
+                x = put("!\(s.anomalies.count)", c.flag, x, y, .anomaly, &g)
+            }
+            strip(s.statuses, x: x, y: y, width: min(c.strip, g.width - x), into: &g)
+        }
+    }
+
+    private static func put(_ text: String, _ w: Int, _ x: Int, _ y: Int, _ role: Role, _ g: inout Grid) -> Int {
+        g.put(Format.cell(text, w), x: x, y: y, role: role)
+        return x + w + 1
+    }
+
+    /// How bad a status is, for showing a group of recipients in one cell.
+    static func severity(_ s: RecipientStatus) -> Int {
+        if s.anomaly { return 7 }
+        if s.ndr { return 6 }
+        switch s.state {
+        case .tooMany: return 5
+        case .permanent: return 4
+        case .transient: return 3
+        case .pending: return 2
+        case .accepted: return 1
+        case .delivered: return 0
+        }
+    }
+
+    /// One cell per recipient, or per group of recipients when there are more than cells (the
+    /// cell then shows the group's worst status).
+    static func strip(_ statuses: [RecipientStatus], x: Int, y: Int, width: Int, into g: inout Grid) {
+        guard width > 0, !statuses.isEmpty else { return }
+        let group = (statuses.count + width - 1) / width
+        var cx = x
+        var i = 0
+        while i < statuses.count, cx < x + width {
+            let slice = statuses[i..<min(statuses.count, i + group)]
+            let worst = slice.max { severity($0) < severity($1) }!
+            g.put(String(worst.glyph), x: cx, y: y, role: Format.role(of: worst))
+            cx += 1
+            i += group
+        }
+    }
+}
