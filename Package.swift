@@ -22,6 +22,14 @@ let package = Package(
         // The monitor as a library: for now the report (log input, rendering).
         .target(name: "RelayWatch", dependencies: ["RelayCore", "CZlib"]),
 
+        // ncursesw (Debian's libncurses-dev) with a shim for the macros Swift cannot import, and the
+        // one backend that uses it. No other code touches curses.
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses"),
+        .target(name: "RelayWatchCurses", dependencies: ["RelayWatch", "CNcurses", "CTerminal"]),
+        // Putting the terminal back from a crash signal, and termination signals as a descriptor:
+        // C because a signal handler may only touch async-signal-safe calls and plain globals.
+        .target(name: "CTerminal"),
+
         // Builds delivery logs of named situations (KB822105 and friends) through the real codec:
         // used by the tests, the benchmark and (later) the demo.
         .target(name: "RelayScenarios", dependencies: ["RelayCore"]),
@@ -29,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "relaywatch",
             dependencies: [
-                "RelayWatch", "RelayScenarios",
+                "RelayWatch", "RelayWatchCurses", "RelayScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,8 @@
-/// Where one recipient stands, from everything logged about it: what the monitor colours a
-/// recipient by. The latest fact wins: an outcome over a reply, a later transaction over an
-/// earlier one; an NDR naming it and an anomaly concerning it are marks on top.
+/// Where one recipient stands: what the monitor colours a recipient by. Its latest reply decides
+/// (a later transaction over an earlier one), because the point is to show what the peer said
+/// next to what the relay did; the relay's outcome fills in only where no reply does (an expiry
+/// before any attempt, a delivery the end of data has not been logged for). An NDR naming it and
+/// a miscount concerning it are marks on top.
 public struct RecipientStatus: Sendable, Hashable {
     public enum State: Sendable, Hashable, Comparable {
         /// No reply yet.
@@ -62,13 +64,14 @@ public struct RecipientStatus: Sendable, Hashable {
                 out[Int(r)].reply = reply ?? t.rcptReplies[i]
             }
         }
-        // The relay's decisions, in log order, where they say more than the replies.
+        // The relay's decisions, where no reply says anything yet.
         for o in m.outcomes {
             let r = Int(o.rcpt)
+            guard out[r].state == .pending || out[r].state == .accepted else { continue }
             switch o.status {
             case .delivered: out[r].state = .delivered
-            case .bounced, .expired: if out[r].state != .tooMany { out[r].state = .permanent }
-            case .deferred: if out[r].state == .pending || out[r].state == .accepted { out[r].state = .transient }
+            case .bounced, .expired: out[r].state = .permanent
+            case .deferred: out[r].state = .transient
             }
         }
         for ndr in m.ndrs { for r in ndr.rcpts { out[Int(r)].ndr = true } }

@@ -157,14 +157,16 @@ public struct Monitor: Sendable {
         return list
     }
 
-    public var totals: (inFlight: Int, delivered: Int, deferred: Int, bounced: Int, anomalies: Int) {
-        var t = (0, 0, 0, 0, 0)
+    /// Messages in flight, and recipients by state (too-many apart), and findings.
+    public var totals: (inFlight: Int, delivered: Int, deferred: Int, bounced: Int, tooMany: Int, anomalies: Int) {
+        var t = (0, 0, 0, 0, 0, 0)
         for s in summaries.values {
             if !s.done { t.0 += 1 }
             t.1 += s.delivered
-            t.2 += s.transient + s.tooMany
+            t.2 += s.transient
             t.3 += s.permanent
-            t.4 += s.anomalies.count
+            t.4 += s.tooMany
+            t.5 += s.anomalies.count
         }
         return t
     }

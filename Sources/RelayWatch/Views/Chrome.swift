@@ -6,19 +6,26 @@ enum Chrome {
     static func header(_ m: Monitor, into g: inout Grid) {
         g.fill(y: 0, role: .header)
         let t = m.totals
-        var x = g.put(" relaywatch ", x: 0, y: 0, role: .header)
+        // Right: the counts and the findings, which must always show; left: the source, cut to
+        // what is left; between them, when there is room, the throughput sparkline.
+        let narrow = g.width < 110
+        let counts = narrow
+            ? " \(Format.grouped(t.inFlight)) in flight  D\(Format.grouped(t.delivered)) T\(Format.grouped(t.deferred)) F\(Format.grouped(t.bounced)) L\(Format.grouped(t.tooMany)) "
+            : "  in flight \(Format.grouped(t.inFlight))  D \(Format.grouped(t.delivered))  T \(Format.grouped(t.deferred))  F \(Format.grouped(t.bounced))  L \(Format.grouped(t.tooMany))  "
+        let findings = t.anomalies > 0 ? " ! \(Format.grouped(t.anomalies)) anomalies " : " no anomalies "
+        let rightWidth = Grid.displayWidth(counts) + Grid.displayWidth(findings)
+        let rightStart = max(0, g.width - rightWidth)
         let state = m.source.catchingUp && m.source.bytesTotal > 0
             ? "loading \(m.source.bytesRead * 100 / max(1, m.source.bytesTotal))%" : m.source.state
-        x = g.put(Format.fit("\(m.source.label) [\(state)]", max(10, g.width / 3)), x: x, y: 0, role: .header)
-        let counts = "  in flight \(Format.grouped(t.inFlight))  D \(Format.grouped(t.delivered))  T \(Format.grouped(t.deferred))  F \(Format.grouped(t.bounced))  "
-        x = g.put(counts, x: x, y: 0, role: .header)
-        if t.anomalies > 0 {
-            x = g.put(" ! \(Format.grouped(t.anomalies)) anomalies ", x: x, y: 0, role: .anomaly)
-        } else {
-            x = g.put("no anomalies", x: x, y: 0, role: .header)
+        var x = g.put(narrow ? " " : " relaywatch ", x: 0, y: 0, role: .header)
+        x = g.put(Format.fit("\(m.source.label) [\(state)]", max(0, rightStart - x - 1)), x: x, y: 0, role: .header)
+        let room = rightStart - x - 2
+        if room >= 8 {
+            let w = min(30, room)
+            g.put(Format.sparkline(m.rate, width: w), x: rightStart - w - 1, y: 0, role: .sparkline)
         }
-        let room = g.width - x - 2
-        if room >= 8 { g.put(Format.sparkline(m.rate, width: min(30, room)), x: g.width - min(30, room) - 1, y: 0, role: .sparkline) }
+        let c = g.put(counts, x: rightStart, y: 0, role: .header)
+        g.put(findings, x: c, y: 0, role: t.anomalies > 0 ? .anomaly : .header)
         // While a large log loads, a progress bar under the header's source.
         if m.source.catchingUp, m.source.bytesTotal > 0, g.height > 3 {
             let done = Int(Double(g.width) * Double(m.source.bytesRead) / Double(m.source.bytesTotal))
