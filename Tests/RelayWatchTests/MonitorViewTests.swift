@@ -192,3 +192,46 @@ import RelayScenarios
         #expect(Render.frame(m).line(0).hasPrefix("relaywatch"))
     }
 }
+
+/// Every screen at both sizes the issue names: it fits, nothing is drawn past the edge, and the
+/// screen's essentials are there with their roles.
+@Suite struct MonitorScreenSizeTests {
+    static let sizes = [(80, 24), (160, 50)]
+
+    @Test(arguments: [0, 1, 2, 3], [0, 1])
+    func everyScreenAtBothSizes(_ screen: Int, _ size: Int) throws {
+        let (w, h) = Self.sizes[size]
+        var m = MonitorViewTests.monitor([Scenario.kb822105.log, Scenario.dsnQuotesNeighbour.log], width: w, height: h)
+        MonitorViewTests.press(&m, .char("f"))
+        if screen > 0 {
+            // Open KB1 (the list starts on DQ1, the first by queue time and id).
+            MonitorViewTests.press(&m, .down)
+            #expect(m.selectedID == "KB1")
+            MonitorViewTests.press(&m, .enter)
+        }
+        for _ in 1..<max(1, screen) { MonitorViewTests.press(&m, .tab) }
+        let g = Render.frame(m)
+        #expect(g.width == w && g.height == h)
+        #expect((0..<h).allSatisfy { Grid.displayWidth(g.line($0)) == w })
+        #expect(g.line(0).contains("! 5 anomalies"))
+        #expect(g.roles(h - 1).contains(.keyhint))
+        let text = g.text
+        switch screen {
+        case 0:
+            let y = try #require(MonitorViewTests.row(g, containing: "KB1"))
+            #expect(g.roles(y).contains(.anomaly) && g.roles(y).contains(.replyLimit))
+            let dq = try #require(MonitorViewTests.row(g, containing: "DQ1"))
+            #expect(g.line(dq).contains("!1"))
+        case 1:
+            #expect(text.contains("RCPT REPLY"))
+            #expect(text.contains("D user1@example.net"))
+            #expect(g.roles(4).contains(.reply2xx))
+        case 2:
+            #expect(text.contains("MAIL FROM:<sender@example.org>"))
+            #expect(text.contains("RCPT TO:<user1@example.net>  #1"))
+        default:
+            #expect(text.contains("ndr-count-mismatch"))
+            #expect(text.contains("breaks: "))
+        }
+    }
+}

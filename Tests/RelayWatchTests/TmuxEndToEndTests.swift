@@ -208,4 +208,20 @@ func styled(_ line: String) -> [StyledChar] {
         #expect(screen.contains("EXITED 0"))
         #expect(!screen.contains("QUEUE ID"))
     }
+
+    @Test func aCrashRestoresTheTerminal() throws {
+        let dir = try TempDir()
+        let log = try dir.write("relay.log", Scenario.mailboxFull.log)
+        let pidFile = dir.path("pid")
+        // SIGSEGV takes the same path as a crash in Swift code: the handler puts the terminal back
+        // (canonical mode, cursor, main screen), then Swift's backtracer or the default action runs.
+        let session = try TmuxSession(width: 100, height: 30, command: """
+            (sleep 1.5; kill -SEGV $(cat \(pidFile))) & SWIFT_BACKTRACE=interactive=no sh -c 'echo $$ > \(pidFile); exec \(Run.relaywatch.path) --log \(log)'; \
+            echo EXITED $?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60
+            """)
+        let screen = try session.wait("the crash exit", seconds: 20) { $0.contains("EXITED") && $0.contains("icanon") }
+        #expect(screen.contains("EXITED 139"))
+        #expect(screen.split(separator: "\n").contains { $0 == "icanon" }, "the terminal is left in canonical mode")
+        #expect(!screen.contains("QUEUE ID"))
+    }
 }

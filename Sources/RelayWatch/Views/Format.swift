@@ -54,9 +54,13 @@ enum Format {
         }
     }
 
-    /// A recipient's colour: its reply's, unless the relay got it wrong (then unmissable).
+    /// A recipient's colour: its reply's, unless the relay got it wrong (then unmissable). A
+    /// plain bounce that was NDR'd takes the NDR colour; a too-many one keeps the limit colour,
+    /// which is the one that matters (its lower-case letter says NDR'd).
     static func role(of status: RecipientStatus) -> Role {
-        status.anomaly ? .anomaly : role(of: status.state)
+        if status.anomaly { return .anomaly }
+        if status.ndr, status.state == .permanent { return .ndr }
+        return role(of: status.state)
     }
 
     static func role(of reply: SMTPReply?, command: SMTPCommand) -> Role {

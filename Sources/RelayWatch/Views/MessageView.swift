@@ -52,10 +52,12 @@ enum MessageView {
     static func recipients(_ m: MessageRecord, _ s: MessageSummary, m monitor: Monitor, top: Int, visible: Int, into g: inout Grid) {
         let wide = g.width >= 120
         let addressWidth = max(16, min(40, g.width / 3))
-        let replyWidth = max(12, g.width - addressWidth - (wide ? 44 : 36))
+        let replyWidth = max(12, g.width - addressWidth - (wide ? 49 : 36))
         var header = " " + Format.cell("#", 5) + "  " + Format.cell("ADDRESS", addressWidth) + " " + Format.cell("TXN", 6) + Format.cell("POS", 5)
         if wide { header += Format.cell("MAIL", 5) }
-        header += Format.cell("RCPT REPLY", replyWidth) + " " + Format.cell("DOT", 4) + Format.cell("OUTCOME", 10) + "NDR !"
+        header += Format.cell("RCPT REPLY", replyWidth) + " "
+        if wide { header += Format.cell("DATA", 5) }
+        header += Format.cell("DOT", 4) + Format.cell("OUTCOME", 10) + "NDR !"
         g.fill(y: top, role: .title)
         g.put(header, x: 0, y: top, role: .title)
         let rows = visible - 1
@@ -82,6 +84,10 @@ enum MessageView {
             if wide { x = g.put(Format.cell(t.mail.map { String($0.code) } ?? "-", 5), x: x, y: y, role: Format.role(of: t.mail, command: .mail)) }
             let reply = t.rcptReplies[i]
             x = g.put(Format.cell(reply?.description ?? "no reply", replyWidth) + " ", x: x, y: y, role: Format.role(of: reply, command: .rcpt))
+            if wide {
+                let data = reply?.replyClass == .positive ? t.data : nil
+                x = g.put(Format.cell(data.map { String($0.code) } ?? "-", 5), x: x, y: y, role: data == nil ? .dim : Format.role(of: data, command: .data))
+            }
             let dot = reply?.replyClass == .positive ? t.dot : nil
             x = g.put(Format.cell(dot.map { String($0.code) } ?? "-", 4), x: x, y: y, role: dot == nil ? .dim : Format.role(of: dot, command: .dot))
             let outcomeText = outcome[r]?.rawValue ?? "-"
