@@ -50,6 +50,7 @@ public struct Monitor: Sendable {
     public private(set) var store = DeliveryStore(options: .init(keepAcceptedReplyText: true, dropFinished: false))
     public private(set) var summaries: [String: MessageSummary] = [:]
     private var dirty = Set<String>()
+    private var lastDirty = ""
     private var finishedOrder: [String] = []
     /// Finished messages kept for the `f` toggle; older ones are forgotten.
     public var historyLimit = 5_000
@@ -97,7 +98,11 @@ public struct Monitor: Sendable {
             source.events += 1
             rate[rate.count - 1] += 1
             if let id = store.lastMessageID {
-                dirty.insert(id)
+                // Consecutive events are mostly about one message: skip the set when it is the same.
+                if id != lastDirty {
+                    dirty.insert(id)
+                    lastDirty = id
+                }
                 if case .finished = applied {
                     _ = store.takeFinished()
                     finishedOrder.append(id)
@@ -118,9 +123,12 @@ public struct Monitor: Sendable {
         source.lastMalformed = "line \(number): \(why)"
     }
 
+    /// Forgets the oldest finished messages past the limit, a quarter of it at a time (so the
+    /// order list is not shifted for every message that finishes).
     private mutating func evictHistory() {
-        guard finishedOrder.count > historyLimit else { return }
+        guard finishedOrder.count > historyLimit + historyLimit / 4 else { return }
         let drop = finishedOrder.count - historyLimit
+        lastDirty = ""
         for id in finishedOrder.prefix(drop) where id != selectedID {
             store.remove(id)
             summaries[id] = nil
@@ -131,6 +139,7 @@ public struct Monitor: Sendable {
 
     /// Re-derives the summaries of messages that changed. Called once per frame, not per line.
     public mutating func refresh() {
+        lastDirty = ""
         guard !dirty.isEmpty else { return }
         for id in dirty {
             if let m = store.message(id) { summaries[id] = MessageSummary(m, peers: store.peers) } else { summaries[id] = nil }

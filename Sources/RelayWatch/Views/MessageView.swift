@@ -33,7 +33,9 @@ enum MessageView {
         case .recipients:
             recipients(record, summary, m: m, top: top, visible: visible, into: &g)
         case .transcript:
-            draw(lines: transcript(record, summary, peers: m.store.peers), from: m.detailTop, top: top, visible: visible, into: &g)
+            let t = Transcript(record, peers: m.store.peers)
+            let first = max(0, min(m.detailTop, max(0, t.count - visible)))
+            draw(lines: (first..<min(t.count, first + visible)).map(t.line), from: 0, top: top, visible: visible, into: &g)
         case .anomalies:
             draw(lines: anomalies(summary, width: g.width), from: m.detailTop, top: top, visible: visible, into: &g)
         }
@@ -107,40 +109,84 @@ enum MessageView {
 
     // MARK: transcript
 
-    static func transcript(_ m: MessageRecord, _ s: MessageSummary, peers: [String: String]) -> [Line] {
-        var out: [Line] = []
-        if m.transactions.isEmpty { return [[("  no transaction logged yet", .dim)]] }
-        for t in m.transactions {
-            let peer = peers[t.session].map { " · peer \($0)" } ?? ""
-            let mode = t.pipelined ? "pipelined: MAIL, the RCPTs and DATA sent as one group" : "one command at a time"
-            out.append([("── \(t.id) · session \(t.session)\(peer) · attempt \(t.attempt) · \(mode) ──", .title)])
+    /// Each transaction as sent, with the reply paired with each command by position. Lines are
+    /// made on demand: a 10,000-recipient message has 10,000 RCPT lines, and a frame shows fifty.
+    struct Transcript {
+        let m: MessageRecord
+        let peers: [String: String]
+        /// Where each transaction's lines start; the NDR lines follow the last one.
+        let starts: [Int]
+        let count: Int
+
+        init(_ m: MessageRecord, peers: [String: String]) {
+            self.m = m
+            self.peers = peers
+            var starts: [Int] = []
+            var n = 0
+            for t in m.transactions {
+                starts.append(n)
+                n += Transcript.lineCount(t)
+            }
+            self.starts = starts
+            count = m.transactions.isEmpty ? 1 : n + m.ndrs.count
+        }
+
+        /// Header, MAIL, the RCPTs, DATA and end of data when logged, strays, tally, a blank.
+        static func lineCount(_ t: TransactionRecord) -> Int {
+            2 + t.rcpts.count + (t.data != nil || t.dot != nil ? 1 : 0) + (t.dot != nil ? 1 : 0)
+                + t.strayReplies.count + (t.tally != nil ? 1 : 0) + 1
+        }
+
+        func line(_ i: Int) -> Line {
+            if m.transactions.isEmpty { return [("  no transaction logged yet", .dim)] }
+            // The transaction holding line i (binary search over the starts).
+            var lo = 0, hi = starts.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if starts[mid] <= i { lo = mid } else { hi = mid - 1 }
+            }
+            let t = m.transactions[lo]
+            var k = i - starts[lo]
+            if k >= Transcript.lineCount(t), lo == m.transactions.count - 1 {
+                let ndr = m.ndrs[k - Transcript.lineCount(t)]
+                return [("NDR \(ndr.ndrMsg ?? "(not sent)") reports \(ndr.rcpts.count) recipient\(ndr.rcpts.count == 1 ? "" : "s") as failed", .ndr)]
+            }
             func row(_ command: String, _ reply: SMTPReply?, _ cmd: SMTPCommand) -> Line {
                 [("  " + Format.cell(command, 44) + " ", .text), (reply?.description ?? "(no reply)", Format.role(of: reply, command: cmd))]
             }
-            out.append(row("MAIL FROM:<\(m.from ?? "")>", t.mail, .mail))
-            for (i, r) in t.rcpts.enumerated() {
-                out.append(row("RCPT TO:<\(m.recipients[Int(r)])>  #\(i + 1)", t.rcptReplies[i], .rcpt))
+            if k == 0 {
+                let peer = peers[t.session].map { " · peer \($0)" } ?? ""
+                let mode = t.pipelined ? "pipelined: MAIL, the RCPTs and DATA sent as one group" : "one command at a time"
+                return [("── \(t.id) · session \(t.session)\(peer) · attempt \(t.attempt) · \(mode) ──", .title)]
             }
-            if t.data != nil || t.dot != nil { out.append(row("DATA", t.data, .data)) }
-            if t.dot != nil { out.append(row(".  (end of data)", t.dot, .dot)) }
-            for stray in t.strayReplies {
+            if k == 1 { return row("MAIL FROM:<\(m.from ?? "")>", t.mail, .mail) }
+            k -= 2
+            if k < t.rcpts.count { return row("RCPT TO:<\(m.recipients[Int(t.rcpts[k])])>  #\(k + 1)", t.rcptReplies[k], .rcpt) }
+            k -= t.rcpts.count
+            if t.data != nil || t.dot != nil {
+                if k == 0 { return row("DATA", t.data, .data) }
+                k -= 1
+            }
+            if t.dot != nil {
+                if k == 0 { return row(".  (end of data)", t.dot, .dot) }
+                k -= 1
+            }
+            if k < t.strayReplies.count {
+                let stray = t.strayReplies[k]
                 let what: String
                 switch stray.kind {
                 case .indexOutOfRange: what = "reply logged for RCPT #\(stray.index + 1), which was never sent"
                 case .duplicate: what = "a second reply logged for RCPT #\(stray.index + 1)"
                 case .wrongRecipient(let expected): what = "reply at #\(stray.index + 1) logged for \(stray.rcpt), but that RCPT was \(expected)"
                 }
-                out.append([("  ! " + what + ": ", .warning), (stray.reply.description, .warning)])
+                return [("  ! " + what + ": ", .warning), (stray.reply.description, .warning)]
             }
-            if let tally = t.tally {
-                out.append([("  relay's tally: \(tally.accepted) accepted, \(tally.deferred) deferred, \(tally.bounced) bounced", .dim)])
+            k -= t.strayReplies.count
+            if let tally = t.tally, k == 0 {
+                return [("  relay's tally: \(tally.accepted) accepted, \(tally.deferred) deferred, \(tally.bounced) bounced", .dim)]
             }
-            out.append([])
+            return []
         }
-        for ndr in m.ndrs {
-            out.append([("NDR \(ndr.ndrMsg ?? "(not sent)") reports \(ndr.rcpts.count) recipient\(ndr.rcpts.count == 1 ? "" : "s") as failed", .ndr)])
-        }
-        return out
     }
 
     // MARK: anomalies
