@@ -61,7 +61,7 @@ public enum MonitorLoop {
                 case .themeChanged:
                     let next = ThemeLoader.resolve(monitor.themeName, folders: options.themeFolders, environment: options.environment)
                     terminal.apply(next.theme)
-                    if !next.warnings.isEmpty { monitor.notices = next.warnings }
+                    if !next.warnings.isEmpty { monitor.say(next.warnings.joined(separator: " · "), for: 15) }
                 case .none: break
                 }
                 changed = true

@@ -186,6 +186,40 @@ import RelayScenarios
         #expect(g.line(y).contains("t1"))
     }
 
+    @Test func mouseClickSelectsThenOpensAndTheWheelScrolls() {
+        var m = Self.monitor([Scenario.kb822105.log, Scenario.dsnQuotesNeighbour.log])
+        Self.press(&m, .char("f"))
+        #expect(m.selectedID == "DQ1")
+        _ = m.update(.mouse(.click(x: 5, y: Layout.listFirstRow + 1)))
+        #expect(m.selectedID == "KB1")
+        #expect(m.screen == .list)
+        _ = m.update(.mouse(.click(x: 5, y: Layout.listFirstRow + 1)))
+        #expect(m.screen == .message("KB1", .recipients))
+        _ = m.update(.mouse(.wheelDown))
+        #expect(m.detailTop == 3)
+    }
+
+    @Test func sortAndThemeKeysCycleAndSaySo() {
+        var m = Self.monitor([Scenario.kb822105.log])
+        m.themeNames = ["default", "light", "monochrome"]
+        #expect(m.update(.key(.char("t"))) == .themeChanged)
+        #expect(m.themeName == "light")
+        #expect(Render.frame(m).line(22).contains("theme light"))
+        Self.press(&m, .char("s"))
+        #expect(m.sort == .anomalies)
+        #expect(Render.frame(m).line(22).contains("sorted by anomalies"))
+    }
+
+    @Test func startUpWarningsAreSaidOnceThenGo() {
+        var m = Monitor()
+        m.notices = ["theme mine: unknown role \"reply.9xx\""]
+        _ = m.update(.resize(width: 80, height: 24))
+        _ = m.update(.tick(1000))
+        #expect(Render.frame(m).line(22).contains("unknown role"))
+        _ = m.update(.tick(1020))
+        #expect(!Render.frame(m).line(22).contains("unknown role"))
+    }
+
     @Test func smallScreensSaySo() {
         var m = Self.monitor([Scenario.kb822105.log])
         _ = m.update(.resize(width: 10, height: 3))

@@ -200,6 +200,11 @@ public struct Monitor: Sendable {
 
     private mutating func advanceClock(_ t: Double) {
         now = t
+        // Start-up warnings (a theme's mistakes) are said once, on the status line, for a while.
+        if !notices.isEmpty {
+            say(notices.joined(separator: " · "), for: 15)
+            notices = []
+        }
         let second = Int(t)
         if rateSecond == 0 { rateSecond = second }
         if second > rateSecond {

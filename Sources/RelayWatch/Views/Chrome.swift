@@ -57,9 +57,7 @@ enum Chrome {
                     parts.append("\(Format.grouped(m.source.malformed)) malformed (\(m.source.lastMalformed ?? ""))")
                 }
                 if m.source.unplaced > 0 { parts.append("\(Format.grouped(m.source.unplaced)) unplaced") }
-                let warn = m.source.malformed > 0 || !m.notices.isEmpty
-                var x = g.put(" " + parts.joined(separator: " · "), x: 0, y: statusRow, role: warn ? .warning : .text)
-                if let notice = m.notices.first { x = g.put("  " + notice, x: x, y: statusRow, role: .warning) }
+                g.put(" " + parts.joined(separator: " · "), x: 0, y: statusRow, role: m.source.malformed > 0 ? .warning : .text)
             }
         }
         g.fill(y: keyRow, role: .statusbar)
