@@ -209,6 +209,18 @@ func styled(_ line: String) -> [StyledChar] {
         #expect(!screen.contains("QUEUE ID"))
     }
 
+    @Test func ctrlCQuitsAndRestoresTheTerminal() throws {
+        let dir = try TempDir()
+        let log = try dir.write("relay.log", Scenario.mailboxFull.log)
+        let session = try TmuxSession(width: 100, height: 30,
+                                      command: "\(Run.relaywatch.path) --log \(log); echo EXITED $?; stty -a | tr ' ' '\\n' | grep -x -- '-\\?icanon'; sleep 60")
+        try session.wait("the monitor") { $0.contains("QUEUE ID") }
+        try session.keys("C-c")
+        let screen = try session.wait("the exit after Ctrl-C") { $0.contains("EXITED") && $0.contains("icanon") }
+        #expect(screen.contains("EXITED 0"))
+        #expect(screen.split(separator: "\n").contains { $0 == "icanon" })
+    }
+
     @Test func aCrashRestoresTheTerminal() throws {
         let dir = try TempDir()
         let log = try dir.write("relay.log", Scenario.mailboxFull.log)
