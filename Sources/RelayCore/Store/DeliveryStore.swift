@@ -60,7 +60,14 @@ public struct DeliveryStore: Sendable {
     public private(set) var unplacedCount = 0
     private var finishedRecord: MessageRecord?
     /// The queue id of the message the last applied event was about (nil after a session event).
-    public private(set) var lastMessageID: String?
+    /// Derived from the slot the event went to, so the report's hot path keeps no extra String.
+    public var lastMessageID: String? {
+        guard !lastWasSession, lastSlot >= 0, live[lastSlot] else { return lastFinishedID }
+        return records[lastSlot].id
+    }
+    private var lastWasSession = false
+    /// A message dropped at its `done` no longer has a slot; its id is kept for that one event.
+    private var lastFinishedID: String?
 
     public init(options: Options = Options()) {
         self.options = options
@@ -101,11 +108,13 @@ public struct DeliveryStore: Sendable {
         let kind = raw.kind!
         if kind == .session {
             peers[raw.string(raw.session)] = raw.string(raw.peer)
-            lastMessageID = nil
+            lastWasSession = true
+            lastFinishedID = nil
             return .event
         }
         let slot = self.slot(raw.scanner, raw.msg, at: raw.ts)
-        lastMessageID = records[slot].id
+        lastWasSession = false
+        lastFinishedID = nil
         var notes: [Unplaced] = []
         // inout, not by value: the raw event is a few hundred bytes and a copy per line shows.
         let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, notes: &notes)
@@ -116,6 +125,7 @@ public struct DeliveryStore: Sendable {
         }
         guard kind == .done else { return .event }
         finishedRecord = keep ? records[slot] : release(slot)
+        if !keep { lastFinishedID = finishedRecord?.id }
         return .finished
     }
 
