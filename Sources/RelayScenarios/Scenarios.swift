@@ -24,20 +24,28 @@ public struct Scenario: Sendable {
     /// excess with 552 5.5.3. The relay loses track of the pairing, believes the refusals started at
     /// #98, and NDRs 53 recipients: the 50 refused ones and #98–#100, which the peer accepted.
     public static var kb822105: Scenario {
-        var b = LogBuilder()
-        let rc = recipients(150)
-        b.queued("KB1", from: "sender@example.org", rcpts: rc, size: 40_000, messageID: "<kb822105@example.org>")
-        b.session("s1", peer: peer)
-        b.transaction("KB1", "t1", session: "s1", rcpts: rc, answers: .limit(100, tooMany552))
-        b.tally("KB1", "t1", accepted: 97, deferred: 0, bounced: 53)
-        for i in 0..<97 { b.outcome("KB1", rc[i], .delivered, txn: "t1", reason: "250 2.0.0 Ok: queued") }
-        for i in 97..<150 { b.outcome("KB1", rc[i], .bounced, txn: "t1", reason: "552 5.5.3 Too many recipients") }
-        let failed = Array(rc[97...])
-        b.ndr("KB1", ndrMsg: "NDR1", rcpts: failed,
-              diagnostics: Dictionary(uniqueKeysWithValues: failed.map { ($0, "smtp; 552 5.5.3 Too many recipients") }))
+        var b = kb822105Pattern(msg: "KB1", recipients: 150, tally: true)
         b.done("KB1")
         return Scenario(name: "kb822105", summary: "KB822105: 50 refused with 552 5.5.3, 53 NDR'd (three accepted ones among them)",
                         log: b.text, expectedRules: ["limit-bounced", "ndr-count-mismatch", "ndr-wrong-recipient", "tally-mismatch"])
+    }
+
+    /// The KB822105 miscount at any size: a limit of 100 answered with 552 5.5.3, the relay's
+    /// count off by three, every recipient from #98 on bounced and NDR'd quoting the 552.
+    /// (No `done`: the caller ends the message or leaves it in flight.)
+    public static func kb822105Pattern(msg: String, recipients count: Int, tally: Bool = false) -> LogBuilder {
+        var b = LogBuilder()
+        let rc = recipients(count)
+        b.queued(msg, from: "sender@example.org", rcpts: rc, size: 40_000, messageID: "<\(msg.lowercased())@example.org>")
+        b.session("s1", peer: peer)
+        b.transaction(msg, "t1", session: "s1", rcpts: rc, answers: .limit(100, tooMany552))
+        if tally { b.tally(msg, "t1", accepted: 97, deferred: 0, bounced: count - 97) }
+        for i in 0..<97 { b.outcome(msg, rc[i], .delivered, txn: "t1", reason: "250 2.0.0 Ok: queued") }
+        for i in 97..<count { b.outcome(msg, rc[i], .bounced, txn: "t1", reason: "552 5.5.3 Too many recipients") }
+        let failed = Array(rc[97...])
+        b.ndr(msg, ndrMsg: "NDR-\(msg)", rcpts: failed,
+              diagnostics: Dictionary(uniqueKeysWithValues: failed.map { ($0, "smtp; 552 5.5.3 Too many recipients") }))
+        return b
     }
 
     /// Postfix's default: a 552 too-many is permanent, and exactly the refused recipients bounce.

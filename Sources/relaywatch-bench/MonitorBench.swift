@@ -79,15 +79,7 @@ struct MonitorChild: ParsableCommand {
 
     /// A 10,000-recipient message's views rendered into a 160x50 grid.
     func render() {
-        var b = LogBuilder()
-        let rc = recipients(10_000)
-        b.queued("BIG", from: "list@example.org", rcpts: rc)
-        b.session("s1", peer: "127.0.0.1:2526")
-        b.transaction("BIG", "t1", session: "s1", rcpts: rc,
-                      answers: .limit(100, SMTPReply(code: 552, enhanced: EnhancedStatus("5.5.3"), text: "Too many recipients")))
-        for i in 0..<97 { b.outcome("BIG", rc[i], .delivered, txn: "t1") }
-        for i in 97..<10_000 { b.outcome("BIG", rc[i], .bounced, txn: "t1") }
-        b.ndr("BIG", ndrMsg: "N1", rcpts: Array(rc[97...]))
+        let b = Scenario.kb822105Pattern(msg: "BIG", recipients: 10_000)
         var m = Monitor()
         var n = 0
         var bytes = b.bytes

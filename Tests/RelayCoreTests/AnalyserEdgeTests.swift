@@ -106,17 +106,7 @@ import RelayScenarios
     }
 
     @Test func kb822105AtFiveThousandRecipients() {
-        var b = LogBuilder()
-        let rc = recipients(5000)
-        b.queued("BIG", from: "s@example.org", rcpts: rc)
-        b.session("s1", peer: "127.0.0.1:2526")
-        b.transaction("BIG", "t1", session: "s1", rcpts: rc,
-                      answers: .limit(100, SMTPReply(code: 552, enhanced: EnhancedStatus("5.5.3"), text: "Too many recipients")))
-        for i in 0..<97 { b.outcome("BIG", rc[i], .delivered, txn: "t1") }
-        for i in 97..<5000 { b.outcome("BIG", rc[i], .bounced, txn: "t1") }
-        let failed = Array(rc[97...])
-        b.ndr("BIG", ndrMsg: "N1", rcpts: failed,
-              diagnostics: Dictionary(uniqueKeysWithValues: failed.map { ($0, "smtp; 552 5.5.3 Too many recipients") }))
+        var b = Scenario.kb822105Pattern(msg: "BIG", recipients: 5000)
         b.done("BIG")
         let a = Run.analyse(b.text).anomalies
         #expect(Set(a.map(\.rule)) == [.limitBounced, .ndrCountMismatch, .ndrWrongRecipient])

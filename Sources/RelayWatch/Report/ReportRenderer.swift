@@ -34,14 +34,14 @@ public enum ReportRenderer {
         var out = ""
         let files = inputs.count == 1 ? (inputs[0] == "-" ? "stdin" : inputs[0]) : "\(inputs.count) files"
         out += "relaywatch report: \(files)\n"
-        out += "  messages \(grouped(r.messages))   recipients \(grouped(r.recipients))   events \(grouped(r.events))"
-        out += "   malformed lines \(grouped(r.malformed))\n"
-        if r.unknownEvents > 0 { out += "  \(grouped(r.unknownEvents)) events of kinds this version does not know were skipped\n" }
+        out += "  messages \(Format.grouped(r.messages))   recipients \(Format.grouped(r.recipients))   events \(Format.grouped(r.events))"
+        out += "   malformed lines \(Format.grouped(r.malformed))\n"
+        if r.unknownEvents > 0 { out += "  \(Format.grouped(r.unknownEvents)) events of kinds this version does not know were skipped\n" }
         if r.unplacedCount > 0 {
-            out += "  \(grouped(r.unplacedCount)) events could not be placed (the log may start mid-transaction)"
+            out += "  \(Format.grouped(r.unplacedCount)) events could not be placed (the log may start mid-transaction)"
             if let u = r.unplaced.first { out += ", e.g. \(u.msg ?? "-"): \(u.reason)" }
             out += "\n"
-            out += "  \(grouped(r.partialMessages)) message\(r.partialMessages == 1 ? " is" : "s are") only partly in the log: rules that pair replies were not applied to \(r.partialMessages == 1 ? "it" : "them")\n"
+            out += "  \(Format.grouped(r.partialMessages)) message\(r.partialMessages == 1 ? " is" : "s are") only partly in the log: rules that pair replies were not applied to \(r.partialMessages == 1 ? "it" : "them")\n"
         }
         let all = r.findings.flatMap(\.anomalies)
         if all.isEmpty {
@@ -51,31 +51,16 @@ public enum ReportRenderer {
         var bySeverity: [Severity: Int] = [:]
         for a in all { bySeverity[a.severity, default: 0] += 1 }
         let counts = Severity.allCases.compactMap { s in bySeverity[s].map { "\($0) \(s.rawValue)" } }
-        out += "  anomalies \(grouped(all.count)) (\(counts.joined(separator: ", ")))\n"
+        out += "  anomalies \(Format.grouped(all.count)) (\(counts.joined(separator: ", ")))\n"
         let ruleWidth = Rule.allCases.map(\.rawValue.count).max()!
         for f in r.findings {
             let from = f.from.map { $0.isEmpty ? "  from <>" : "  from <\($0)>" } ?? ""
             out += "\nmessage \(f.msg)\(from)  \(f.recipients) recipient\(f.recipients == 1 ? "" : "s")\(f.done ? "" : "  (still queued)")\n"
             for a in f.anomalies {
-                let sev = padded(a.severity.rawValue.uppercased(), 9)
-                let rule = padded(a.rule.rawValue, ruleWidth)
+                let sev = Format.cell(a.severity.rawValue.uppercased(), 9)
+                let rule = Format.cell(a.rule.rawValue, ruleWidth)
                 out += "  \(sev) \(rule)  \(a.txn.map { "[\($0)] " } ?? "")\(a.detail)\n"
             }
-        }
-        return out
-    }
-
-    static func padded(_ s: String, _ width: Int) -> String {
-        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
-    }
-
-    /// 1234567 -> "1,234,567".
-    static func grouped(_ n: Int) -> String {
-        let digits = String(n)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
         }
         return out
     }
