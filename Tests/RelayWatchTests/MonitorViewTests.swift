@@ -197,6 +197,11 @@ import RelayScenarios
         #expect(m.screen == .message("KB1", .recipients))
         _ = m.update(.mouse(.wheelDown))
         #expect(m.detailTop == 3)
+        // Scrolling stops at the end of the content: one key up moves up at once.
+        for _ in 0..<100 { _ = m.update(.key(.pageDown)) }
+        #expect(m.detailTop == 150 - (m.detailRows - 1))
+        _ = m.update(.key(.up))
+        #expect(m.detailTop == 150 - (m.detailRows - 1) - 1)
     }
 
     @Test func sortAndThemeKeysCycleAndSaySo() {

@@ -57,8 +57,6 @@ public struct LineSplitter {
         carryOverlong = false
     }
 
-    /// Bytes held back waiting for their newline (a follower uses this to report a partial line).
-    public var pendingBytes: Int { carry.count }
 
     private mutating func appendCarry(_ bytes: UnsafeRawBufferPointer) {
         if carryOverlong { return }

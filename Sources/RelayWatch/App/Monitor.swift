@@ -331,7 +331,7 @@ public struct Monitor: Sendable {
             if next < listTop { listTop = next }
             if next >= listTop + pageSize { listTop = next - pageSize + 1 }
         case .message:
-            detailTop = max(0, detailTop + delta)
+            detailTop = max(0, min(detailMaxTop(), detailTop.addingReportingOverflow(delta).partialValue))
         }
     }
 
@@ -347,9 +347,17 @@ public struct Monitor: Sendable {
         listTop = max(0, min(listTop, max(0, list.count - pageSize)))
     }
 
-    /// For the message view: clamp the scroll to the content's length.
-    mutating func clampDetail(lines: Int, visible: Int) {
-        detailTop = max(0, min(detailTop, max(0, lines - visible)))
+    /// Rows of content the message view shows (below its title and tab rows, above the footer).
+    var detailRows: Int { max(1, height - 5) }
+
+    /// How far the message view can scroll: its content's length less what fits.
+    func detailMaxTop() -> Int {
+        guard case .message(let id, let tab) = screen, let m = store.message(id), let s = summaries[id] else { return 0 }
+        switch tab {
+        case .recipients: return max(0, m.recipients.count - (detailRows - 1))
+        case .transcript: return max(0, MessageView.Transcript(m, peers: store.peers).count - detailRows)
+        case .anomalies: return max(0, MessageView.anomalies(s, width: width).count - detailRows)
+        }
     }
 }
 
