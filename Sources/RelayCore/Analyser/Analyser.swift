@@ -38,7 +38,7 @@ public enum Analyser {
     static func replyCount(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts) -> Anomaly? {
         let t = m.transactions[k]
         // The common case, every reply paired and nothing stray, costs one scan and no allocation.
-        if t.strayReplies.isEmpty, !t.rcptReplies.contains(where: { $0 == nil }) { return nil }
+        if t.strayReplies.isEmpty, t.pairedReplyCount == t.rcpts.count { return nil }
         // After a refused MAIL a client that does not pipeline sends no RCPT at all (R1: every
         // recipient takes MAIL's reply), so missing RCPT replies are no fault there.
         let missing = facts.verdicts[k].mailRefused ? [] : t.rcptReplies.indices.filter { t.rcptReplies[$0] == nil }
@@ -99,7 +99,7 @@ public enum Analyser {
             case .permanent: ownPermanent += 1
             case .tooMany:
                 tooMany += 1
-                if v.reply(at: i)?.replyClass == .permanent { tooManyPermanent += 1 }
+                if v.reply(at: i, in: t)?.replyClass == .permanent { tooManyPermanent += 1 }
             case .transient, .pending: break
             }
         }
@@ -128,7 +128,7 @@ public enum Analyser {
         guard !bounced.isEmpty else { return nil }
         let of = bounced.count == positions.count ? "them" : "\(bounced.count) of them (\(describePositions(bounced)))"
         return Anomaly(rule: .limitBounced, msg: m.id, txn: t.id, rcpts: bounced.map { m.recipients[Int(t.rcpts[$0])] },
-                       detail: "peer refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) (\(positions.count)); the relay bounced \(of) instead of sending them again in a new transaction")
+                       detail: "peer refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k, in: m)) (\(positions.count)); the relay bounced \(of) instead of sending them again in a new transaction")
     }
 
     // MARK: peer-limit-below-100
@@ -144,7 +144,7 @@ public enum Analyser {
         let peer = peers[t.session].map { "peer \($0)" } ?? "the peer"
         let accepted = acceptedBefore == first ? "" : " (\(acceptedBefore) accepted)"
         return Anomaly(rule: .peerLimitBelow100, msg: m.id, txn: t.id, rcpts: positions.map { m.recipients[Int(t.rcpts[$0])] },
-                       detail: "\(peer) refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k)) after only \(first) RCPT command\(first == 1 ? "" : "s")\(accepted); a server must take at least 100")
+                       detail: "\(peer) refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k, in: m)) after only \(first) RCPT command\(first == 1 ? "" : "s")\(accepted); a server must take at least 100")
     }
 
     // MARK: ndr-wrong-recipient
@@ -220,7 +220,7 @@ public enum Analyser {
         let refused = facts.verdicts[k].tooManyPositions
         let positionMap = positions(t)
         func position(_ r: MessageRecord.RecipientID) -> Int? { positionMap[r] }
-        var detail = "peer refused RCPT \(describePositions(refused)) with \(facts.tooManyLabel(k)) (\(tooMany.count)); relay NDR'd \(forTooMany.count)"
+        var detail = "peer refused RCPT \(describePositions(refused)) with \(facts.tooManyLabel(k, in: m)) (\(tooMany.count)); relay NDR'd \(forTooMany.count)"
         let acceptedOnes = forTooMany.filter { facts.wasAccepted($0) }
         if !acceptedOnes.isEmpty {
             let pos = acceptedOnes.compactMap(position)
@@ -317,7 +317,7 @@ public enum Analyser {
             let lostSet = Set(lost)
             let pos = facts.verdicts[k].tooManyPositions.filter { lostSet.contains(Int(t.rcpts[$0])) }
             if !pos.isEmpty {
-                notes.append("RCPT \(describePositions(pos)) of \(t.id) got \(facts.tooManyLabel(k)) and \(pos.count == 1 ? "was" : "were") neither sent again nor reported")
+                notes.append("RCPT \(describePositions(pos)) of \(t.id) got \(facts.tooManyLabel(k, in: m)) and \(pos.count == 1 ? "was" : "were") neither sent again nor reported")
                 txnID = t.id
             }
         }

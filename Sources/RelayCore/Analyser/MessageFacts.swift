@@ -127,8 +127,8 @@ struct MessageFacts {
     }
 
     /// "552 5.5.3 too many recipients", from transaction k's first too-many reply.
-    func tooManyLabel(_ k: Int) -> String {
-        guard let first = verdicts[k].tooManyPositions.first, let r = verdicts[k].reply(at: first) else {
+    func tooManyLabel(_ k: Int, in m: MessageRecord) -> String {
+        guard let first = verdicts[k].tooManyPositions.first, let r = verdicts[k].reply(at: first, in: m.transactions[k]) else {
             return "too many recipients"
         }
         return "\(r.code)\(r.enhanced.map { " \($0)" } ?? "") too many recipients"

@@ -235,6 +235,7 @@ public struct DeliveryStore: Sendable {
                     m.transactions[k].strayReplies.append(.init(index: index, rcpt: sc.string(r.rcpt), reply: reply, kind: .duplicate))
                 } else {
                     m.transactions[k].rcptReplies[index] = reply
+                    m.transactions[k].pairedReplyCount += 1
                 }
             default:
                 break

@@ -81,7 +81,10 @@ public struct TransactionRecord: Sendable {
     public var data: SMTPReply?
     public var dot: SMTPReply?
     /// The reply paired with each RCPT by the relay (`index` in the reply event).
-    public var rcptReplies: [SMTPReply?]
+    public internal(set) var rcptReplies: [SMTPReply?]
+    /// How many of `rcptReplies` are set (kept as they are paired, so checking for a missing
+    /// reply does not walk the array).
+    public internal(set) var pairedReplyCount = 0
     /// Replies that could not be paired: an index past the last RCPT, a second reply for one
     /// index, or a reply logged for a different address than the RCPT at that position.
     public var strayReplies: [StrayReply] = []
@@ -111,8 +114,6 @@ public struct TransactionRecord: Sendable {
         self.rcptReplies = Array(repeating: nil, count: rcpts.count)
     }
 
-    /// Number of RCPT replies received and paired.
-    public var pairedReplyCount: Int { rcptReplies.reduce(0) { $1 == nil ? $0 : $0 + 1 } }
 }
 
 public struct OutcomeRecord: Sendable, Hashable {

@@ -52,7 +52,7 @@ public struct RecipientStatus: Sendable, Hashable {
         for (k, t) in m.transactions.enumerated() {
             let v = verdicts[k]
             for (i, r) in t.rcpts.enumerated() {
-                let reply = v.reply(at: i)
+                let reply = v.reply(at: i, in: t)
                 switch v.fates[i] {
                 case .accepted: out[Int(r)].state = .delivered
                 case .tooMany: out[Int(r)].state = .tooMany

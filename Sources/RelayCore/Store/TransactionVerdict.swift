@@ -21,30 +21,24 @@ public struct TransactionVerdict: Sendable {
     public let mailRefused: Bool
     /// Positions whose RCPT got a too-many reply.
     public let tooManyPositions: [Int]
-    /// Which reply decided the recipients whose RCPT was accepted: the refused DATA, else the
-    /// end of data (nil: neither came).
-    private let afterRcpt: SMTPReply?
-    private let mail: SMTPReply?
-    private let rcptReplies: [SMTPReply?]
+    /// Whether a refused DATA (rather than the end of data) decided the accepted recipients.
+    private let dataDecided: Bool
 
     public init(_ t: TransactionRecord) {
         meanings = ReplyClassifier.classifyRecipients(mail: t.mail, rcpts: t.rcptReplies)
-        mail = t.mail
-        rcptReplies = t.rcptReplies
         let mailRefused = t.mail.map { $0.replyClass == .transient || $0.replyClass == .permanent } ?? false
         self.mailRefused = mailRefused
 
         func refusal(_ r: SMTPReply) -> Fate { r.replyClass == .transient ? .transient : .permanent }
         var after: Fate = .pending
-        var afterReply: SMTPReply? = nil
+        var dataDecided = false
         if let data = t.data, data.replyClass != .intermediate, data.replyClass != .positive {
             after = refusal(data)
-            afterReply = data
+            dataDecided = true
         } else if let dot = t.dot {
             after = dot.replyClass == .positive ? .accepted : refusal(dot)
-            afterReply = dot
         }
-        afterRcpt = afterReply
+        self.dataDecided = dataDecided
 
         var fates: [Fate] = []
         fates.reserveCapacity(t.rcpts.count)
@@ -72,10 +66,11 @@ public struct TransactionVerdict: Sendable {
         tooManyPositions = tooMany
     }
 
-    /// The reply that decided position i's fate (nil while pending).
-    public func reply(at i: Int) -> SMTPReply? {
-        if mailRefused { return mail }
-        if meanings[i] == .accepted { return afterRcpt }
-        return rcptReplies[i]
+    /// The reply that decided position i's fate in transaction `t` (the one this verdict is of;
+    /// nil while pending). The verdict keeps no replies of its own: they stay in the record.
+    public func reply(at i: Int, in t: TransactionRecord) -> SMTPReply? {
+        if mailRefused { return t.mail }
+        if meanings[i] == .accepted { return dataDecided ? t.data : t.dot }
+        return t.rcptReplies[i]
     }
 }
