@@ -30,6 +30,15 @@ struct MonitorBench: ParsableCommand {
         print(try String(contentsOfFile: out, encoding: .utf8), terminator: "")
         _ = try measure([me, "monitor-child", "live", log], stdout: out)
         print(try String(contentsOfFile: out, encoding: .utf8), terminator: "")
+        // A queue that never empties: the same log without its `done` events (every message in flight).
+        let inFlight = "\(dir)/delivery-\(events)-in-flight.log"
+        if !FileManager.default.fileExists(atPath: inFlight) {
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            let kept = text.split(separator: "\n").filter { !$0.contains("\"event\":\"done\"") }
+            try (kept.joined(separator: "\n") + "\n").write(toFile: inFlight, atomically: false, encoding: .utf8)
+        }
+        _ = try measure([me, "monitor-child", "queue", inFlight], stdout: out)
+        print(try String(contentsOfFile: out, encoding: .utf8), terminator: "")
     }
 }
 
@@ -42,6 +51,7 @@ struct MonitorChild: ParsableCommand {
         switch part {
         case "load": try load()
         case "render": render()
+        case "queue": try queue()
         default: try live()
         }
     }
@@ -106,6 +116,36 @@ struct MonitorChild: ParsableCommand {
         }
         print("monitor, a 10,000-recipient message (\(n) events) at 160x50 (target < 5 ms a frame):")
         for r in results { print(r) }
+    }
+
+    /// Every message in flight (a queue that never empties): a frame of the list, and moving in it.
+    func queue() throws {
+        var m = Monitor()
+        _ = m.update(.resize(width: 160, height: 50))
+        let follower = LogFollower(path: log)
+        while follower.poll(budget: 64 << 20, { n, bytes, overlong in m.ingest(line: bytes, number: n, overlong: overlong) }) {}
+        m.refresh()
+        m.settleSelection()
+        let frames = 20
+        let t0 = Self.now()
+        for i in 0..<frames {
+            _ = m.update(.key(i % 2 == 0 ? .pageDown : .down))
+            m.settleSelection()
+            _ = Render.frame(m)
+        }
+        let keyFrame = (Self.now() - t0) * 1000 / Double(frames)
+        // A frame after news about one message: its summary and the list order are redone.
+        let t1 = Self.now()
+        for (i, id) in m.order.prefix(frames).enumerated() {
+            var line = "{\"v\":1,\"ts\":\"2026-11-29T12:00:00.000000Z\",\"event\":\"\(i % 2 == 0 ? "hold" : "release")\",\"msg\":\"\(id)\"}"
+            line.withUTF8 { m.ingest(line: UnsafeRawBufferPointer($0), number: 0, overlong: false) }
+            m.refresh()
+            m.settleSelection()
+            _ = Render.frame(m)
+        }
+        let newsFrame = (Self.now() - t1) * 1000 / Double(frames)
+        print("monitor, \(m.summaries.count) messages in flight, list at 160x50:")
+        print(String(format: "  %.1f ms a frame with a key, %.1f ms with news of a message (a frame is 33 ms)", keyFrame, newsFrame))
     }
 
     /// Frames while 20,000 events a second arrive: each 1/30 s, 667 new lines, a key, a frame.

@@ -113,24 +113,24 @@ import RelayScenarios
     @Test func filterKeepsMatchingMessagesAndEscapeClearsIt() throws {
         var m = Self.monitor([Scenario.kb822105.log, Scenario.correctResend.log, Scenario.mailboxFull.log])
         Self.press(&m, .char("f"))
-        #expect(m.rows().count == 3)
+        #expect(m.order.count == 3)
         Self.press(&m, .char("/"))
         for c in "rule:ndr-count" { Self.press(&m, .char(c)) }
         #expect(Render.frame(m).line(22).contains("filter: rule:ndr-count"))
         Self.press(&m, .enter)
-        #expect(m.rows().map(\.id) == ["KB1"])
+        #expect(m.order == ["KB1"])
         Self.press(&m, .escape)
-        #expect(m.rows().count == 3)
+        #expect(m.order.count == 3)
         Self.press(&m, .char("/"))
         for c in "code:552 user5@" { Self.press(&m, .char(c)) }
         Self.press(&m, .enter)
-        #expect(Set(m.rows().map(\.id)) == ["KB1", "OK1", "MF1"])
+        #expect(Set(m.order) == ["KB1", "OK1", "MF1"])
         // Editing starts from the current filter: erase it, then type a queue id (any case).
         Self.press(&m, .char("/"))
         for _ in 0..<"code:552 user5@".count { Self.press(&m, .backspace) }
         for c in "mf1" { Self.press(&m, .char(c)) }
         Self.press(&m, .enter)
-        #expect(m.rows().map(\.id) == ["MF1"])
+        #expect(m.order == ["MF1"])
     }
 
     @Test func selectionStaysOnItsMessageWhileRowsChange() throws {
@@ -147,7 +147,7 @@ import RelayScenarios
         }
         m.refresh()
         m.settleSelection()
-        #expect(m.rows().map(\.id) == ["PL1", "LO1"])
+        #expect(m.order == ["PL1", "LO1"])
         #expect(m.selectedID == "LO1")
         let g = Render.frame(m)
         let y = try #require(Self.row(g, containing: "LO1"))

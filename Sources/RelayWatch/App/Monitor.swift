@@ -135,6 +135,7 @@ public struct Monitor: Sendable {
             dirty.remove(id)
         }
         finishedOrder.removeFirst(drop)
+        reorder()
     }
 
     /// Re-derives the summaries of messages that changed. Called once per frame, not per line.
@@ -145,39 +146,48 @@ public struct Monitor: Sendable {
             if let m = store.message(id) { summaries[id] = MessageSummary(m, peers: store.peers) } else { summaries[id] = nil }
         }
         dirty.removeAll(keepingCapacity: true)
+        reorder()
     }
 
     // MARK: what the list shows
 
-    /// Rows of the list, in order: in-flight messages, then (with `f`) finished ones.
-    public func rows() -> [MessageSummary] {
-        var list = summaries.values.filter { s in
-            (showFinished || !s.done) && (!anomaliesOnly || !s.anomalies.isEmpty)
-                && (filter.isEmpty || filter.matches(s, addresses: { store.message(s.id).map { Array($0.recipients) } ?? [] }))
-        }
-        let key: (MessageSummary, MessageSummary) -> Bool
-        switch sort {
-        case .age: key = { ($0.firstSeen, $0.id) < ($1.firstSeen, $1.id) }
-        case .anomalies: key = { ($1.anomalies.count, $0.firstSeen.microseconds) < ($0.anomalies.count, $1.firstSeen.microseconds) }
-        case .recipients: key = { ($1.recipients, $0.id) < ($0.recipients, $1.id) }
-        case .queueID: key = { $0.id < $1.id }
-        }
-        list.sort { a, b in a.done != b.done ? !a.done : key(a, b) }
-        return list
-    }
+    /// The list's rows as queue ids, in order: in-flight messages, then (with `f`) finished ones.
+    /// Kept, not computed per frame: a queue of 40,000 messages must not be sorted for every key.
+    public private(set) var order: [String] = []
+    /// Messages in flight, recipients by state (too-many apart), and findings; kept with `order`.
+    public private(set) var totals = (inFlight: 0, delivered: 0, deferred: 0, bounced: 0, tooMany: 0, anomalies: 0)
 
-    /// Messages in flight, and recipients by state (too-many apart), and findings.
-    public var totals: (inFlight: Int, delivered: Int, deferred: Int, bounced: Int, tooMany: Int, anomalies: Int) {
-        var t = (0, 0, 0, 0, 0, 0)
+    /// Rebuilds `order` and `totals` after summaries, the filter or the sort changed.
+    private mutating func reorder() {
+        var t = (inFlight: 0, delivered: 0, deferred: 0, bounced: 0, tooMany: 0, anomalies: 0)
+        // Integer keys, so the sort compares numbers and reaches the id only on a tie.
+        var entries: [(done: Bool, k1: Int64, k2: Int64, id: String)] = []
+        entries.reserveCapacity(summaries.count)
         for s in summaries.values {
-            if !s.done { t.0 += 1 }
-            t.1 += s.delivered
-            t.2 += s.transient
-            t.3 += s.permanent
-            t.4 += s.tooMany
-            t.5 += s.anomalies.count
+            if !s.done { t.inFlight += 1 }
+            t.delivered += s.delivered
+            t.deferred += s.transient
+            t.bounced += s.permanent
+            t.tooMany += s.tooMany
+            t.anomalies += s.anomalies.count
+            guard (showFinished || !s.done) && (!anomaliesOnly || !s.anomalies.isEmpty) else { continue }
+            if !filter.isEmpty, !filter.matches(s, addresses: { store.message(s.id).map { Array($0.recipients) } ?? [] }) { continue }
+            let age = s.firstSeen.microseconds
+            switch sort {
+            case .age: entries.append((s.done, age, 0, s.id))
+            case .anomalies: entries.append((s.done, -Int64(s.anomalies.count), age, s.id))
+            case .recipients: entries.append((s.done, -Int64(s.recipients), 0, s.id))
+            case .queueID: entries.append((s.done, 0, 0, s.id))
+            }
         }
-        return t
+        entries.sort { a, b in
+            if a.done != b.done { return !a.done }
+            if a.k1 != b.k1 { return a.k1 < b.k1 }
+            if a.k2 != b.k2 { return a.k2 < b.k2 }
+            return a.id < b.id
+        }
+        order = entries.map(\.id)
+        totals = t
     }
 
     // MARK: update
@@ -227,9 +237,8 @@ public struct Monitor: Sendable {
         case .click(_, let y):
             if case .list = screen {
                 let row = y - Layout.listFirstRow + listTop
-                let list = rows()
-                if row >= 0, row < list.count {
-                    if selectedID == list[row].id { open(list[row].id) } else { selectedID = list[row].id }
+                if row >= 0, row < order.count {
+                    if selectedID == order[row] { open(order[row]) } else { selectedID = order[row] }
                 }
             }
         }
@@ -251,7 +260,11 @@ public struct Monitor: Sendable {
                 return .none
             }
             if k == .escape {
-                if !filter.isEmpty { filter = MessageFilter(""); say("filter cleared") }
+                if !filter.isEmpty {
+                    filter = MessageFilter("")
+                    reorder()
+                    say("filter cleared")
+                }
                 return .none
             }
             return .quit
@@ -262,7 +275,7 @@ public struct Monitor: Sendable {
         case .home, .char("g"): move(-Int.max / 2)
         case .end, .char("G"): move(Int.max / 2)
         case .enter:
-            if case .list = screen, let id = selectedID ?? rows().first?.id { open(id) }
+            if case .list = screen, let id = selectedID ?? order.first { open(id) }
         case .tab, .right:
             if case .message(let id, let tab) = screen {
                 screen = .message(id, Tab(rawValue: (tab.rawValue + 1) % Tab.allCases.count)!)
@@ -276,13 +289,16 @@ public struct Monitor: Sendable {
         case .char("/"): editingFilter = filter.source
         case .char("a"):
             anomaliesOnly.toggle()
+            reorder()
             say(anomaliesOnly ? "showing messages with anomalies only" : "showing all messages")
         case .char("f"):
             showFinished.toggle()
+            reorder()
             say(showFinished ? "showing finished messages too" : "hiding finished messages")
         case .char("s"):
             let all = Sort.allCases
             sort = all[(all.firstIndex(of: sort)! + 1) % all.count]
+            reorder()
             say("sorted by \(sort.rawValue)")
         case .char("t"):
             themeIndex = (themeIndex + 1) % max(1, themeNames.count)
@@ -302,7 +318,8 @@ public struct Monitor: Sendable {
             filter = MessageFilter(text)
             editingFilter = nil
             listTop = 0
-            if let first = rows().first { selectedID = first.id }
+            reorder()
+            if let first = order.first { selectedID = first }
             say(filter.isEmpty ? "filter cleared" : "filter: \(text)")
         case .backspace: editingFilter = String(text.dropLast())
         case .char(let c): editingFilter = text + String(c)
@@ -323,11 +340,10 @@ public struct Monitor: Sendable {
     private mutating func move(_ delta: Int) {
         switch screen {
         case .list:
-            let list = rows()
-            guard !list.isEmpty else { return }
-            let current = list.firstIndex { $0.id == selectedID } ?? 0
-            let next = max(0, min(list.count - 1, current + delta))
-            selectedID = list[next].id
+            guard !order.isEmpty else { return }
+            let current = order.firstIndex { $0 == selectedID } ?? 0
+            let next = max(0, min(order.count - 1, current.addingReportingOverflow(delta).partialValue))
+            selectedID = order[next]
             if next < listTop { listTop = next }
             if next >= listTop + pageSize { listTop = next - pageSize + 1 }
         case .message:
@@ -338,13 +354,12 @@ public struct Monitor: Sendable {
     /// Keeps the selection on the same message while rows come and go, and in view.
     public mutating func settleSelection() {
         guard case .list = screen else { return }
-        let list = rows()
-        guard !list.isEmpty else { listTop = 0; return }
-        let index = list.firstIndex { $0.id == selectedID } ?? min(list.count - 1, max(0, listTop))
-        selectedID = list[index].id
+        guard !order.isEmpty else { listTop = 0; return }
+        let index = order.firstIndex { $0 == selectedID } ?? min(order.count - 1, max(0, listTop))
+        selectedID = order[index]
         if index < listTop { listTop = index }
         if index >= listTop + pageSize { listTop = index - pageSize + 1 }
-        listTop = max(0, min(listTop, max(0, list.count - pageSize)))
+        listTop = max(0, min(listTop, max(0, order.count - pageSize)))
     }
 
     /// Rows of content the message view shows (below its title and tab rows, above the footer).

@@ -30,17 +30,17 @@ enum ListView {
             g.put(Format.cell(title, w), x: x, y: titleRow, role: .title)
             x += w + 1
         }
-        let rows = m.rows()
         let first = Layout.listFirstRow
         let visible = max(0, g.height - first - 2)
-        if rows.isEmpty {
+        if m.order.isEmpty {
             let why = m.summaries.isEmpty
                 ? (m.source.events == 0 ? "no delivery events yet (\(m.source.state))" : "no messages")
                 : "no message matches (\(m.showFinished ? "" : "f shows finished ones; ")Esc clears the filter)"
             g.put("  " + why, x: 0, y: first, role: .dim)
             return
         }
-        for (n, s) in rows.dropFirst(m.listTop).prefix(visible).enumerated() {
+        for (n, id) in m.order.dropFirst(m.listTop).prefix(visible).enumerated() {
+            guard let s = m.summaries[id] else { continue }
             let y = first + n
             let selected = s.id == m.selectedID
             let base: Role = selected ? .selected : .text
