@@ -42,12 +42,16 @@ public struct RecipientTable: RandomAccessCollection, Sendable {
 
     /// The number of the address with these bytes, if known.
     public func id(of b: UnsafeRawBufferPointer) -> Int? {
+        id(of: b, hash: slots.isEmpty ? 0 : Self.hash(b))
+    }
+
+    private func id(of b: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         if slots.isEmpty {
             for i in 0..<ends.count where address(i, equals: b) { return i }
             return nil
         }
         let mask = slots.count - 1
-        var p = Int(truncatingIfNeeded: Self.hash(b)) & mask
+        var p = Int(truncatingIfNeeded: hash) & mask
         while true {
             let s = slots[p]
             if s == 0 { return nil }
@@ -58,12 +62,16 @@ public struct RecipientTable: RandomAccessCollection, Sendable {
 
     /// The number of the address with these bytes, adding it when new.
     public mutating func intern(_ b: UnsafeRawBufferPointer) -> Int {
-        if let i = id(of: b) { return i }
-        bytes.append(contentsOf: b)
+        let h = Self.hash(b)
+        if let i = id(of: b, hash: h) { return i }
+        // As typed bytes: appending a raw buffer would go byte by byte.
+        if let base = b.baseAddress {
+            bytes.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: b.count))
+        }
         ends.append(Int32(bytes.count))
         let i = ends.count - 1
         if ends.count > Self.linearLimit {
-            if slots.count < ends.count * 2 { rebuild() } else { insertSlot(i) }
+            if slots.count < ends.count * 2 { rebuild() } else { insertSlot(i, hash: h) }
         }
         return i
     }
@@ -80,9 +88,9 @@ public struct RecipientTable: RandomAccessCollection, Sendable {
         for i in 0..<ends.count { insertSlot(i) }
     }
 
-    private mutating func insertSlot(_ i: Int) {
+    private mutating func insertSlot(_ i: Int, hash known: UInt64? = nil) {
         let start = i == 0 ? 0 : Int(ends[i - 1])
-        let h = bytes.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[start..<Int(ends[i])])) }
+        let h = known ?? bytes.withUnsafeBytes { Self.hash(UnsafeRawBufferPointer(rebasing: $0[start..<Int(ends[i])])) }
         let mask = slots.count - 1
         var p = Int(truncatingIfNeeded: h) & mask
         while slots[p] != 0 { p = (p + 1) & mask }
@@ -108,6 +116,10 @@ func equalBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool 
             return false
         }
         k += 8
+    }
+    // The tail as one overlapping word (the bytes before it were already found equal).
+    if k < n, n >= 8 {
+        return a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
     }
     while k < n {
         if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }

@@ -1,0 +1,41 @@
+import Testing
+@testable import RelayCore
+
+@Suite struct RecipientTableTests {
+    /// Interning and lookup by bytes, across the sizes where the table switches from a linear scan
+    /// to its hash index, and addresses of every length around the 8-byte word compare.
+    @Test func internFindsEveryAddressAndOnlyIt() {
+        var t = RecipientTable()
+        var all: [String] = []
+        for n in 0..<40 {
+            let address = String(repeating: "x", count: n % 19) + "@d\(n).test"
+            all.append(address)
+            #expect(t.intern(address) == n)
+        }
+        for (n, address) in all.enumerated() {
+            #expect(t.intern(address) == n, "re-interning \(address)")
+            #expect(t[n] == address)
+            var probe = address
+            probe.withUTF8 { #expect(t.id(of: UnsafeRawBufferPointer($0)) == n) }
+            // One byte changed anywhere is another address.
+            for k in address.utf8.indices {
+                var bytes = Array(address.utf8)
+                bytes[address.utf8.distance(from: address.utf8.startIndex, to: k)] ^= 0x20
+                bytes.withUnsafeBytes { #expect(t.id(of: $0) == nil || String(decoding: bytes, as: UTF8.self) == all[t.id(of: $0)!]) }
+            }
+        }
+        #expect(t.count == 40)
+    }
+
+    @Test func equalBytesAtEveryLength() {
+        for n in 0..<40 {
+            let a = (0..<n).map { UInt8($0 & 0xFF) }
+            for flip in 0..<max(1, n) {
+                var b = a
+                if n > 0 { b[flip] ^= 1 }
+                let same = a.withUnsafeBytes { x in b.withUnsafeBytes { y in equalBytes(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, y.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, n) } }
+                #expect(same == (n == 0), "length \(n), byte \(flip) changed")
+            }
+        }
+    }
+}
