@@ -19,7 +19,8 @@ let package = Package(
         // zlib, so `relaywatch report` reads rotated .gz logs (and stdin) as one stream.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
-        // The monitor as a library: for now the report (log input, rendering).
+        // The monitor as a library, testable without a terminal: log input and the follower, the
+        // report, the screen grid with roles, themes, and the app's state, update and views.
         .target(name: "RelayWatch", dependencies: ["RelayCore", "CZlib"]),
 
         // ncursesw (Debian's libncurses-dev) with a shim for the macros Swift cannot import, and the
