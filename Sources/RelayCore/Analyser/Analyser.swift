@@ -4,8 +4,11 @@
 /// relay's outcomes, tallies and NDRs. The report calls it when a message leaves the queue (and at
 /// the end of the input for the rest); the monitor calls it whenever a message changes.
 public enum Analyser {
-    public static func analyse(_ m: MessageRecord, peers: [String: String] = [:]) -> [Anomaly] {
-        let facts = MessageFacts(m)
+    /// `verdicts`: the transactions' verdicts when the caller has them already (the monitor
+    /// needs them for its recipient states too), so they are not worked out twice.
+    public static func analyse(_ m: MessageRecord, peers: [String: String] = [:],
+                               verdicts: [TransactionVerdict]? = nil) -> [Anomaly] {
+        let facts = MessageFacts(m, verdicts: verdicts ?? m.transactions.map(TransactionVerdict.init))
         // Part of the message's conversation is not in the log (it starts mid-transaction): the
         // rules that pair replies would judge from half the evidence. Only the accounting rule,
         // which needs outcomes alone, still applies.
@@ -240,7 +243,6 @@ public enum Analyser {
     // MARK: duplicate-delivery
 
     static func duplicateDelivery(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
-        guard facts.acceptedSecond.contains(where: { $0 >= 0 }) else { return nil }
         let twice = facts.acceptedSecond.indices.filter { facts.acceptedSecond[$0] >= 0 }
         guard let r0 = twice.first else { return nil }
         let t1 = m.transactions[Int(facts.acceptedFirst[r0])], t2 = m.transactions[Int(facts.acceptedSecond[r0])]
@@ -304,11 +306,7 @@ public enum Analyser {
             facts.isRecipient(MessageRecord.RecipientID(r), m)
                 && facts.flags[r].isDisjoint(with: [.finalOutcome, .ndrNamed])
         }
-        guard m.recipients.indices.contains(where: isLost) else { return nil }
-        let lost = m.recipients.indices.filter { r in
-            facts.isRecipient(MessageRecord.RecipientID(r), m)
-                && facts.flags[r].isDisjoint(with: [.finalOutcome, .ndrNamed])
-        }
+        let lost = m.recipients.indices.filter(isLost)
         guard !lost.isEmpty else { return nil }
         var notes: [String] = []
         var txnID: String? = nil

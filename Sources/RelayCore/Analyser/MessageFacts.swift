@@ -28,9 +28,9 @@ struct MessageFacts {
     let unresolvedTooMany: Set<RecipientID>
     let firstTooManyTxn: Int?
 
-    init(_ m: MessageRecord) {
+    init(_ m: MessageRecord, verdicts: [TransactionVerdict]) {
         let n = m.recipients.count
-        verdicts = m.transactions.map(TransactionVerdict.init)
+        self.verdicts = verdicts
         var flags = Array(repeating: Flags(), count: n)
         var first = Array(repeating: Int32(-1), count: n)
         var second = Array(repeating: Int32(-1), count: n)

@@ -194,14 +194,7 @@ public struct DeliveryStore: Sendable {
                 hint = m.recipient(sc, s, hint: hint, listed: true) + 1
             }
         case .txn:
-            var ids: [MessageRecord.RecipientID] = []
-            ids.reserveCapacity(Int(r.rcpts.count))
-            var hint: MessageRecord.RecipientID = 0
-            sc.forEachString(in: r.rcpts) { s in
-                let id = m.recipient(sc, s, hint: hint, listed: false)
-                ids.append(id)
-                hint = id + 1
-            }
+            let ids = m.recipients(sc, in: r.rcpts)
             let txn = sc.string(r.txn)
             if MessageRecord.findTransaction(in: m.transactions, sc, r.txn) != nil {
                 notes.append(Unplaced(msg: m.id, reason: "transaction \(txn) started twice"))
@@ -259,13 +252,7 @@ public struct DeliveryStore: Sendable {
             m.outcomes.append(OutcomeRecord(rcpt: id, status: r.status, transaction: position,
                                             reason: optional(.reason, r.reason) ?? "", seq: seq, at: r.ts))
         case .ndr:
-            var ids: [MessageRecord.RecipientID] = []
-            var hint: MessageRecord.RecipientID = 0
-            sc.forEachString(in: r.rcpts) { s in
-                let id = m.recipient(sc, s, hint: hint, listed: false)
-                ids.append(id)
-                hint = id + 1
-            }
+            let ids = m.recipients(sc, in: r.rcpts)
             var diags: [MessageRecord.RecipientID: String] = [:]
             if has(.diagnostics) {
                 sc.forEachPair(in: r.diagnostics) { k, v in
@@ -323,6 +310,20 @@ extension MessageRecord {
             return text.withUTF8 { intern(UnsafeRawBufferPointer($0), listed: isListed) }
         }
         return intern(sc.bytes(s), listed: isListed)
+    }
+
+    /// The ids of an array of addresses in the line (a txn's or an NDR's), interning new ones;
+    /// each is tried first as the one after the previous (lists usually keep the queued order).
+    mutating func recipients(_ sc: JSONScanner, in list: ContainerSlice) -> [RecipientID] {
+        var ids: [RecipientID] = []
+        ids.reserveCapacity(Int(list.count))
+        var hint: RecipientID = 0
+        sc.forEachString(in: list) { s in
+            let id = recipient(sc, s, hint: hint, listed: false)
+            ids.append(id)
+            hint = id + 1
+        }
+        return ids
     }
 
     /// The position of the transaction a string of the line names, searching from the newest.

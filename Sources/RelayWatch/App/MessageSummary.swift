@@ -23,7 +23,7 @@ public struct MessageSummary: Sendable {
         held = m.held
         recipients = m.recipients.count
         let verdicts = m.transactions.map(TransactionVerdict.init)
-        anomalies = Analyser.analyse(m, peers: peers)
+        anomalies = Analyser.analyse(m, peers: peers, verdicts: verdicts)
         statuses = RecipientStatus.all(in: m, verdicts: verdicts, anomalies: anomalies)
         var codes = Set<Int>()
         for t in m.transactions {

@@ -36,6 +36,9 @@ public struct Monitor: Sendable {
         public var lastMalformed: String?
         public var unplaced = 0
         public var events = 0
+
+        /// Loading what was in the file at start, with a size to show progress against.
+        public var showsProgress: Bool { catchingUp && bytesTotal > 0 }
     }
 
     public enum Effect: Sendable, Equatable {

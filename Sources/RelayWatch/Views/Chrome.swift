@@ -15,7 +15,7 @@ enum Chrome {
         let findings = t.anomalies > 0 ? " ! \(Format.grouped(t.anomalies)) anomalies " : " no anomalies "
         let rightWidth = Grid.displayWidth(counts) + Grid.displayWidth(findings)
         let rightStart = max(0, g.width - rightWidth)
-        let state = m.source.catchingUp && m.source.bytesTotal > 0
+        let state = m.source.showsProgress
             ? "loading \(m.source.bytesRead * 100 / max(1, m.source.bytesTotal))%" : m.source.state
         var x = g.put(narrow ? " " : " relaywatch ", x: 0, y: 0, role: .header)
         x = g.put(Format.fit("\(m.source.label) [\(state)]", max(0, rightStart - x - 1)), x: x, y: 0, role: .header)
@@ -26,8 +26,8 @@ enum Chrome {
         }
         let c = g.put(counts, x: rightStart, y: 0, role: .header)
         g.put(findings, x: c, y: 0, role: t.anomalies > 0 ? .anomaly : .header)
-        // While a large log loads, a progress bar under the header's source.
-        if m.source.catchingUp, m.source.bytesTotal > 0, g.height > 3 {
+        // While a large log loads, a progress bar on the status line.
+        if m.source.showsProgress, g.height > 3 {
             let done = Int(Double(g.width) * Double(m.source.bytesRead) / Double(m.source.bytesTotal))
             g.fill(y: g.height - 2, role: .statusbar)
             g.fill(y: g.height - 2, from: 0, to: done, role: .progress)
@@ -40,7 +40,7 @@ enum Chrome {
     static func footer(_ m: Monitor, hints: [(String, String)], into g: inout Grid) {
         let statusRow = g.height - 2, keyRow = g.height - 1
         guard statusRow > Layout.headerRows else { return }
-        if !(m.source.catchingUp && m.source.bytesTotal > 0) {
+        if !m.source.showsProgress {
             g.fill(y: statusRow, role: .text)
             if let editing = m.editingFilter {
                 let x = g.put(" filter: ", x: 0, y: statusRow, role: .filter)
