@@ -6,10 +6,14 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "relaywatch", targets: ["relaywatch"]),
+        .executable(name: "mailrelayd", targets: ["mailrelayd"]),
         .library(name: "RelayCore", targets: ["RelayCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The core: events, the delivery-log codec, reply classification, per-recipient state and
@@ -35,6 +39,24 @@ let package = Package(
         // used by the tests, the benchmark and (later) the demo.
         .target(name: "RelayScenarios", dependencies: ["RelayCore"]),
 
+        // The relay: SMTP in and out on SwiftNIO, the durable queue (SQLite through GRDB), the
+        // delivery engine that re-sends too-many recipients, DSNs and the delivery-log writer.
+        .target(
+            name: "MailRelay",
+            dependencies: [
+                "RelayCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "mailrelayd",
+            dependencies: ["MailRelay"]
+        ),
+
         .executableTarget(
             name: "relaywatch",
             dependencies: [
@@ -51,6 +73,10 @@ let package = Package(
         ),
 
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
+        .testTarget(
+            name: "MailRelayTests",
+            dependencies: ["MailRelay", "RelayCore", "mailrelayd", "relaywatch"]
+        ),
         .testTarget(
             name: "RelayWatchTests",
             dependencies: ["RelayWatch", "RelayScenarios", "relaywatch"]

@@ -1,4 +1,5 @@
 import Foundation
+import RelayCore
 
 /// A theme: a style for every role, and what the file it came from got wrong.
 public struct Theme: Sendable {
@@ -66,9 +67,9 @@ sparkline = { fg = "cyan" }
         var theme = base
         theme.name = name
         var warnings: [String] = []
-        let table: [(String, ThemeFile.Value)]
+        let table: [(String, TOMLSubset.Value)]
         do {
-            table = try ThemeFile.parse(text)
+            table = try TOMLSubset.parse(text)
         } catch {
             return Loaded(theme: base, warnings: ["theme \(name): line \(error.line): \(error.message); using \(base.name)"])
         }

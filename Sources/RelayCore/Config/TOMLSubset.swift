@@ -1,50 +1,74 @@
-/// The part of TOML that theme files use, read by hand: `key = value` lines, `[table]` headers,
-/// inline tables, basic and literal strings, integers, booleans and comments.
+/// The part of TOML that theme files and mailrelayd's configuration use, read by hand: `key = value`
+/// lines, `[table]` headers, inline tables, one-line arrays, basic and literal strings, integers,
+/// booleans and comments.
 ///
 /// Why not TOMLKit: its toml++ core asserts (aborting the process) on some malformed input, e.g. a
-/// header typed as `[[[roles`, in debug builds, and assumes the same in release. A theme is a
-/// user's file; a typo in it must give a warning, not kill the monitor. Anything outside this
-/// subset (arrays of tables, dates, floats, multi-line strings) is an error naming the line.
-enum ThemeFile {
-    indirect enum Value: Equatable {
+/// header typed as `[[[roles`, in debug builds, and assumes the same in release. A theme or a relay
+/// configuration is a user's file; a typo in it must give an error naming the line, not kill the
+/// monitor or the relay. Anything outside this subset (arrays of tables, dates, floats, multi-line
+/// strings) is such an error.
+public enum TOMLSubset {
+    public indirect enum Value: Equatable, Sendable {
         case string(String)
         case integer(Int)
         case boolean(Bool)
+        case array([Value])
         case table([(String, Value)])
 
-        static func == (a: Value, b: Value) -> Bool {
+        public static func == (a: Value, b: Value) -> Bool {
             switch (a, b) {
             case (.string(let x), .string(let y)): x == y
             case (.integer(let x), .integer(let y)): x == y
             case (.boolean(let x), .boolean(let y)): x == y
+            case (.array(let x), .array(let y)): x == y
             case (.table(let x), .table(let y)): x.map(\.0) == y.map(\.0) && zip(x, y).allSatisfy { $0.1 == $1.1 }
             default: false
             }
         }
 
-        var string: String? { if case .string(let s) = self { s } else { nil } }
-        var integer: Int? { if case .integer(let n) = self { n } else { nil } }
-        var boolean: Bool? { if case .boolean(let b) = self { b } else { nil } }
-        var table: [(String, Value)]? { if case .table(let t) = self { t } else { nil } }
+        public var string: String? { if case .string(let s) = self { s } else { nil } }
+        public var integer: Int? { if case .integer(let n) = self { n } else { nil } }
+        public var boolean: Bool? { if case .boolean(let b) = self { b } else { nil } }
+        public var array: [Value]? { if case .array(let a) = self { a } else { nil } }
+        public var table: [(String, Value)]? { if case .table(let t) = self { t } else { nil } }
 
         /// How the value looked, for warnings.
-        var shown: String {
+        public var shown: String {
             switch self {
             case .string(let s): "\"\(s)\""
             case .integer(let n): String(n)
             case .boolean(let b): String(b)
+            case .array(let a): "[" + a.map(\.shown).joined(separator: ", ") + "]"
             case .table: "{...}"
+            }
+        }
+
+        /// The TOML type's name, for "expected a string, found an integer" messages.
+        public var typeName: String {
+            switch self {
+            case .string: "a string"
+            case .integer: "an integer"
+            case .boolean: "a boolean"
+            case .array: "an array"
+            case .table: "a table"
             }
         }
     }
 
-    struct ParseError: Error, Equatable {
-        var line: Int
-        var message: String
+    public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+        public var line: Int
+        public var message: String
+
+        public init(line: Int, message: String) {
+            self.line = line
+            self.message = message
+        }
+
+        public var description: String { "line \(line): \(message)" }
     }
 
     /// The document as (key, value) pairs in file order; `[name]` sections become table values.
-    static func parse(_ text: String) throws(ParseError) -> [(String, Value)] {
+    public static func parse(_ text: String) throws(ParseError) -> [(String, Value)] {
         var root: [(String, Value)] = []
         var section: String? = nil
         var sectionItems: [(String, Value)] = []
@@ -59,7 +83,7 @@ enum ThemeFile {
             if p.atEndOfLine { continue }
             if p.peek == UInt8(ascii: "[") {
                 p.i += 1
-                if p.peek == UInt8(ascii: "[") { throw p.error("arrays of tables ([[...]]) are not used in theme files") }
+                if p.peek == UInt8(ascii: "[") { throw p.error("arrays of tables ([[...]]) are not supported") }
                 p.skipSpace()
                 let name = try p.key()
                 p.skipSpace()
@@ -117,22 +141,23 @@ enum ThemeFile {
             case UInt8(ascii: "\""): return .string(try basicString())
             case UInt8(ascii: "'"): return .string(try literalString())
             case UInt8(ascii: "{"): return try inlineTable()
+            case UInt8(ascii: "["): return try array()
             case UInt8(ascii: "t"), UInt8(ascii: "f"):
                 let start = i
                 while let c = peek, c.isBareKeyCharacter { i += 1 }
                 switch String(decoding: b[start..<i], as: UTF8.self) {
                 case "true": return .boolean(true)
                 case "false": return .boolean(false)
-                default: throw error("expected true, false, a number, a string or { ... }")
+                default: throw error("expected true, false, a number, a string, [ ... ] or { ... }")
                 }
             default:
                 let start = i
                 if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { i += 1 }
                 while let c = peek, (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "_") { i += 1 }
                 let digits = String(decoding: b[start..<i], as: UTF8.self).replacingUnderscores()
-                guard let n = Int(digits) else { throw error("expected true, false, a number, a string or { ... }") }
+                guard let n = Int(digits) else { throw error("expected true, false, a number, a string, [ ... ] or { ... }") }
                 if let c = peek, c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
-                    throw error("decimal numbers are not used in theme files")
+                    throw error("decimal numbers are not supported")
                 }
                 return .integer(n)
             }
@@ -157,6 +182,22 @@ enum ThemeFile {
                 i += 1
                 if c == UInt8(ascii: "}") { return .table(items) }
                 guard c == UInt8(ascii: ",") else { throw error("expected , or } in the inline table") }
+            }
+        }
+
+        /// A one-line array: `["a", "b"]`, `[60, 300]`. Elements of mixed types are allowed, as in
+        /// TOML 1.0; the reader of a key checks what it needs.
+        mutating func array() throws(ParseError) -> Value {
+            i += 1
+            var items: [Value] = []
+            while true {
+                skipSpace()
+                if peek == UInt8(ascii: "]") { i += 1; return .array(items) }
+                items.append(try value())
+                skipSpace()
+                guard let c = peek else { throw error("an array must close with ] on the same line") }
+                if c == UInt8(ascii: ",") { i += 1; continue }
+                guard c == UInt8(ascii: "]") else { throw error("expected , or ] in the array") }
             }
         }
 

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import RelayCore
+
+/// A running mailrelayd: the SMTP listener, the queue manager and the delivery log, started
+/// together and stopped together.
+public final class Relay: Sendable {
+    public let config: RelayConfig
+    let spool: Spool
+    let log: DeliveryLogWriter
+    let ids = IDGenerator()
+    let limits = PeerLimits()
+    let queue: QueueManager
+    let group: MultiThreadedEventLoopGroup
+    let listener: Channel
+    let logger: Logger
+
+    /// The address the SMTP listener is bound to (the port is real when the config asked for 0).
+    public var listenAddress: HostPort {
+        HostPort(host: config.listen.host, port: listener.localAddress?.port ?? config.listen.port)
+    }
+
+    public var logPath: String { log.path }
+
+    /// Opens the spool and the log, resumes the queue and starts listening.
+    public static func start(_ config: RelayConfig, logger: Logger) async throws -> Relay {
+        let spool = try Spool(directory: config.spool)
+        let log = try DeliveryLogWriter(path: config.logPath, rotateSize: config.logRotateSize, keep: config.logKeep)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, System.coreCount))
+        let queued = try spool.loadAll()
+        let relay = try await Relay(config: config, spool: spool, log: log, group: group, logger: logger)
+        await relay.queue.start(resuming: queued)
+        logger.info("mailrelayd listening on \(relay.listenAddress), spool \(config.spool), delivery log \(log.path)")
+        return relay
+    }
+
+    private init(config: RelayConfig, spool: Spool, log: DeliveryLogWriter, group: MultiThreadedEventLoopGroup, logger: Logger) async throws {
+        self.config = config
+        self.spool = spool
+        self.log = log
+        self.group = group
+        self.logger = logger
+        let ids = self.ids
+        queue = QueueManager(config: config, spool: spool, log: log, ids: ids, limits: limits, group: group, logger: logger)
+        let intake = Intake(config: config, spool: spool, log: log, ids: ids, queue: queue, logger: logger)
+        do {
+            listener = try await SMTPServer.bind(config: config, group: group, intake: intake)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw ConfigError("cannot listen on \(config.listen): \(error)")
+        }
+    }
+
+    /// SIGTERM: stop accepting, let running transactions finish, close. Queued mail stays queued.
+    public func stop() async {
+        logger.info("stopping: no new connections, finishing deliveries in progress")
+        try? await listener.close()
+        await queue.drain()
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+
+    /// Messages in the queue now.
+    public func queueSize() async -> Int { await queue.count }
+
+    /// The recipient limits learned from next hops, by `host:port`.
+    public var learnedLimits: [String: Int] { limits.all }
+}
+
+/// Takes a received message into the queue: the Received: header, a queue id, the durable commit,
+/// the `queued` event, then the answer.
+struct Intake: MessageIntake {
+    let config: RelayConfig
+    let spool: Spool
+    let log: DeliveryLogWriter
+    let ids: IDGenerator
+    let queue: QueueManager
+    let logger: Logger
+
+    func accept(_ message: IncomingMessage, client: String) async -> String {
+        let id = ids.message()
+        let now = Date()
+        var body = Array(receivedHeader(id: id, message: message, client: client, now: now).utf8)
+        body += message.body
+        let m = QueuedMessage(id: id, sender: message.sender, size: body.count, messageID: Intake.messageID(in: message.body),
+                              received: now.timeIntervalSince1970, nextAttempt: now.timeIntervalSince1970, eightBit: message.eightBit,
+                              recipients: message.recipients.map { QueuedRecipient(address: $0) })
+        do {
+            try await spool.enqueue(m, body: body)
+        } catch {
+            logger.error("cannot queue a message from \(client): \(error)")
+            let text = "\(error)".lowercased()
+            if text.contains("full") || text.contains("no space") {
+                return "452 4.3.1 Insufficient system storage"
+            }
+            return "451 4.3.0 Temporary local problem: the queue cannot be written; try again later"
+        }
+        log.write([DeliveryEvent(ts: .now, msg: id, .queued(Queued(from: m.sender, rcpts: message.recipients, size: m.size, messageID: m.messageID)))])
+        await queue.add(m)
+        return "250 2.0.0 Ok: queued as \(id)"
+    }
+
+    func receivedHeader(id: String, message: IncomingMessage, client: String, now: Date) -> String {
+        let forClause = message.recipients.count == 1 ? "\r\n\tfor <\(message.recipients[0])>" : ""
+        return "Received: from \(message.clientName) ([\(client)])\r\n\tby \(config.hostname) (mailrelayd) with \(message.eightBit ? "ESMTP (8BITMIME)" : "ESMTP") id \(id)\(forClause);\r\n\t\(DSNBuilder.rfc5322(now))\r\n"
+    }
+
+    /// The Message-ID header's value, if the header section has one.
+    static func messageID(in body: [UInt8]) -> String? {
+        var start = 0
+        while start < body.count {
+            var end = start
+            while end < body.count, body[end] != 0x0A { end += 1 }
+            let lineEnd = end > start && body[end - 1] == 0x0D ? end - 1 : end
+            if lineEnd == start { return nil }  // the empty line ends the headers
+            let line = body[start..<lineEnd]
+            if line.count > 11, String(decoding: line.prefix(11), as: UTF8.self).lowercased() == "message-id:" {
+                let value = String(decoding: line.dropFirst(11), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                return value.isEmpty ? nil : value
+            }
+            start = end + 1
+        }
+        return nil
+    }
+}
