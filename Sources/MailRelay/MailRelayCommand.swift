@@ -54,7 +54,7 @@ public struct MailRelayCommand: AsyncParsableCommand {
             }
         }
         if let listen {
-            guard let hp = HostPort(parsing: listen) else { throw ValidationError("--listen: expected host:port, found \(listen)") }
+            guard let hp = HostPort(parsing: listen, anyPort: true) else { throw ValidationError("--listen: expected host:port, found \(listen)") }
             c.listen = hp
         }
         if let nextHop {

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import re
 import sys
 
 from aiosmtpd.controller import Controller
@@ -63,8 +64,11 @@ class Handler:
             session.conn_id = next(conn_ids)
             session.txns = 0
         session.txns += 1
+        content = envelope.content if isinstance(envelope.content, bytes) else envelope.content.encode()
+        reported = re.findall(rb"(?mi)^Final-Recipient: rfc822; ?(\S+)\r?$", content)
         record.write(json.dumps({"conn": session.conn_id, "txn": session.txns, "sender": envelope.mail_from,
-                                 "rcpts": envelope.rcpt_tos, "size": len(envelope.content)}) + "\n")
+                                 "rcpts": envelope.rcpt_tos, "size": len(content),
+                                 "reported": [r.decode() for r in reported]}) + "\n")
         if args.extra_reply:
             return "250 2.0.0 Ok: queued\r\n250 2.0.0 Ok: again"
         return "250 2.0.0 Ok: queued"

@@ -40,32 +40,3 @@ import RelayCore
         }
     }
 }
-
-@Suite struct GridTests {
-    @Test func wideCharactersTakeTwoCellsAndAreNeverCut() {
-        var g = Grid(width: 10, height: 1)
-        let end = g.put("a中b", x: 0, y: 0, role: .text)
-        #expect(end == 4)
-        #expect(g.line(0) == "a中b      ")
-        #expect(g[2, 0].width == 0)
-        // A wide character that would straddle the limit is left out, not half-drawn.
-        var h = Grid(width: 10, height: 1)
-        h.put("abc中", x: 0, y: 0, role: .reply2xx, limit: 4)
-        #expect(h.line(0) == "abc       ")
-        #expect(h.roles(0)[0] == .reply2xx && h.roles(0)[3] == .text)
-    }
-
-    @Test func controlCharactersAreShownNotSentToTheTerminal() {
-        var g = Grid(width: 6, height: 1)
-        g.put("a\u{1B}[2Jb", x: 0, y: 0, role: .text)
-        #expect(!g.line(0).contains("\u{1B}"))
-        #expect(g.line(0) == "a·[2Jb")
-    }
-
-    @Test func widths() {
-        #expect(Grid.displayWidth("josé@exämple.test") == 17)
-        #expect(Grid.displayWidth("用户@例子.广告") == 14)
-        #expect(Grid.displayWidth("e\u{301}") == 1)
-        #expect(Grid.displayWidth("📧") == 2)
-    }
-}

@@ -21,7 +21,7 @@ extension RelayConfig {
         for (key, value) in doc {
             switch key {
             case "hostname": config.hostname = try reader.string(key, value)
-            case "listen": config.listen = try reader.hostPort(key, value)
+            case "listen": config.listen = try reader.hostPort(key, value, anyPort: true)
             case "client_networks":
                 config.clientNetworks = try reader.strings(key, value).map { (s: String) throws(ConfigError) -> NetworkRange in
                     guard let r = NetworkRange(parsing: s) else { throw reader.error(key, "\"\(s)\" is not an address or address/prefix") }
@@ -111,9 +111,9 @@ struct KeyReader {
         return n
     }
 
-    func hostPort(_ key: String, _ v: TOMLSubset.Value) throws(ConfigError) -> HostPort {
+    func hostPort(_ key: String, _ v: TOMLSubset.Value, anyPort: Bool = false) throws(ConfigError) -> HostPort {
         let s = try string(key, v)
-        guard let hp = HostPort(parsing: s) else { throw error(key, "expected \"host:port\", found \"\(s)\"") }
+        guard let hp = HostPort(parsing: s, anyPort: anyPort) else { throw error(key, "expected \"host:port\", found \"\(s)\"") }
         return hp
     }
 

@@ -96,7 +96,8 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    public init?(parsing text: String, defaultPort: Int? = nil) {
+    /// `anyPort` accepts port 0 (a listener's "any free port", as tests and the demo use).
+    public init?(parsing text: String, defaultPort: Int? = nil, anyPort: Bool = false) {
         var host = Substring(text)
         var portText: Substring?
         if host.hasPrefix("[") {
@@ -110,7 +111,7 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         }
         guard !host.isEmpty else { return nil }
         if let portText {
-            guard let p = Int(portText), (1...65535).contains(p) else { return nil }
+            guard let p = Int(portText), ((anyPort ? 0 : 1)...65535).contains(p) else { return nil }
             self.init(host: String(host), port: p)
         } else if let defaultPort {
             self.init(host: String(host), port: defaultPort)

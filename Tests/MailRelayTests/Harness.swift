@@ -1,0 +1,232 @@
+import Foundation
+
+/// The package's root and its built binaries.
+enum Built {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func binary(_ name: String) -> String {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [here, here.deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return root + "/.build/debug/" + name
+    }
+}
+
+/// A scratch folder removed when the test ends.
+final class Scratch: @unchecked Sendable {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("mailrelayd-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A real receiving SMTP server: Tests/Peers/smtp_peer.py on aiosmtpd.
+final class Peer: @unchecked Sendable {
+    let daemon: Daemon
+    let port: Int
+    let recordPath: String
+
+    struct Delivery: Decodable {
+        var conn: Int
+        var txn: Int
+        var sender: String
+        var rcpts: [String]
+        var size: Int
+        /// Final-Recipient addresses when the message is a DSN.
+        var reported: [String]
+    }
+
+    init(in scratch: Scratch, name: String = "peer", _ options: [String]) throws {
+        recordPath = scratch.path + "/\(name).jsonl"
+        FileManager.default.createFile(atPath: recordPath, contents: nil)
+        daemon = try Daemon(["/usr/bin/python3", Built.root + "/Tests/Peers/smtp_peer.py", "--record", recordPath] + options,
+                            directory: scratch.path, name: name)
+        let ready = try daemon.waitFor("the peer to listen") { $0.hasPrefix("ready ") }
+        port = Int(ready.dropFirst(6))!
+    }
+
+    deinit { daemon.stop() }
+
+    var deliveries: [Delivery] {
+        let text = (try? String(contentsOfFile: recordPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Delivery.self, from: Data($0.utf8)) }
+    }
+
+    /// Waits until `count` recipients have arrived (or the time is up) and returns the deliveries.
+    func waitForRecipients(_ count: Int, timeout: Double = 30) -> [Delivery] {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            let d = deliveries
+            if d.reduce(0, { $0 + $1.rcpts.count }) >= count { return d }
+            usleep(50_000)
+        }
+        return deliveries
+    }
+}
+
+/// mailrelayd as a user runs it: the built binary, a TOML file, its own spool.
+final class RelayUnderTest: @unchecked Sendable {
+    let scratch: Scratch
+    let configPath: String
+    var daemon: Daemon!
+    var port = 0
+
+    var spool: String { scratch.path + "/spool" }
+    var logPath: String { spool + "/delivery.log" }
+
+    /// `settings` is TOML added to a test configuration (short back-off, loopback only),
+    /// `route` goes into its `[default_route]`, `tables` after it.
+    init(in scratch: Scratch, nextHop: Int, settings: String = "", route: String = "", tables: String = "", start: Bool = true) throws {
+        self.scratch = scratch
+        configPath = scratch.path + "/mailrelayd.toml"
+        let text = """
+            hostname = "relay.test"
+            listen = "127.0.0.1:0"
+            spool = "\(scratch.path)/spool"
+            backoff = ["1s", "2s"]
+            reply_timeout = "5s"
+            idle_connection_time = "3s"
+            \(settings)
+
+            [default_route]
+            next_hop = "127.0.0.1:\(nextHop)"
+            \(route)
+
+            \(tables)
+            """
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+        if start { try self.start() }
+    }
+
+    func start() throws {
+        daemon = try Daemon([Built.binary("mailrelayd"), "--config", configPath], directory: scratch.path, name: "mailrelayd-\(UUID().uuidString.prefix(4))")
+        let line = try daemon.waitFor("mailrelayd to listen", in: \.stderr) { $0.contains("listening on") }
+        let address = line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }!
+        port = Int(address.split(separator: ":")[1].trimmingCharacters(in: .punctuationCharacters))!
+    }
+
+    deinit { daemon?.kill9() }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// The delivery log's events as dictionaries.
+    var events: [[String: Any]] {
+        log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func events(_ name: String) -> [[String: Any]] { events.filter { $0["event"] as? String == name } }
+
+    /// Waits until the log says `done` for `count` messages.
+    func waitForDone(_ count: Int, timeout: Double = 30) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if events("done").count >= count { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
+
+/// A submitting client over a plain socket, so a test controls every byte (pipelining, garbage,
+/// hanging up mid-DATA) and reads every reply.
+final class SMTPClient {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw DaemonError("connect to \(port): \(String(cString: strerror(errno)))") }
+        var tv = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+
+    /// One reply (all its lines), or nil when the connection closed or went quiet for 30 s.
+    func reply() -> String? {
+        var lines: [String] = []
+        while true {
+            guard let line = readLine() else { return lines.isEmpty ? nil : lines.joined(separator: "\n") }
+            lines.append(line)
+            let b = Array(line.utf8)
+            if b.count < 4 || b[3] != UInt8(ascii: "-") { return lines.joined(separator: "\n") }
+        }
+    }
+
+    func replies(_ n: Int) -> [String] { (0..<n).compactMap { _ in reply() } }
+
+    private func readLine() -> String? {
+        while true {
+            if let lf = buffer.firstIndex(of: 0x0A) {
+                let line = buffer[..<lf]
+                buffer.removeSubrange(...lf)
+                return String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return nil }
+            buffer += chunk[..<n]
+        }
+    }
+
+    /// Greeting, EHLO, then MAIL, every RCPT and DATA in one write (RFC 2920), then the text.
+    /// Returns the final reply ("250 2.0.0 Ok: queued as ...").
+    @discardableResult
+    func submit(from: String, to rcpts: [String], body: String? = nil) -> (rcptReplies: [String], final: String?) {
+        _ = reply()
+        send("EHLO client.test\r\n")
+        _ = reply()
+        var group = "MAIL FROM:<\(from)>\r\n"
+        for r in rcpts { group += "RCPT TO:<\(r)>\r\n" }
+        group += "DATA\r\n"
+        send(group)
+        _ = reply()
+        let rcptReplies = replies(rcpts.count)
+        let data = reply()
+        guard data?.hasPrefix("354") == true else { return (rcptReplies, data) }
+        let text = body ?? "From: <\(from)>\r\nTo: undisclosed-recipients:;\r\nSubject: test\r\nMessage-ID: <\(UUID().uuidString)@client.test>\r\n\r\nHello.\r\n"
+        send(text + ".\r\n")
+        let final = reply()
+        send("QUIT\r\n")
+        _ = reply()
+        return (rcptReplies, final)
+    }
+}
+
+/// Runs `relaywatch report --json` on a log and returns the anomaly rule ids it found.
+func reportRules(_ logPath: String) throws -> [String] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Built.binary("relaywatch"))
+    p.arguments = ["report", "--json", logPath]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw DaemonError("relaywatch report --json printed no JSON object")
+    }
+    let anomalies = json["anomalies"] as? [[String: Any]] ?? []
+    return anomalies.compactMap { $0["rule"] as? String }
+}
