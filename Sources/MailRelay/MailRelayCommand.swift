@@ -69,6 +69,9 @@ public struct MailRelayCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let config = try resolvedConfig()
+        // A file-size limit (RLIMIT_FSIZE) reached must be a write error the spool turns into a
+        // 452 for the client, not a signal that kills the relay with messages in flight.
+        signal(SIGXFSZ, SIG_IGN)
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

@@ -74,6 +74,8 @@ final class RelayUnderTest: @unchecked Sendable {
     let configPath: String
     var daemon: Daemon!
     var port = 0
+    /// A command to run mailrelayd under (prlimit, say).
+    var wrapper: [String] = []
 
     var spool: String { scratch.path + "/spool" }
     var logPath: String { spool + "/delivery.log" }
@@ -103,7 +105,7 @@ final class RelayUnderTest: @unchecked Sendable {
     }
 
     func start() throws {
-        daemon = try Daemon([Built.binary("mailrelayd"), "--config", configPath], directory: scratch.path, name: "mailrelayd-\(UUID().uuidString.prefix(4))")
+        daemon = try Daemon(wrapper + [Built.binary("mailrelayd"), "--config", configPath], directory: scratch.path, name: "mailrelayd-\(UUID().uuidString.prefix(4))")
         let line = try daemon.waitFor("mailrelayd to listen", in: \.stderr) { $0.contains("listening on") }
         let address = line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }!
         port = Int(address.split(separator: ":")[1].trimmingCharacters(in: .punctuationCharacters))!

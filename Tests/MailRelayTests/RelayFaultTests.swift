@@ -1,0 +1,195 @@
+import Foundation
+import Testing
+
+/// Bad clients, bad peers and bad moments: mailrelayd answers clearly, keeps running, and loses
+/// no message it said 250 to.
+@Suite(.serialized) struct RelayFaultTests {
+    @Test func clientsOutsideTheAllowedNetworksAreRefused() throws {
+        let scratch = try Scratch()
+        let peer = try Peer(in: scratch, [])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, settings: "client_networks = [\"192.0.2.0/24\", \"2001:db8::/32\"]")
+        let c = try SMTPClient(port: relay.port)
+        #expect(c.reply()?.hasPrefix("554 5.7.1") == true)
+        c.send("EHLO evil.test\r\nMAIL FROM:<a@evil.test>\r\nRCPT TO:<b@victim.test>\r\nDATA\r\n")
+        #expect(c.replies(4).allSatisfy { $0.hasPrefix("503") })
+        c.send("QUIT\r\n")
+        #expect(c.reply()?.hasPrefix("221") == true)
+        #expect(relay.events("queued").isEmpty)
+    }
+
+    @Test func garbageAndLimitsGetRepliesAndTheSessionGoesOn() throws {
+        let scratch = try Scratch()
+        let peer = try Peer(in: scratch, [])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
+        let c = try SMTPClient(port: relay.port)
+        _ = c.reply()
+        c.send([0x00, 0x01, 0xFF, 0x1B, 0x5B, 0x32, 0x4A, 0x0D, 0x0A])
+        #expect(c.reply()?.hasPrefix("500 5.5.2") == true)
+        c.send("RCPT TO:<x@y.test>\r\n")
+        #expect(c.reply()?.hasPrefix("503") == true)
+        c.send("EHLO " + String(repeating: "x", count: 5000) + "\r\n")
+        #expect(c.reply()?.hasPrefix("500 5.5.2 Line too long") == true)
+        c.send("EHLO client.test\r\n")
+        let ehlo = c.reply() ?? ""
+        for keyword in ["PIPELINING", "SIZE", "8BITMIME", "ENHANCEDSTATUSCODES"] { #expect(ehlo.contains(keyword)) }
+        c.send("MAIL FROM:<a@client.test> SIZE=999999999999\r\n")
+        #expect(c.reply()?.hasPrefix("552 5.3.4") == true)
+        c.send("MAIL FROM:<a@client.test>\r\nDATA\r\n")
+        #expect(c.reply()?.hasPrefix("250") == true)
+        #expect(c.reply()?.hasPrefix("554 5.5.1") == true, "354 without an accepted RCPT")
+        // 10,000 pipelined RCPTs: the first 1000 (the default limit) accepted, the rest 452 4.5.3.
+        var group = ""
+        for i in 0..<10_000 { group += "RCPT TO:<r\(i)@many.test>\r\n" }
+        c.send(group)
+        let replies = c.replies(10_000)
+        #expect(replies.count == 10_000)
+        #expect(replies.prefix(1000).allSatisfy { $0.hasPrefix("250") })
+        #expect(replies.dropFirst(1000).allSatisfy { $0.hasPrefix("452 4.5.3") })
+        c.send("DATA\r\n")
+        #expect(c.reply()?.hasPrefix("354") == true)
+        c.send("Subject: many\r\n\r\n..a dot-stuffed line\r\n" + String(repeating: "y", count: 3000) + "\r\n.\r\n")
+        #expect(c.reply()?.hasPrefix("250 2.0.0 Ok: queued as") == true)
+        c.send("QUIT\r\n")
+        #expect(c.reply()?.hasPrefix("221") == true)
+        #expect(relay.waitForDone(1))
+        #expect(peer.waitForRecipients(1000).flatMap(\.rcpts).count == 1000)
+    }
+
+    @Test func aClientThatHangsUpInDataQueuesNothing() throws {
+        let scratch = try Scratch()
+        let peer = try Peer(in: scratch, [])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
+        do {
+            let c = try SMTPClient(port: relay.port)
+            _ = c.reply()
+            c.send("EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<b@d.test>\r\nDATA\r\n")
+            #expect(c.replies(4).last?.hasPrefix("354") == true)
+            c.send("Subject: cut\r\n\r\nhalf a message")
+        }
+        usleep(500_000)
+        // The relay still works, and only the complete message is queued.
+        let (_, final) = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["whole@d.test"])
+        #expect(final?.hasPrefix("250") == true)
+        #expect(relay.waitForDone(1))
+        #expect(relay.events("queued").count == 1)
+        #expect(peer.deliveries.flatMap(\.rcpts) == ["whole@d.test"])
+    }
+
+    @Test func aPeerThatStopsAnsweringDefersAndIsLoggedAsSuch() throws {
+        let scratch = try Scratch()
+        let peer = try Peer(in: scratch, ["--stall-rcpt", "3"])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, settings: "reply_timeout = \"1s\"\nbackoff = [\"1h\"]")
+        let rcpts = (1...5).map { "s\($0)@stall.test" }
+        _ = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: rcpts)
+        let end = Date().addingTimeInterval(15)
+        while relay.events("outcome").count < 5, Date() < end { usleep(100_000) }
+        let outcomes = relay.events("outcome")
+        #expect(outcomes.count == 5)
+        #expect(outcomes.allSatisfy { $0["status"] as? String == "deferred" })
+        #expect(outcomes.contains { ($0["reason"] as? String)?.contains("timed out") == true })
+        // The replies that did come are logged by position: MAIL and the first two RCPTs.
+        #expect(relay.events("reply").count == 3)
+        #expect(relay.events("ndr").isEmpty && relay.events("done").isEmpty)
+        #expect(try reportRules(relay.logPath) == [])
+    }
+
+    @Test func aPeerThatAnswersMoreThanItWasAskedIsNotTrustedAgain() throws {
+        let scratch = try Scratch()
+        let peer = try Peer(in: scratch, ["--extra-reply"])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
+        _ = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["one@x.test"])
+        #expect(relay.waitForDone(1))
+        _ = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["two@x.test"])
+        #expect(relay.waitForDone(2))
+        #expect(peer.deliveries.flatMap(\.rcpts) == ["one@x.test", "two@x.test"])
+        // The stray reply ended the first session; the second message opened a new one.
+        #expect(relay.events("session").count == 2)
+    }
+
+    @Test func sigtermStopsCleanlyAndARestartResumesTheQueue() throws {
+        let scratch = try Scratch()
+        // A next hop that is not listening: messages wait in the queue.
+        let closedPort = try Self.freePort()
+        let relay = try RelayUnderTest(in: scratch, nextHop: closedPort, settings: "backoff = [\"1s\"]")
+        for i in 0..<3 {
+            let (_, final) = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["q\(i)@wait.test"])
+            #expect(final?.hasPrefix("250") == true)
+        }
+        let status = relay.daemon.terminate()
+        #expect(status == 0, "exit status \(String(describing: status))")
+        #expect(relay.daemon.stderr.contains("stopped"))
+        // Now the peer is there, on the port the relay was told about.
+        let peer = try Peer(in: scratch, ["--port", String(closedPort)])
+        try relay.start()
+        #expect(peer.waitForRecipients(3, timeout: 20).flatMap(\.rcpts).sorted() == ["q0@wait.test", "q1@wait.test", "q2@wait.test"])
+        #expect(relay.waitForDone(3))
+    }
+
+    @Test func killNineUnderLoadLosesNoAcceptedMessage() throws {
+        let scratch = try Scratch()
+        let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "452 4.5.3 Too many recipients"])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
+        let accepted = Accepted()
+        let port = relay.port
+        // Four clients submit as fast as they can; the relay is killed while they do.
+        let group = DispatchGroup()
+        for client in 0..<4 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                for i in 0..<400 {
+                    guard let c = try? SMTPClient(port: port) else { return }
+                    let rcpts = (0..<30).map { "c\(client)m\(i)r\($0)@load.test" }
+                    let (_, final) = c.submit(from: "load@c.test", to: rcpts)
+                    guard let final else { return }
+                    if final.hasPrefix("250") { accepted.add(rcpts) }
+                }
+            }
+        }
+        while accepted.count < 40 * 30 { usleep(10_000) }
+        relay.daemon.kill9()
+        group.wait()
+        let owed = accepted.all
+        try relay.start()
+        let delivered = Set(peer.waitForRecipients(owed.count, timeout: 60).flatMap(\.rcpts))
+        let missing = owed.subtracting(delivered)
+        #expect(missing.isEmpty, "\(missing.count) recipients of accepted messages never delivered")
+    }
+
+    @Test func aFullDiskRefusesWith4xxAndTheRelayKeepsGoing() throws {
+        let scratch = try Scratch()
+        let peer = try Peer(in: scratch, [])
+        // Files may not grow past 2 MB (RLIMIT_FSIZE): the spool cannot take a 3 MB message.
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, start: false)
+        relay.wrapper = ["/usr/bin/prlimit", "--fsize=2000000", "--"]
+        try relay.start()
+        let big = "Subject: big\r\n\r\n" + String(repeating: String(repeating: "z", count: 998) + "\r\n", count: 3000)
+        let (_, refused) = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["big@x.test"], body: big)
+        #expect(refused?.hasPrefix("45") == true, "\(refused ?? "no reply")")
+        let (_, final) = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["small@x.test"])
+        #expect(final?.hasPrefix("250") == true, "\(final ?? "no reply")")
+        #expect(relay.waitForDone(1))
+        #expect(peer.deliveries.flatMap(\.rcpts) == ["small@x.test"])
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+/// Recipients of messages the relay said 250 to, from several client threads.
+final class Accepted: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = Set<String>()
+    func add(_ r: [String]) { lock.lock(); set.formUnion(r); lock.unlock() }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return set.count }
+    var all: Set<String> { lock.lock(); defer { lock.unlock() }; return set }
+}
