@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MailRelay
 
@@ -57,5 +58,21 @@ import Testing
         let v6 = NetworkRange(parsing: "2001:db8::/32")!
         #expect(v6.contains("2001:db8:1::5") && !v6.contains("2001:db9::1"))
         #expect(NetworkRange(parsing: "10.0.0.0/33") == nil)
+    }
+}
+
+@Suite struct ReadmeConfigTests {
+    /// The README's example configuration is a real one: every key in it parses.
+    @Test func theReadmeExampleParses() throws {
+        let readme = try String(contentsOfFile: Built.root + "/README.md", encoding: .utf8)
+        guard let start = readme.range(of: "```toml\n"), let end = readme.range(of: "```", range: start.upperBound..<readme.endIndex) else {
+            Issue.record("README.md has no toml example")
+            return
+        }
+        let c = try RelayConfig.parse(String(readme[start.upperBound..<end.lowerBound]), file: "README.md")
+        #expect(c.hostname == "relay.example.org")
+        #expect(c.routes.count == 2)
+        #expect(c.route(for: "x@big.example.net").maxRcptPerTxn == 500)
+        #expect(c.logRotateSize == 100 << 20)
     }
 }
