@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "relaywatch-bench",
             dependencies: [
-                "RelayCore", "RelayWatch", "RelayScenarios",
+                "RelayCore", "RelayWatch", "RelayScenarios", "MailRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

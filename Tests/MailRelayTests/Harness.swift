@@ -1,4 +1,5 @@
 import Foundation
+import MailRelay
 
 /// The package's root and its built binaries.
 enum Built {
@@ -133,87 +134,8 @@ final class RelayUnderTest: @unchecked Sendable {
     }
 }
 
-/// A submitting client over a plain socket, so a test controls every byte (pipelining, garbage,
-/// hanging up mid-DATA) and reads every reply.
-final class SMTPClient {
-    let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { throw DaemonError("connect to \(port): \(String(cString: strerror(errno)))") }
-        var tv = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { close(fd) }
-
-    func send(_ text: String) { send(Array(text.utf8)) }
-
-    func send(_ bytes: [UInt8]) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes[done...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            done += n
-        }
-    }
-
-    /// One reply (all its lines), or nil when the connection closed or went quiet for 30 s.
-    func reply() -> String? {
-        var lines: [String] = []
-        while true {
-            guard let line = readLine() else { return lines.isEmpty ? nil : lines.joined(separator: "\n") }
-            lines.append(line)
-            let b = Array(line.utf8)
-            if b.count < 4 || b[3] != UInt8(ascii: "-") { return lines.joined(separator: "\n") }
-        }
-    }
-
-    func replies(_ n: Int) -> [String] { (0..<n).compactMap { _ in reply() } }
-
-    private func readLine() -> String? {
-        while true {
-            if let lf = buffer.firstIndex(of: 0x0A) {
-                let line = buffer[..<lf]
-                buffer.removeSubrange(...lf)
-                return String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { return nil }
-            buffer += chunk[..<n]
-        }
-    }
-
-    /// Greeting, EHLO, then MAIL, every RCPT and DATA in one write (RFC 2920), then the text.
-    /// Returns the final reply ("250 2.0.0 Ok: queued as ...").
-    @discardableResult
-    func submit(from: String, to rcpts: [String], body: String? = nil) -> (rcptReplies: [String], final: String?) {
-        _ = reply()
-        send("EHLO client.test\r\n")
-        _ = reply()
-        var group = "MAIL FROM:<\(from)>\r\n"
-        for r in rcpts { group += "RCPT TO:<\(r)>\r\n" }
-        group += "DATA\r\n"
-        send(group)
-        _ = reply()
-        let rcptReplies = replies(rcpts.count)
-        let data = reply()
-        guard data?.hasPrefix("354") == true else { return (rcptReplies, data) }
-        let text = body ?? "From: <\(from)>\r\nTo: undisclosed-recipients:;\r\nSubject: test\r\nMessage-ID: <\(UUID().uuidString)@client.test>\r\n\r\nHello.\r\n"
-        send(text + ".\r\n")
-        let final = reply()
-        send("QUIT\r\n")
-        _ = reply()
-        return (rcptReplies, final)
-    }
-}
+/// The tests submit with the package's own blocking client (also the benchmark's).
+typealias SMTPClient = SubmissionClient
 
 /// Runs `relaywatch report --json` on a log and returns the anomaly rule ids it found.
 func reportRules(_ logPath: String) throws -> [String] {

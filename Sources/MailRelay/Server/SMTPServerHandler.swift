@@ -158,10 +158,12 @@ final class ConnectionCounter: Sendable {
 
 /// Binds the listening socket and builds each connection's pipeline.
 enum SMTPServer {
-    static func bind(config: RelayConfig, group: EventLoopGroup, intake: any MessageIntake) async throws -> Channel {
-        let limits = ServerSession.Limits(hostname: config.hostname, maxMessageSize: config.maxMessageSize,
+    static func bind(config: RelayConfig, group: EventLoopGroup, intake: any MessageIntake,
+                     tooManyReply: String = "452 4.5.3 Too many recipients") async throws -> Channel {
+        var limits = ServerSession.Limits(hostname: config.hostname, maxMessageSize: config.maxMessageSize,
                                           maxRecipients: config.maxRecipients, maxCommandLine: config.maxCommandLine,
                                           maxTextLine: config.maxTextLine)
+        limits.tooManyReply = tooManyReply
         let counter = ConnectionCounter(limit: config.maxConnections)
         let networks = config.clientNetworks
         let lineLimit = max(config.maxCommandLine, ServerSession.decoderLimit)

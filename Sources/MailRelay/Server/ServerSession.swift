@@ -12,6 +12,9 @@ struct ServerSession {
         var maxRecipients: Int
         var maxCommandLine: Int
         var maxTextLine: Int
+        /// The answer to RCPTs past `maxRecipients`. A test peer says 552 5.5.3 here, as old
+        /// servers do; the relay says what RFC 5321 asks.
+        var tooManyReply = "452 4.5.3 Too many recipients"
     }
 
     enum Action: Equatable {
@@ -105,7 +108,7 @@ struct ServerSession {
                 return bad("501 5.5.4 Syntax: RCPT TO:<address>")
             }
             guard params.isEmpty else { return bad("555 5.5.4 Unsupported parameter \(params[0])") }
-            guard recipients.count < limits.maxRecipients else { return [.reply("452 4.5.3 Too many recipients")] }
+            guard recipients.count < limits.maxRecipients else { return [.reply(limits.tooManyReply)] }
             recipients.append(path)
             return [.reply("250 2.1.5 Ok")]
         case "DATA":
