@@ -71,6 +71,10 @@ actor QueueManager {
     var snapshot: [QueuedMessage] { Array(messages.values) }
 
     private func runDue() {
+        if let failure = log.takeFailure() {
+            // The queue, not the log, is the record of what is owed: delivery goes on.
+            logger.error("delivery log: \(failure); events are being lost until it can be written")
+        }
         guard !stopping else { return }
         let now = Date().timeIntervalSince1970
         for (id, m) in messages where attempts[id] == nil && !m.held && m.nextAttempt <= now {
