@@ -159,6 +159,19 @@ struct MessageDelivery {
             } catch {}
         }
 
+        // A pipelined group whose DATA was refused (no RCPT accepted, or the peer said no) leaves
+        // the peer's transaction open after an accepted MAIL: RSET it, or the next MAIL on this
+        // connection meets "503 nested MAIL command".
+        if failure == nil, conn.pipelining, mail?.replyClass == .positive, data?.code != 354 {
+            do {
+                let r = try await conn.send(conn.text("RSET\r\n"), expecting: 1)[0].reply
+                record(.rset, r)
+                if r.replyClass != .positive { conn.markBroken() }
+            } catch let f as PeerFailure {
+                failure = f
+            } catch {}
+        }
+
         let lost = failure.map { "\($0)" } ?? "no reply"
         let verdicts = TransactionVerdicts.decide(mail: mail, rcpts: rcpts, data: data, dot: dot, policy: job.route.rcpt552, lost: lost)
         var accepted = 0, bounced = 0
