@@ -81,11 +81,11 @@ struct Intake: MessageIntake {
 
     func accept(_ message: IncomingMessage, client: String) async -> String {
         let id = ids.message()
-        let now = Date()
+        let now = Timestamp.now
         var body = Array(receivedHeader(id: id, message: message, client: client, now: now).utf8)
         body += message.body
         let m = QueuedMessage(id: id, sender: message.sender, size: body.count, messageID: Intake.messageID(in: message.body),
-                              received: now.timeIntervalSince1970, nextAttempt: now.timeIntervalSince1970, eightBit: message.eightBit,
+                              received: now.seconds, nextAttempt: now.seconds, eightBit: message.eightBit,
                               recipients: message.recipients.map { QueuedRecipient(address: $0) })
         do {
             try await spool.enqueue(m, body: body)
@@ -102,9 +102,9 @@ struct Intake: MessageIntake {
         return "250 2.0.0 Ok: queued as \(id)"
     }
 
-    func receivedHeader(id: String, message: IncomingMessage, client: String, now: Date) -> String {
+    func receivedHeader(id: String, message: IncomingMessage, client: String, now: Timestamp) -> String {
         let forClause = message.recipients.count == 1 ? "\r\n\tfor <\(message.recipients[0])>" : ""
-        return "Received: from \(message.clientName) ([\(client)])\r\n\tby \(config.hostname) (mailrelayd) with \(message.eightBit ? "ESMTP (8BITMIME)" : "ESMTP") id \(id)\(forClause);\r\n\t\(DSNBuilder.rfc5322(now))\r\n"
+        return "Received: from \(message.clientName) ([\(client)])\r\n\tby \(config.hostname) (mailrelayd) with \(message.eightBit ? "ESMTP (8BITMIME)" : "ESMTP") id \(id)\(forClause);\r\n\t\(now.rfc5322)\r\n"
     }
 
     /// The Message-ID header's value, if the header section has one.

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RelayCore
 import Testing
@@ -114,5 +115,29 @@ import Testing
         #expect(s.receive(line(".")) == [.reply("552 5.3.4 Message size exceeds fixed limit of 10000 bytes")])
         // The session goes on: the next transaction starts clean.
         #expect(replies(&s, ["MAIL FROM:<a@b>"]) == [.reply("250 2.1.0 Ok")])
+    }
+}
+
+/// RFC 3464 reports: one block per recipient quoting its own reply, folded but whole.
+@Suite struct DSNTests {
+    @Test func eachRecipientQuotesItsOwnReplyAndLongOnesAreFoldedNotCut() {
+        let long = SMTPReply(code: 550, enhanced: EnhancedStatus("5.7.1"), text: (0..<200).map { "word\($0)" }.joined(separator: " "))
+        let failures = [
+            DSNBuilder.Failure(recipient: "a@x.test", reply: SMTPReply(code: 550, enhanced: EnhancedStatus("5.1.1"), text: "User unknown"),
+                               reason: "", remoteMTA: "127.0.0.1:25", expired: false),
+            DSNBuilder.Failure(recipient: "b@x.test", reply: long, reason: "", remoteMTA: nil, expired: false),
+            DSNBuilder.Failure(recipient: "c@x.test", reply: nil, reason: "connect failed", remoteMTA: nil, expired: true),
+        ]
+        let original = QueuedMessage(id: "Q1", sender: "s@y.test", size: 10, messageID: nil, received: 0, nextAttempt: 0, recipients: [])
+        let text = String(decoding: DSNBuilder(hostname: "relay.test").build(
+            id: "D1", original: original, originalBody: Array("Subject: hi\r\n\r\nbody\r\n".utf8), failures: failures,
+            now: Timestamp(seconds: 0)), as: UTF8.self)
+        #expect(text.contains("Final-Recipient: rfc822; a@x.test\r\nAction: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; 127.0.0.1:25\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n"))
+        #expect(text.contains("Final-Recipient: rfc822; c@x.test\r\nAction: failed\r\nStatus: 4.4.7\r\nDiagnostic-Code: X-mailrelayd; connect failed\r\n"))
+        #expect(text.contains("Arrival-Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
+        #expect(text.contains("Content-Type: text/rfc822-headers\r\n\r\nSubject: hi\r\n\r\n--"))
+        #expect(text.split(separator: "\r\n").allSatisfy { $0.utf8.count <= 998 })
+        // Unfolding gives back the whole reply.
+        #expect(text.replacingOccurrences(of: "\r\n ", with: " ").contains("Diagnostic-Code: smtp; \(long)\r\n"))
     }
 }

@@ -240,3 +240,21 @@ import RelayCore
         #expect(out[1].1 == "ok" && out[1].2 == false && out[1].0 == 2)
     }
 }
+
+@Suite struct MailDateTests {
+    /// Checked against a DateFormatter ("EEE, dd MMM yyyy HH:mm:ss", UTC, en_US_POSIX) over a
+    /// spread of instants, leap days and the epoch's neighbours included.
+    @Test func rfc5322MatchesFoundationsFormatting() {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        var seconds: Int64 = -400 * 86_400
+        while seconds < 4_200_000_000 {
+            let t = Timestamp(microseconds: seconds * 1_000_000 + 999_999)
+            #expect(t.rfc5322 == f.string(from: Date(timeIntervalSince1970: Double(seconds))), "\(seconds)")
+            seconds += 7_777_777
+        }
+        #expect(Timestamp(rfc3339: "2024-02-29T07:05:09Z")!.rfc5322 == "Thu, 29 Feb 2024 07:05:09 +0000")
+    }
+}

@@ -30,8 +30,8 @@ struct DSNBuilder {
         return f.reply?.replyClass == .transient ? "4.0.0" : "5.0.0"
     }
 
-    func build(id: String, original: QueuedMessage, originalBody: [UInt8], failures: [Failure], now: Date) -> [UInt8] {
-        let date = DSNBuilder.rfc5322(now)
+    func build(id: String, original: QueuedMessage, originalBody: [UInt8], failures: [Failure], now: Timestamp) -> [UInt8] {
+        let date = now.rfc5322
         let boundary = "\(id)/\(hostname)"
         var t = ""
         t += "From: Mail Delivery System <MAILER-DAEMON@\(hostname)>\r\n"
@@ -50,12 +50,12 @@ struct DSNBuilder {
         t += "recipient\(failures.count == 1 ? "" : "s") below. Each line gives the reason the receiving server sent.\r\n\r\n"
         for f in failures {
             let why = f.reply.map { "\($0)" } ?? f.reason
-            t += "<\(f.recipient)>\(f.expired ? " (gave up after retrying)" : ""): \(why)\r\n"
+            t += DSNBuilder.fold("<\(f.recipient)>\(f.expired ? " (gave up after retrying)" : ""): \(why)") + "\r\n"
         }
         t += "\r\n--\(boundary)\r\nContent-Type: message/delivery-status\r\n\r\n"
         t += "Reporting-MTA: dns; \(hostname)\r\n"
         t += "X-Mailrelayd-Queue-ID: \(original.id)\r\n"
-        t += "Arrival-Date: \(DSNBuilder.rfc5322(Date(timeIntervalSince1970: original.received)))\r\n"
+        t += "Arrival-Date: \(Timestamp(seconds: original.received).rfc5322)\r\n"
         for f in failures {
             t += "\r\n"
             t += "Final-Recipient: rfc822; \(f.recipient)\r\n"
@@ -84,17 +84,20 @@ struct DSNBuilder {
         return body.isEmpty ? [] : body + (body.suffix(2) == [0x0D, 0x0A] ? [] : [0x0D, 0x0A])
     }
 
-    /// Keeps header lines readable: a long diagnostic is folded at spaces (RFC 5322 §2.2.3).
+    /// Keeps a long diagnostic (in a header or the text part) inside RFC 5322's 998-octet line limit by folding it at spaces
+    /// (§2.2.3: a reader unfolds by removing the CRLF), so the whole reply is still quoted (R5).
+    /// A run of 900 octets without a space is broken where it stands.
     static func fold(_ s: String) -> String {
-        guard s.count > 900 else { return s }
-        return String(s.prefix(900))
-    }
-
-    static func rfc5322(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return f.string(from: date)
+        var lines: [Substring] = []
+        var rest = Substring(s)
+        while rest.utf8.count > 900 {
+            let window = rest.utf8.prefix(900)
+            let cut = window.lastIndex(of: 0x20).flatMap { $0 > rest.startIndex ? $0 : nil } ?? window.endIndex
+            lines.append(rest[..<cut])
+            rest = rest[cut...]
+            if rest.first != " " { rest = " " + rest }
+        }
+        lines.append(rest)
+        return lines.joined(separator: "\r\n")
     }
 }

@@ -268,7 +268,7 @@ actor QueueManager {
         let original = (try? await spool.body(of: m.id)) ?? []
         let id = ids.message()
         let body = DSNBuilder(hostname: config.hostname).build(id: id, original: m, originalBody: original, failures: failures,
-                                                                now: Date(timeIntervalSince1970: now))
+                                                                now: Timestamp(seconds: now))
         let dsn = QueuedMessage(id: id, sender: "", size: body.count, messageID: "<\(id)@\(config.hostname)>", received: now,
                                 nextAttempt: now, recipients: [QueuedRecipient(address: m.sender)])
         return (dsn, body)

@@ -47,6 +47,20 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         put(secOfDay % 60, 2); out.append(0x2E); put(micros, 6); out.append(0x5A)
     }
 
+    /// RFC 5322 §3.3 date-time in UTC, as mail headers carry it: `Sun, 29 Nov 2026 08:09:45 +0000`.
+    /// Built from the same day arithmetic as ``rfc3339`` (a DateFormatter per message would cost
+    /// more than the rest of writing a Received: header).
+    public var rfc5322: String {
+        let secs = microseconds.floorDivided(by: 1_000_000).0
+        let (days, secOfDay) = secs.floorDivided(by: 86_400)
+        let (y, m, d) = Self.civil(fromDays: days)
+        // 1970-01-01 was a Thursday.
+        let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][Int(days.floorDivided(by: 7).1)]
+        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Int(m) - 1]
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(weekday), \(two(d)) \(month) \(y) \(two(secOfDay / 3600)):\(two(secOfDay / 60 % 60)):\(two(secOfDay % 60)) +0000"
+    }
+
     /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`); nil when it is not one.
     public init?(rfc3339 text: String) {
         var text = text
