@@ -94,30 +94,17 @@ public struct MailRelayCommand: AsyncParsableCommand {
 /// Waits for SIGTERM or SIGINT (each kept from its default action and taken by a Dispatch source).
 enum TerminationSignal {
     static func wait() async {
-        let once = OnceFlag()
         let (stream, continuation) = AsyncStream<Void>.makeStream()
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler {
-                if once.claim() { continuation.yield() }
-            }
+            // The first signal ends the wait; later ones land in a stream nobody reads.
+            s.setEventHandler { continuation.yield() }
             s.resume()
             sources.append(s)
         }
         for await _ in stream { break }
         withExtendedLifetime(sources) {}
-    }
-}
-
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    func claim() -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        if done { return false }
-        done = true
-        return true
     }
 }

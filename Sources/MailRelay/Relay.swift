@@ -22,8 +22,6 @@ public final class Relay: Sendable {
         HostPort(host: config.listen.host, port: listener.localAddress?.port ?? config.listen.port)
     }
 
-    public var logPath: String { log.path }
-
     /// Opens the spool and the log, resumes the queue and starts listening.
     public static func start(_ config: RelayConfig, logger: Logger) async throws -> Relay {
         let spool = try Spool(directory: config.spool)
@@ -61,12 +59,6 @@ public final class Relay: Sendable {
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }
-
-    /// Messages in the queue now.
-    public func queueSize() async -> Int { await queue.count }
-
-    /// The recipient limits learned from next hops, by `host:port`.
-    public var learnedLimits: [String: Int] { limits.all }
 }
 
 /// Takes a received message into the queue: the Received: header, a queue id, the durable commit,
@@ -91,10 +83,7 @@ struct Intake: MessageIntake {
             try await spool.enqueue(m, body: body)
         } catch {
             logger.error("cannot queue a message from \(client): \(error)")
-            let text = "\(error)".lowercased()
-            if text.contains("full") || text.contains("no space") {
-                return "452 4.3.1 Insufficient system storage"
-            }
+            if Spool.isOutOfSpace(error) { return "452 4.3.1 Insufficient system storage" }
             return "451 4.3.0 Temporary local problem: the queue cannot be written; try again later"
         }
         log.write([DeliveryEvent(ts: .now, msg: id, .queued(Queued(from: m.sender, rcpts: message.recipients, size: m.size, messageID: m.messageID)))])

@@ -6,7 +6,7 @@ enum Mailrelayd {
     static func main() async {
         do {
             var command = try MailRelayCommand.parseAsRoot()
-            if var relay = command as? MailRelayCommand {
+            if let relay = command as? MailRelayCommand {
                 try await relay.run()
             } else {
                 try command.run()

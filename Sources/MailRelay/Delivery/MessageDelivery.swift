@@ -14,19 +14,19 @@ struct MessageDelivery {
 
     /// Returns one result per recipient of the job and the connection, if it can carry more.
     func run(_ job: DeliveryJob, over existing: PeerConnection?) async -> ([RecipientResult], PeerConnection?) {
-        var conn = existing
-        if conn == nil || conn!.broken {
-            conn?.close()
-            conn = nil
+        let conn: PeerConnection
+        if let existing, !existing.broken {
+            conn = existing
+        } else {
+            existing?.close()
+            let session = ids.session()
             do {
-                let session = ids.session()
-                let (opened, refusal) = try await PeerConnection.open(
-                    to: job.route.nextHop, hostname: config.hostname, sessionID: session, group: group,
-                    connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout)
-                if let opened {
+                switch try await PeerConnection.open(to: job.route.nextHop, hostname: config.hostname, sessionID: session, group: group,
+                                                     connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout) {
+                case .ready(let opened):
                     log.write([DeliveryEvent(ts: .now, msg: nil, .session(Session(session: session, peer: opened.peer, ehlo: opened.ehloKeywords)))])
                     conn = opened
-                } else if let refusal {
+                case .refused(let refusal):
                     // A 5xx greeting or HELO refuses this host for now; RFC 5321 §3.1 makes a 554
                     // greeting about the session, so every recipient waits for the next attempt.
                     return (finish(job, job.recipients, .deferred, refusal.reply, "\(job.route.nextHop) refused the session"), nil)
@@ -35,7 +35,6 @@ struct MessageDelivery {
                 return (finish(job, job.recipients, .deferred, nil, "\(error)"), nil)
             }
         }
-        guard let conn else { return ([], nil) }
 
         var results: [RecipientResult] = []
         var pending = job.recipients[...]
@@ -115,10 +114,6 @@ struct MessageDelivery {
                 else if k <= batch.count { rcpts[k - 1] = r.reply; record(.rcpt, r.reply, index: k - 1) }
                 else { data = r.reply; record(.data, r.reply) }
             }
-            if failure == nil, let bad = outOfStep(mail: mail, rcpts: rcpts, data: data) {
-                failure = .outOfStep(bad, received: replies)
-                conn.markBroken()
-            }
         } else {
             do {
                 mail = try await conn.send(conn.text(mailCommand), expecting: 1)[0].reply
@@ -138,10 +133,11 @@ struct MessageDelivery {
             } catch let f as PeerFailure {
                 failure = f
             } catch {}
-            if failure == nil, let bad = outOfStep(mail: mail, rcpts: rcpts, data: data) {
-                failure = .outOfStep(bad, received: [])
-                conn.markBroken()
-            }
+        }
+
+        if failure == nil, let bad = outOfStep(mail: mail, rcpts: rcpts, data: data) {
+            failure = .outOfStep(bad, received: [])
+            conn.markBroken()
         }
 
         if failure == nil, data?.code == 354 {

@@ -23,8 +23,6 @@ public final class DeliveryLogWriter: Sendable {
     let rotateSize: Int
     let keep: Int
     let state: Mutex<State>
-    /// Called with each batch's events after they are written (the control socket's subscribers).
-    let observers = Mutex<[@Sendable ([DeliveryEvent]) -> Void]>([])
 
     public init(path: String, rotateSize: Int, keep: Int) throws(ConfigError) {
         self.path = path
@@ -43,10 +41,6 @@ public final class DeliveryLogWriter: Sendable {
 
     static func open(_ path: String) -> Int32 {
         Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-    }
-
-    public func observe(_ f: @escaping @Sendable ([DeliveryEvent]) -> Void) {
-        observers.withLock { $0.append(f) }
     }
 
     /// Writes a batch. A failed write (disk full) is remembered and reported by ``takeFailure()``;
@@ -70,7 +64,6 @@ public final class DeliveryLogWriter: Sendable {
             }
             s.size += done
         }
-        for f in observers.withLock({ $0 }) { f(events) }
     }
 
     public func takeFailure() -> String? {

@@ -34,6 +34,4 @@ final class PeerLimits: Sendable {
     func learn(_ limit: Int, for peer: String) {
         known.withLock { k in k[peer] = min(k[peer] ?? Int.max, limit) }
     }
-
-    var all: [String: Int] { known.withLock { $0 } }
 }

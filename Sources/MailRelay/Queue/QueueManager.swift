@@ -67,9 +67,6 @@ actor QueueManager {
         if !stopping { startAttempt(m.id) }
     }
 
-    var count: Int { messages.count }
-    var snapshot: [QueuedMessage] { Array(messages.values) }
-
     private func runDue() {
         if let failure = log.takeFailure() {
             // The queue, not the log, is the record of what is owed: delivery goes on.
@@ -286,15 +283,5 @@ actor QueueManager {
         }
         if workerTasks == 0 { return }
         await withCheckedContinuation { drained.append($0) }
-    }
-
-    // MARK: hold and release (the control socket's, later)
-
-    func setHeld(_ id: String, _ held: Bool) async throws -> Bool {
-        guard messages[id] != nil else { return false }
-        try await spool.setHeld(id, held)
-        messages[id]?.held = held
-        log.write([DeliveryEvent(ts: .now, msg: id, held ? .hold : .release)])
-        return true
     }
 }

@@ -75,6 +75,12 @@ public final class Spool: Sendable {
         }
     }
 
+    /// True when a write failed for want of space (SQLite reports ENOSPC as SQLITE_FULL): the
+    /// client is told 452 4.3.1 rather than the 451 of any other spool failure.
+    public static func isOutOfSpace(_ error: Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_FULL
+    }
+
     /// Every message in the queue, recipients included, bodies not: what a restart resumes.
     public func loadAll() throws -> [QueuedMessage] {
         try db.read { db in
@@ -120,12 +126,6 @@ public final class Spool: Sendable {
                 try db.execute(sql: "UPDATE message SET attempts = ?, next_attempt = ?, held = ? WHERE id = ?",
                                arguments: [s.attempts, s.nextAttempt, s.held, s.id])
             }
-        }
-    }
-
-    public func setHeld(_ id: String, _ held: Bool) async throws {
-        try await db.write { db in
-            try db.execute(sql: "UPDATE message SET held = ? WHERE id = ?", arguments: [held, id])
         }
     }
 }

@@ -167,10 +167,16 @@ final class PeerConnection: @unchecked Sendable {
         self.replyTimeout = replyTimeout
     }
 
-    /// Connects and says EHLO. Throws ``PeerFailure`` or returns the greeting's refusal as a
-    /// reply (`.failure`) so the caller can defer or bounce with the peer's own words.
+    /// How opening a session ended, when it did not fail outright.
+    enum Opening {
+        case ready(PeerConnection)
+        /// The greeting, or HELO after EHLO, was refused: the peer's own words, for the deferral.
+        case refused(PeerReply)
+    }
+
+    /// Connects and says EHLO (HELO if EHLO is refused). Throws ``PeerFailure``.
     static func open(to hop: HostPort, hostname: String, sessionID: String, group: EventLoopGroup,
-                     connectTimeout: Double, replyTimeout: Double) async throws -> (PeerConnection?, PeerReply?) {
+                     connectTimeout: Double, replyTimeout: Double) async throws -> Opening {
         let collector = ReplyCollector()
         let channel: Channel
         do {
@@ -193,7 +199,7 @@ final class PeerConnection: @unchecked Sendable {
             let greeting = try await conn.send(nil, expecting: 1)[0]
             guard greeting.reply.code == 220 else {
                 conn.close()
-                return (nil, greeting)
+                return .refused(greeting)
             }
             var hello = try await conn.send(conn.text("EHLO \(hostname)\r\n"), expecting: 1)[0]
             if hello.reply.code == 250 {
@@ -202,10 +208,10 @@ final class PeerConnection: @unchecked Sendable {
                 hello = try await conn.send(conn.text("HELO \(hostname)\r\n"), expecting: 1)[0]
                 guard hello.reply.code == 250 else {
                     conn.close()
-                    return (nil, hello)
+                    return .refused(hello)
                 }
             }
-            return (conn, nil)
+            return .ready(conn)
         } catch {
             conn.close()
             throw error

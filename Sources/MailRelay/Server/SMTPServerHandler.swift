@@ -153,7 +153,6 @@ final class ConnectionCounter: Sendable {
     }
 
     func leave() { count.subtract(1, ordering: .relaxed) }
-    var current: Int { count.load(ordering: .relaxed) }
 }
 
 /// Binds the listening socket and builds each connection's pipeline.
