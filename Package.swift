@@ -72,14 +72,17 @@ let package = Package(
             ]
         ),
 
+        // Helpers every test target shares: the built binaries, scratch folders, spawning a child
+        // with a clean signal state.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
         .testTarget(
             name: "MailRelayTests",
-            dependencies: ["MailRelay", "RelayCore", "mailrelayd", "relaywatch"]
+            dependencies: ["MailRelay", "RelayCore", "TestSupport", "mailrelayd", "relaywatch"]
         ),
         .testTarget(
             name: "RelayWatchTests",
-            dependencies: ["RelayWatch", "RelayScenarios", "relaywatch"]
+            dependencies: ["RelayWatch", "RelayScenarios", "TestSupport", "relaywatch"]
         ),
     ]
 )

@@ -1,7 +1,7 @@
 import Foundation
+import TestSupport
 
-/// A long-running child (mailrelayd, a Python SMTP peer) started with posix_spawn and a clean
-/// signal state (the test runner blocks signals, and children would inherit that). Its stdout and
+/// A long-running child (mailrelayd, a Python SMTP peer) started with a clean signal state. Its stdout and
 /// stderr go to files; its stdin is a pipe held open until ``stop()``, so a peer that reads stdin
 /// to the end lives exactly as long as the test wants it.
 final class Daemon: @unchecked Sendable {
@@ -16,35 +16,20 @@ final class Daemon: @unchecked Sendable {
         stderrPath = directory + "/\(name).err"
         var fds: [Int32] = [-1, -1]
         pipe(&fds)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
-        close(fds[0])
-        guard rc == 0 else {
+        let pid: pid_t
+        do {
+            pid = try spawnWithCleanSignals(argv, environment: environment) { [stdoutPath, stderrPath] actions in
+                posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+                posix_spawn_file_actions_addclose(&actions, fds[1])
+                posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            }
+        } catch {
+            close(fds[0])
             close(fds[1])
-            throw DaemonError("cannot start \(argv[0]): \(String(cString: strerror(rc)))")
+            throw error
         }
+        close(fds[0])
         self.pid = pid
         stdinWriter = fds[1]
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Exim 4.96 (Debian's packages, extracted by Tests/run-all-tests into .build/peers/exim) as the
 /// next hop, with `recipients_max = 20`: it answers the 21st RCPT on with a bare
@@ -11,7 +12,7 @@ final class EximPeer: @unchecked Sendable {
 
     static var root: String { Built.root + "/.build/peers/exim" }
 
-    init(in scratch: Scratch, recipientsMax: Int) throws {
+    init(in scratch: TempDir, recipientsMax: Int) throws {
         dir = scratch.path + "/exim"
         port = try RelayFaultTests.freePort()
         for sub in ["spool", "log"] {
@@ -80,7 +81,7 @@ final class EximPeer: @unchecked Sendable {
 @Suite(.serialized) struct EximPeerTests {
     @Test(arguments: [150, 400])
     func exim452LimitOf20(_ count: Int) throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let exim = try EximPeer(in: scratch, recipientsMax: 20)
         let relay = try RelayUnderTest(in: scratch, nextHop: exim.port)
         let rcpts = (1...count).map { "user\($0)@exim.test" }

@@ -1,29 +1,6 @@
 import Foundation
 import MailRelay
-
-/// The package's root and its built binaries.
-enum Built {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-    static func binary(_ name: String) -> String {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [here, here.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent(name).path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return root + "/.build/debug/" + name
-    }
-}
-
-/// A scratch folder removed when the test ends.
-final class Scratch: @unchecked Sendable {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("mailrelayd-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
+import TestSupport
 
 /// A real receiving SMTP server: Tests/Peers/smtp_peer.py on aiosmtpd.
 final class Peer: @unchecked Sendable {
@@ -41,7 +18,7 @@ final class Peer: @unchecked Sendable {
         var reported: [String]
     }
 
-    init(in scratch: Scratch, name: String = "peer", _ options: [String]) throws {
+    init(in scratch: TempDir, name: String = "peer", _ options: [String]) throws {
         recordPath = scratch.path + "/\(name).jsonl"
         FileManager.default.createFile(atPath: recordPath, contents: nil)
         daemon = try Daemon(["/usr/bin/python3", Built.root + "/Tests/Peers/smtp_peer.py", "--record", recordPath] + options,
@@ -71,7 +48,7 @@ final class Peer: @unchecked Sendable {
 
 /// mailrelayd as a user runs it: the built binary, a TOML file, its own spool.
 final class RelayUnderTest: @unchecked Sendable {
-    let scratch: Scratch
+    let scratch: TempDir
     let configPath: String
     var daemon: Daemon!
     var port = 0
@@ -83,7 +60,7 @@ final class RelayUnderTest: @unchecked Sendable {
 
     /// `settings` is TOML added to a test configuration (short back-off, loopback only),
     /// `route` goes into its `[default_route]`, `tables` after it.
-    init(in scratch: Scratch, nextHop: Int, settings: String = "", route: String = "", tables: String = "", start: Bool = true) throws {
+    init(in scratch: TempDir, nextHop: Int, settings: String = "", route: String = "", tables: String = "", start: Bool = true) throws {
         self.scratch = scratch
         configPath = scratch.path + "/mailrelayd.toml"
         let text = """

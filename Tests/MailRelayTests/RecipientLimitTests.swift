@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// mailrelayd against real receiving servers that limit recipients per transaction: the excess
 /// goes again on the same connection, nobody is bounced, nobody gets the message twice, and
@@ -18,7 +19,7 @@ import Testing
     }
 
     @Test func a552LimitBelow100IsSentAgainOnTheSameConnection() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "552 5.5.3 Too many recipients"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
         let rcpts = Self.recipients(150, "d552.test")
@@ -41,7 +42,7 @@ import Testing
     }
 
     @Test func a452LimitWith400Recipients() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "30", "--too-many", "452 4.5.3 Too many recipients"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
         let rcpts = Self.recipients(400, "d452.test")
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func aLimitAbove100WithALargerBatchIsNotAFault() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "150", "--too-many", "552 5.5.3 Too many recipients"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, route: "max_rcpt_per_txn = 500")
         let rcpts = Self.recipients(400, "big.test")
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func withoutPipeliningOneCommandAtATime() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "40", "--too-many", "452 4.5.3 Too many recipients", "--no-pipelining"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
         let rcpts = Self.recipients(150, "slow.test")
@@ -80,7 +81,7 @@ import Testing
     }
 
     @Test func permanentPolicyBouncesExactlyTheRefusedOnesWithOneDSN() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "552 5.5.3 Too many recipients"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, route: "rcpt_552 = \"permanent\"")
         let rcpts = Self.recipients(150, "legacy.test")

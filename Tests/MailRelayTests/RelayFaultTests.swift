@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Bad clients, bad peers and bad moments: mailrelayd answers clearly, keeps running, and loses
 /// no message it said 250 to.
 @Suite(.serialized) struct RelayFaultTests {
     @Test func clientsOutsideTheAllowedNetworksAreRefused() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, [])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, settings: "client_networks = [\"192.0.2.0/24\", \"2001:db8::/32\"]")
         let c = try SMTPClient(port: relay.port)
@@ -18,7 +19,7 @@ import Testing
     }
 
     @Test func garbageAndLimitsGetRepliesAndTheSessionGoesOn() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, [])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
         let c = try SMTPClient(port: relay.port)
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func aClientThatHangsUpInDataQueuesNothing() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, [])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
         do {
@@ -76,7 +77,7 @@ import Testing
     }
 
     @Test func aPeerThatStopsAnsweringDefersAndIsLoggedAsSuch() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--stall-rcpt", "3"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, settings: "reply_timeout = \"1s\"\nbackoff = [\"1h\"]")
         let rcpts = (1...5).map { "s\($0)@stall.test" }
@@ -94,7 +95,7 @@ import Testing
     }
 
     @Test func aPeerThatAnswersMoreThanItWasAskedIsNotTrustedAgain() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--extra-reply"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
         _ = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["one@x.test"])
@@ -107,7 +108,7 @@ import Testing
     }
 
     @Test func sigtermStopsCleanlyAndARestartResumesTheQueue() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         // A next hop that is not listening: messages wait in the queue.
         let closedPort = try Self.freePort()
         let relay = try RelayUnderTest(in: scratch, nextHop: closedPort, settings: "backoff = [\"1s\"]")
@@ -126,7 +127,7 @@ import Testing
     }
 
     @Test func killNineUnderLoadLosesNoAcceptedMessage() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "452 4.5.3 Too many recipients"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
         let accepted = Accepted()
@@ -157,7 +158,7 @@ import Testing
     }
 
     @Test func aFullDiskRefusesWith4xxAndTheRelayKeepsGoing() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, [])
         // Files may not grow past 2 MB (RLIMIT_FSIZE): the spool cannot take a 3 MB message.
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, start: false)

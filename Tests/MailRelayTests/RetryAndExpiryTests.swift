@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Back-off, expiry, DSNs to and from the null sender, and log rotation, against real peers.
 @Suite(.serialized) struct RetryAndExpiryTests {
     @Test func greylistedRecipientsAreDeferredThenDeliveredOnSchedule() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--greylist"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, settings: "backoff = [\"1s\"]")
         let rcpts = ["g1@grey.test", "g2@grey.test", "g3@grey.test"]
@@ -20,7 +21,7 @@ import Testing
     }
 
     @Test func anUndeliverableMessageExpiresAndItsDSNDoesNotBounceBack() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let dead = try RelayFaultTests.freePort()
         let relay = try RelayUnderTest(in: scratch, nextHop: dead, settings: "backoff = [\"1s\"]\nqueue_lifetime = \"2s\"")
         _ = try SMTPClient(port: relay.port).submit(from: "sender@c.test", to: ["x@nowhere.test"])
@@ -39,7 +40,7 @@ import Testing
     }
 
     @Test func theLogRotatesBySizeAndReadsAsOne() throws {
-        let scratch = try Scratch()
+        let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "150", "--too-many", "452 4.5.3 Too many recipients"])
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, settings: "log_rotate_size = 8192\nlog_keep = 50")
         for i in 0..<10 {

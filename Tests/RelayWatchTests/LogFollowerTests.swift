@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import RelayWatch
 
 /// The follower against real files: append, rotation, truncation, partial lines, a file that

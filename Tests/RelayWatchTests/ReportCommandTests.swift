@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import RelayScenarios
 
 /// `relaywatch report` as a user runs it: real binary, real files, real gzip, real stdin.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the real `relaywatch` binary the way a user (or cron) would, and captures what it says.
 struct Run {
@@ -7,16 +8,7 @@ struct Run {
     var stderr: String
 
     /// The binary SwiftPM built beside this test bundle.
-    static var relaywatch: URL {
-        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for dir in [here, here.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("relaywatch")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        // `swift test` from the package root: .build/debug is a link to the build folder.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/relaywatch")
-    }
+    static var relaywatch: URL { URL(fileURLWithPath: Built.binary("relaywatch")) }
 
     static func relaywatch(_ args: [String], stdin: Data? = nil) throws -> Run {
         let p = Process()
@@ -50,22 +42,4 @@ struct Run {
         return Run(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                    stderr: String(decoding: errData, as: UTF8.self))
     }
-}
-
-/// A scratch folder removed when the test ends.
-final class TempDir {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("relaywatch-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let path = url.appendingPathComponent(name).path
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }

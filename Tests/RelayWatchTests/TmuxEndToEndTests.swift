@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RelayScenarios
+import TestSupport
 
 /// A tmux server of its own for one test: the real binary in a real terminal, driven by keys and
 /// read back with its colours (`capture-pane -e`).
@@ -23,34 +24,16 @@ final class TmuxSession {
         let argv = ["/usr/bin/env", "tmux", "-L", socket] + args
         var fds: [Int32] = [-1, -1]
         if output { pipe(&fds) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        if output {
-            posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-            posix_spawn_file_actions_addclose(&actions, fds[0])
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let pid = try spawnWithCleanSignals(argv) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            if output {
+                posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+                posix_spawn_file_actions_addclose(&actions, fds[0])
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            }
         }
-        // A clean signal state: the test runner blocks signals on its threads, and tmux and the
-        // shells in its panes would inherit that (a pane would ignore SIGHUP and outlive its server).
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, environ)
-        guard rc == 0 else { throw TmuxFailed(command: args.joined(separator: " "), status: rc) }
         var data = Data()
         if output {
             close(fds[1])
