@@ -32,6 +32,9 @@ public struct MailRelayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Delivery log file (default: <spool>/delivery.log).")
     var log: String?
 
+    @Option(name: .long, help: "Control socket (default: <spool>/control.sock).")
+    var control: String?
+
     @Option(name: .long, help: "Name used in the greeting, EHLO, Received: and DSNs.")
     var hostname: String?
 
@@ -64,6 +67,7 @@ public struct MailRelayCommand: AsyncParsableCommand {
         if let spool { c.spool = spool }
         if let log { c.log = log }
         if let hostname { c.hostname = hostname }
+        if let control { c.control = control }
         return c
     }
 

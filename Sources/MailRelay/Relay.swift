@@ -15,6 +15,7 @@ public final class Relay: Sendable {
     let queue: QueueManager
     let group: MultiThreadedEventLoopGroup
     let listener: Channel
+    let control: ControlServer
     let logger: Logger
 
     /// The address the SMTP listener is bound to (the port is real when the config asked for 0).
@@ -30,7 +31,7 @@ public final class Relay: Sendable {
         let queued = try spool.loadAll()
         let relay = try await Relay(config: config, spool: spool, log: log, group: group, logger: logger)
         await relay.queue.start(resuming: queued)
-        logger.info("mailrelayd listening on \(relay.listenAddress), spool \(config.spool), delivery log \(log.path)")
+        logger.info("mailrelayd listening on \(relay.listenAddress), spool \(config.spool), delivery log \(log.path), control socket \(relay.control.path)")
         return relay
     }
 
@@ -43,18 +44,42 @@ public final class Relay: Sendable {
         let ids = self.ids
         queue = QueueManager(config: config, spool: spool, log: log, ids: ids, limits: limits, group: group, logger: logger)
         let intake = Intake(config: config, spool: spool, log: log, ids: ids, queue: queue, logger: logger)
+        var gid: gid_t?
+        if let name = config.controlGroup {
+            guard let g = ControlAccess.groupID(name) else {
+                try? await group.shutdownGracefully()
+                throw ConfigError("control_group: no group named \(name)")
+            }
+            gid = g
+        }
+        let connections = ConnectionCounter(limit: config.maxConnections)
+        let counters = RelayCounters(smtp: connections)
+        _ = log.subscribe { _, events in counters.count(events) }
         do {
-            listener = try await SMTPServer.bind(config: config, group: group, intake: intake)
+            listener = try await SMTPServer.bind(config: config, group: group, intake: intake, counter: connections)
         } catch {
             try? await group.shutdownGracefully()
             throw ConfigError("cannot listen on \(config.listen): \(error)")
         }
+        let service = ControlService(config: config, queue: queue, log: log, stats: counters, access: ControlAccess(group: gid))
+        do {
+            control = try await ControlServer.start(config: config, service: service, group: group)
+        } catch {
+            try? await listener.close()
+            try? await group.shutdownGracefully()
+            if let e = error as? ConfigError { throw e }
+            throw ConfigError("cannot create the control socket \(config.controlPath): \(error)")
+        }
     }
+
+    /// The control socket's path.
+    public var controlPath: String { control.path }
 
     /// SIGTERM: stop accepting, let running transactions finish, close. Queued mail stays queued.
     public func stop() async {
         logger.info("stopping: no new connections, finishing deliveries in progress")
         try? await listener.close()
+        await control.stop()
         await queue.drain()
         try? await group.shutdownGracefully()
         logger.info("stopped")

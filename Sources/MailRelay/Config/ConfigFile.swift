@@ -29,6 +29,8 @@ extension RelayConfig {
                 }
             case "spool": config.spool = try reader.string(key, value)
             case "log": config.log = try reader.string(key, value)
+            case "control": config.control = try reader.string(key, value)
+            case "control_group": config.controlGroup = try reader.string(key, value)
             case "log_rotate_size": config.logRotateSize = try reader.size(key, value, min: 4096)
             case "log_keep": config.logKeep = try reader.int(key, value, min: 1)
             case "max_message_size": config.maxMessageSize = try reader.size(key, value, min: 1024)

@@ -14,6 +14,10 @@ public struct RelayConfig: Sendable {
     /// The log is renamed to `<log>.1` (older ones shifted up to `logKeep`) once it passes this size.
     public var logRotateSize = 100 << 20
     public var logKeep = 10
+    /// The control socket; nil puts it at `<spool>/control.sock`.
+    public var control: String?
+    /// A group whose members may use the control socket too (it is then mode 0660, else 0600).
+    public var controlGroup: String?
 
     // Receiving limits.
     public var maxMessageSize = 25 << 20
@@ -45,6 +49,9 @@ public struct RelayConfig: Sendable {
 
     /// Where the delivery log goes when `log` is not set.
     public var logPath: String { log ?? spool + "/delivery.log" }
+
+    /// Where the control socket goes when `control` is not set.
+    public var controlPath: String { control ?? spool + "/control.sock" }
 
     /// The route a recipient's domain takes: the longest configured domain that is the domain or a
     /// parent of it, else the default.

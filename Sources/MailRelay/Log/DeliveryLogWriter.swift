@@ -17,7 +17,13 @@ public final class DeliveryLogWriter: Sendable {
         var fd: Int32
         var size: Int
         var failed: String?
+        var subscribers: [Int: Subscriber] = [:]
+        var nextSubscriber = 0
     }
+
+    /// Called with each batch as written (its encoded lines and its events), in file order, under
+    /// the writer's lock: it must only hand the batch on (to an event loop, a counter), never block.
+    public typealias Subscriber = @Sendable (_ lines: [UInt8], _ events: [DeliveryEvent]) -> Void
 
     public let path: String
     let rotateSize: Int
@@ -63,7 +69,22 @@ public final class DeliveryLogWriter: Sendable {
                 done += n
             }
             s.size += done
+            for subscriber in s.subscribers.values { subscriber(bytes, events) }
         }
+    }
+
+    /// Every batch written from now on goes to `subscriber` too (the control socket's `subscribe`,
+    /// the stats counters). Returns a token for ``unsubscribe(_:)``.
+    public func subscribe(_ subscriber: @escaping Subscriber) -> Int {
+        state.withLock { s in
+            s.nextSubscriber += 1
+            s.subscribers[s.nextSubscriber] = subscriber
+            return s.nextSubscriber
+        }
+    }
+
+    public func unsubscribe(_ token: Int) {
+        state.withLock { s in s.subscribers[token] = nil }
     }
 
     public func takeFailure() -> String? {

@@ -79,13 +79,17 @@ actor QueueManager {
         }
     }
 
-    private func startAttempt(_ id: String) {
+    /// Starts an attempt for the message's pending recipients (or only those in `only`). `retry`
+    /// is the event that says why, when it is not the first attempt's natural start.
+    private func startAttempt(_ id: String, only: Set<Int>? = nil, retry: Retry? = nil) {
         guard var m = messages[id], attempts[id] == nil, !m.held else { return }
-        let pending = m.recipients.enumerated().filter { $0.element.state == .pending }
+        let pending = m.recipients.enumerated().filter { $0.element.state == .pending && (only?.contains($0.offset) ?? true) }
         guard !pending.isEmpty else { return }
         m.attempts += 1
         messages[id] = m
-        if m.attempts > 1 {
+        if let retry {
+            log.write([DeliveryEvent(ts: .now, msg: id, .retry(retry))])
+        } else if m.attempts > 1 {
             log.write([DeliveryEvent(ts: .now, msg: id, .retry(Retry(rcpts: nil, source: "schedule")))])
         }
         var byRoute: [Route: [(position: Int, address: String)]] = [:]
@@ -238,7 +242,7 @@ actor QueueManager {
         let remove = m.isFinished
         do {
             try await spool.settle(Settlement(id: id, recipients: changed, attempts: m.attempts, nextAttempt: m.nextAttempt,
-                                              held: m.held, dsn: dsn, remove: remove))
+                                              dsn: dsn, remove: remove))
         } catch {
             // The queue still says what it said before this attempt: the recipients go again
             // (at-least-once), which is better than a DSN or a removal that is not on disk.
@@ -257,7 +261,13 @@ actor QueueManager {
         }
         if remove { events.append(DeliveryEvent(ts: .now, msg: id, .done)) }
         log.write(events)
-        if remove { messages[id] = nil } else { messages[id] = m }
+        if remove {
+            messages[id] = nil
+        } else {
+            // A hold or release that came in while this attempt ran stands.
+            m.held = messages[id]?.held ?? m.held
+            messages[id] = m
+        }
         if let dsn { add(dsn.message) }
     }
 
@@ -269,6 +279,86 @@ actor QueueManager {
         let dsn = QueuedMessage(id: id, sender: "", size: body.count, messageID: "<\(id)@\(config.hostname)>", received: now,
                                 nextAttempt: now, recipients: [QueuedRecipient(address: m.sender)])
         return (dsn, body)
+    }
+
+    // MARK: the control socket's actions
+
+    /// Every queued message with its recipients, as the control socket's `snapshot` shows them.
+    func snapshot(now: Double) -> [QueueEntry] {
+        messages.values.sorted { ($0.received, $0.id) < ($1.received, $1.id) }.map { m in
+            QueueEntry(id: m.id, sender: m.sender, received: m.received, age: max(0, now - m.received), size: m.size,
+                       held: m.held, attempts: m.attempts, nextAttempt: m.nextAttempt, inProgress: attempts[m.id] != nil,
+                       recipients: m.recipients.map {
+                           QueueRecipientEntry(address: $0.address, state: $0.state.rawValue, attempts: $0.attempts,
+                                               lastReply: $0.lastReply.map(LastReply.init(recorded:)))
+                       })
+        }
+    }
+
+    func counts() -> RelayStats.Queue {
+        var q = RelayStats.Queue()
+        for m in messages.values {
+            q.messages += 1
+            q.recipients += m.recipients.filter { $0.state == .pending }.count
+            if m.held { q.held += 1 }
+        }
+        return q
+    }
+
+    /// An admin's "try now": every pending recipient, or the named ones. Returns the addresses
+    /// the attempt will send to.
+    func retryNow(_ id: String, recipients named: [String]?) throws(ControlError) -> [String] {
+        guard let m = messages[id] else { throw ControlError(.unknownMessage, "no message \(id) in the queue") }
+        if m.held { throw ControlError(.held, "\(id) is held; release it first") }
+        if attempts[id] != nil { throw ControlError(.inProgress, "\(id) is being delivered right now") }
+        if stopping { throw ControlError(.shuttingDown, "the relay is stopping") }
+        var chosen: Set<Int>?
+        if let named {
+            guard !named.isEmpty else { throw ControlError(.badRequest, "rcpts is empty; leave it out to retry every pending recipient") }
+            var positions = Set<Int>()
+            for address in named {
+                let matches = m.recipients.indices.filter { m.recipients[$0].address.caseInsensitiveCompare(address) == .orderedSame }
+                guard !matches.isEmpty else { throw ControlError(.unknownRecipient, "\(address) is not a recipient of \(id)") }
+                let open = matches.filter { m.recipients[$0].state == .pending }
+                guard !open.isEmpty else {
+                    throw ControlError(.recipientFinal, "\(address) was already \(m.recipients[matches[0]].state.rawValue)")
+                }
+                positions.formUnion(open)
+            }
+            chosen = positions
+        }
+        let sending = m.recipients.indices.filter { m.recipients[$0].state == .pending && (chosen?.contains($0) ?? true) }
+        let addresses = sending.map { m.recipients[$0].address }
+        messages[id]?.nextAttempt = Date().timeIntervalSince1970
+        startAttempt(id, only: chosen, retry: Retry(rcpts: named == nil ? nil : addresses, source: "control"))
+        return addresses
+    }
+
+    /// No attempts until released. An attempt already running finishes; the hold applies after it.
+    func hold(_ id: String) async throws(ControlError) {
+        guard let m = messages[id] else { throw ControlError(.unknownMessage, "no message \(id) in the queue") }
+        if m.held { throw ControlError(.alreadyHeld, "\(id) is already held") }
+        try await setHeld(id, true)
+        log.write([DeliveryEvent(ts: .now, msg: id, .hold)])
+    }
+
+    /// Back on its schedule: if its next attempt is already due, it starts now.
+    func release(_ id: String) async throws(ControlError) {
+        guard let m = messages[id] else { throw ControlError(.unknownMessage, "no message \(id) in the queue") }
+        if !m.held { throw ControlError(.notHeld, "\(id) is not held") }
+        try await setHeld(id, false)
+        log.write([DeliveryEvent(ts: .now, msg: id, .release)])
+        if !stopping, messages[id].map({ $0.nextAttempt <= Date().timeIntervalSince1970 }) == true { startAttempt(id) }
+    }
+
+    /// The spool first: a hold that is not on disk would be lost at a restart.
+    private func setHeld(_ id: String, _ held: Bool) async throws(ControlError) {
+        do {
+            try await spool.setHeld(id, held)
+        } catch {
+            throw ControlError(.internalError, "cannot record the hold in the spool: \(error)")
+        }
+        messages[id]?.held = held
     }
 
     /// Stops starting attempts and waits for the running ones to finish their transactions.

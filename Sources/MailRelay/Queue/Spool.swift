@@ -107,6 +107,12 @@ public final class Spool: Sendable {
         }
     }
 
+    public func setHeld(_ id: String, _ held: Bool) async throws {
+        try await db.write { db in
+            try db.execute(sql: "UPDATE message SET held = ? WHERE id = ?", arguments: [held, id])
+        }
+    }
+
     /// Writes what one delivery attempt decided, in one transaction: recipient states, the
     /// message's schedule, the DSN (if any) with its recipients marked reported, and the message's
     /// removal once every recipient is final.
@@ -123,8 +129,9 @@ public final class Spool: Sendable {
                 try db.execute(sql: "DELETE FROM recipient WHERE message = ?", arguments: [s.id])
                 try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [s.id])
             } else {
-                try db.execute(sql: "UPDATE message SET attempts = ?, next_attempt = ?, held = ? WHERE id = ?",
-                               arguments: [s.attempts, s.nextAttempt, s.held, s.id])
+                // Not `held`: a hold can arrive while the attempt runs, and it is written by setHeld.
+                try db.execute(sql: "UPDATE message SET attempts = ?, next_attempt = ? WHERE id = ?",
+                               arguments: [s.attempts, s.nextAttempt, s.id])
             }
         }
     }
@@ -193,7 +200,6 @@ public struct Settlement: Sendable {
     public var recipients: [(Int, QueuedRecipient)]
     public var attempts: Int
     public var nextAttempt: Double
-    public var held: Bool
     public var dsn: (message: QueuedMessage, body: [UInt8])?
     public var remove: Bool
 }

@@ -141,10 +141,13 @@ final class SMTPServerHandler: ChannelInboundHandler, @unchecked Sendable {
 final class ConnectionCounter: Sendable {
     let limit: Int
     let count = Atomic<Int>(0)
+    /// Every connection since start, refused ones included.
+    let total = Atomic<Int>(0)
 
     init(limit: Int) { self.limit = limit }
 
     func enter() -> Bool {
+        total.add(1, ordering: .relaxed)
         if count.add(1, ordering: .relaxed).newValue > limit {
             count.subtract(1, ordering: .relaxed)
             return false
@@ -158,12 +161,14 @@ final class ConnectionCounter: Sendable {
 /// Binds the listening socket and builds each connection's pipeline.
 enum SMTPServer {
     static func bind(config: RelayConfig, group: EventLoopGroup, intake: any MessageIntake,
-                     tooManyReply: String = "452 4.5.3 Too many recipients") async throws -> Channel {
+                     tooManyReply: String = "452 4.5.3 Too many recipients",
+                     counter: ConnectionCounter? = nil, recipientPolicy: RecipientPolicy? = nil) async throws -> Channel {
         var limits = ServerSession.Limits(hostname: config.hostname, maxMessageSize: config.maxMessageSize,
                                           maxRecipients: config.maxRecipients, maxCommandLine: config.maxCommandLine,
                                           maxTextLine: config.maxTextLine)
         limits.tooManyReply = tooManyReply
-        let counter = ConnectionCounter(limit: config.maxConnections)
+        limits.recipientPolicy = recipientPolicy
+        let counter = counter ?? ConnectionCounter(limit: config.maxConnections)
         let networks = config.clientNetworks
         let lineLimit = max(config.maxCommandLine, ServerSession.decoderLimit)
         let commandTimeout = TimeAmount.milliseconds(Int64(config.commandTimeout * 1000))
