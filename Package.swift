@@ -52,6 +52,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `relaywatch` with no arguments: mailrelayd in-process, receiving peers with recipient
+        // limits, greylisting and unknown users, and a generator submitting real SMTP traffic.
+        .target(
+            name: "RelayDemo",
+            dependencies: ["MailRelay", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "mailrelayd",
             dependencies: ["MailRelay"]
@@ -60,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "relaywatch",
             dependencies: [
-                "RelayWatch", "RelayWatchCurses", "RelayScenarios",
+                "RelayWatch", "RelayWatchCurses", "RelayScenarios", "RelayDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -5,9 +5,14 @@ import RelayWatch
 import Glibc
 #endif
 
-/// What `relaywatch --log` was asked to do.
+/// What `relaywatch` was asked to watch: a log, a control socket, or both.
 public struct MonitorOptions: Sendable {
-    public var logPath: String
+    public var logPath: String?
+    public var socketPath: String?
+    /// No actions on the relay.
+    public var readonly = false
+    /// Always on the status line (the demo's note).
+    public var banner: String?
     public var start: LogFollower.StartPoint = .beginning
     /// Only events at or after this time (seconds since the epoch).
     public var since: Double?
@@ -15,7 +20,10 @@ public struct MonitorOptions: Sendable {
     public var themeFolders: [String] = []
     public var environment: [String: String] = [:]
 
-    public init(logPath: String) { self.logPath = logPath }
+    public init(logPath: String?, socketPath: String? = nil) {
+        self.logPath = logPath
+        self.socketPath = socketPath
+    }
 }
 
 /// The event loop: one thread, every curses call on it. It waits in poll(2) on the terminal and a
@@ -25,7 +33,14 @@ public struct MonitorOptions: Sendable {
 public enum MonitorLoop {
     public static func run(_ options: MonitorOptions) -> Int32 {
         var monitor = Monitor()
-        monitor.source.label = options.logPath
+        monitor.source.label = options.logPath ?? ""
+        if options.logPath == nil { monitor.source.state = "live" }
+        monitor.readonly = options.readonly
+        monitor.banner = options.banner
+        // With a log, events come from it; the socket adds the live queue and the actions. With
+        // the socket alone, the relay pushes the events too.
+        let client = options.socketPath.map { ControlClient(path: $0, subscribe: options.logPath == nil) }
+        if let client { monitor.live.path = client.path; monitor.live.link = .connecting }
         let loaded = ThemeLoader.resolve(options.theme, folders: options.themeFolders, environment: options.environment)
         monitor.notices = loaded.warnings
         var names = ThemeLoader.available(in: options.themeFolders)
@@ -43,7 +58,7 @@ public enum MonitorLoop {
         var (w, h) = terminal.size
         _ = monitor.update(.resize(width: w, height: h))
 
-        let follower = LogFollower(path: options.logPath, start: options.start)
+        let follower = options.logPath.map { LogFollower(path: $0, start: options.start) }
         var lastFrame = 0.0
         var changed = true
         while true {
@@ -58,6 +73,8 @@ public enum MonitorLoop {
                 }
                 switch monitor.update(event) {
                 case .quit: return 0
+                case .control(let request):
+                    if let client, client.isConnected { client.send(request) } else { monitor.say("not connected to the relay; nothing was sent") }
                 case .themeChanged:
                     let next = ThemeLoader.resolve(monitor.themeName, folders: options.themeFolders, environment: options.environment)
                     terminal.apply(next.theme)
@@ -68,17 +85,27 @@ public enum MonitorLoop {
             }
 
             // The log: a budget per pass so a big file loads between frames.
-            let cutoff = options.since
-            let read = follower.poll(budget: 8 << 20) { number, bytes, overlong in
-                if let cutoff, !overlong, case .event(let e) = LogDecoder.decode(bytes), e.ts.seconds < cutoff { return }
-                monitor.ingest(line: bytes, number: number, overlong: overlong)
+            var read = false
+            if let follower {
+                let cutoff = options.since
+                read = follower.poll(budget: 8 << 20) { number, bytes, overlong in
+                    if let cutoff, !overlong, case .event(let e) = LogDecoder.decode(bytes), e.ts.seconds < cutoff { return }
+                    monitor.ingest(line: bytes, number: number, overlong: overlong)
+                }
+                monitor.source.bytesRead = follower.bytesRead
+                monitor.source.bytesTotal = follower.catchUpSize
+                monitor.source.catchingUp = follower.state == .catchingUp
+                let state = describe(follower)
+                if state != monitor.source.state { monitor.source.state = state; changed = true }
+                if read { changed = true }
             }
-            monitor.source.bytesRead = follower.bytesRead
-            monitor.source.bytesTotal = follower.catchUpSize
-            monitor.source.catchingUp = follower.state == .catchingUp
-            let state = describe(follower)
-            if state != monitor.source.state { monitor.source.state = state; changed = true }
-            if read { changed = true }
+
+            // The relay's control socket: never blocks, reconnects by itself.
+            if let client {
+                let incoming = client.poll(now: now)
+                if !incoming.isEmpty { changed = true }
+                for item in incoming { apply(item, to: &monitor, client: client, now: now) }
+            }
 
             if readSignal(signalFD) { return 0 }
 
@@ -95,8 +122,35 @@ public enum MonitorLoop {
 
             if !read {
                 var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+                if let client, client.fd >= 0 { fds.append(pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)) }
                 _ = poll(&fds, nfds_t(fds.count), changed ? 33 : 100)
             }
+        }
+    }
+
+    static func apply(_ item: ControlClient.Incoming, to monitor: inout Monitor, client: ControlClient, now: Double) {
+        switch item {
+        case .stateChanged(let state):
+            switch state {
+            case .connecting: monitor.linkChanged(.connecting)
+            case .connected(let relay, let version): monitor.linkChanged(.connected(relay: relay, version: version))
+            case .reconnecting(let at, let why): monitor.linkChanged(.reconnecting(at: at, why: why))
+            case .permissionDenied(let why, _): monitor.linkChanged(.permissionDenied(why))
+            case .versionMismatch(let v, _): monitor.linkChanged(.versionMismatch(v))
+            }
+        case .snapshot(let entries, let relayNow):
+            monitor.liveSnapshot(entries, relayNow: relayNow, received: now, enterUnknown: client.subscribe)
+        case .event(let line):
+            monitor.source.state = "live"
+            line.withUnsafeBytes { monitor.ingest(line: $0, number: 0, overlong: false) }
+        case .overflow(let dropped):
+            monitor.live.dropped += dropped
+        case .response(let response, let request):
+            monitor.answered(response, to: request)
+            // The queue changed: see it now rather than at the next periodic snapshot.
+            client.requestSnapshot(now)
+        case .problem(let why):
+            monitor.say(why, for: 10)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RelayDemo
 import RelayWatch
 import RelayWatchCurses
 
@@ -9,16 +10,26 @@ struct RelayWatchCommand: ParsableCommand {
         commandName: "relaywatch",
         abstract: "Watch an SMTP relay's deliveries and catch recipient miscounts (KB822105).",
         discussion: """
-            `relaywatch --log FILE` opens the full-screen monitor on a delivery log (v1, as \
-            mailrelayd writes it) and follows it live. `relaywatch report LOG...` checks a log \
-            and prints every anomaly; it exits 0 when there is none, 1 when there is any, 2 on a \
-            usage error or an unreadable file.
+            With no arguments (and no config file naming a log or socket) relaywatch starts its \
+            built-in demo: a real mailrelayd in this process delivering generated traffic to test \
+            peers with recipient limits. `relaywatch --log FILE` follows a delivery log (v1, as \
+            mailrelayd writes it); `--socket PATH` connects to mailrelayd's control socket for the \
+            live queue and the actions (r retry, h hold, u release). Defaults come from \
+            $XDG_CONFIG_HOME/relaywatch/config.toml (log, socket, theme, readonly). \
+            `relaywatch report LOG...` checks a log and prints every anomaly; it exits 0 when there \
+            is none, 1 when there is any, 2 on a usage error or an unreadable file.
             """,
-        subcommands: [Report.self, ScenarioCommand.self]
+        subcommands: [Report.self, ScenarioCommand.self, DemoCommand.self]
     )
 
     @Option(name: .long, help: "Delivery log to watch (followed across rotation and truncation).")
     var log: String?
+
+    @Option(name: .long, help: "mailrelayd's control socket: the live queue, and retry/hold/release from the keyboard.")
+    var socket: String?
+
+    @Flag(name: .long, help: "Disable every action on the relay.")
+    var readonly = false
 
     @Option(name: .long, help: "Theme name (default, light, high-contrast, monochrome, or one of yours) or a theme file's path.")
     var theme: String?
@@ -29,35 +40,50 @@ struct RelayWatchCommand: ParsableCommand {
     @Option(name: .long, help: "Only events from the last DURATION (e.g. 90s, 15m, 2h, 1d).")
     var since: String?
 
+    @Option(name: .long, help: "Config file (default: $XDG_CONFIG_HOME/relaywatch/config.toml).")
+    var config: String?
+
     func validate() throws {
         if let tail, tail < 1 { throw ValidationError("--tail takes a number of lines, 1 or more") }
         if let since, Duration.seconds(since) == nil {
             throw ValidationError("--since takes a duration such as 90s, 15m, 2h or 1d, not \"\(since)\"")
         }
-        if log == nil, tail != nil || since != nil || theme != nil {
-            throw ValidationError("--theme, --tail and --since go with --log FILE")
+        if log == nil, tail != nil || since != nil {
+            throw ValidationError("--tail and --since go with --log FILE")
         }
     }
 
     func run() throws {
-        guard let log else {
-            print(RelayWatchCommand.helpMessage())
-            print("\nTry it without a relay: relaywatch scenario kb822105 > kb.log; relaywatch --log kb.log")
-            return
-        }
+        let environment = ProcessInfo.processInfo.environment
+        let file = try loadConfig(environment)
+        let logPath = log ?? file.log
+        let socketPath = socket ?? file.socket
         guard isatty(0) != 0, isatty(1) != 0 else {
             writeError("relaywatch: the monitor needs a terminal; for a log on a pipe use `relaywatch report`")
             throw ExitCode(2)
         }
-        var options = MonitorOptions(logPath: log)
+        var options = MonitorOptions(logPath: logPath, socketPath: socketPath)
+        options.readonly = readonly || file.readonly == true
+        options.theme = theme ?? file.theme
         if let tail { options.start = .tail(tail) }
         if let since, let seconds = Duration.seconds(since) { options.since = Date().timeIntervalSince1970 - seconds }
-        options.theme = theme
-        options.environment = ProcessInfo.processInfo.environment
-        options.themeFolders = ThemeLoader.searchFolders(environment: options.environment,
+        options.environment = environment
+        options.themeFolders = ThemeLoader.searchFolders(environment: environment,
                                                          executable: Bundle.main.executablePath ?? CommandLine.arguments[0])
-        let status = MonitorLoop.run(options)
-        throw ExitCode(status)
+        if logPath == nil, socketPath == nil {
+            throw ExitCode(try DemoCommand.runDemo(options))
+        }
+        throw ExitCode(MonitorLoop.run(options))
+    }
+
+    /// The config file named by --config (which must exist), else the XDG one (if it exists).
+    func loadConfig(_ environment: [String: String]) throws -> WatchConfig {
+        guard let path = config ?? WatchConfig.path(environment: environment) else { return WatchConfig() }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            if config != nil { throw ValidationError("cannot read the config file \(path)") }
+            return WatchConfig()
+        }
+        do { return try WatchConfig.parse(text, file: path) } catch { throw ValidationError("\(error)") }
     }
 
     /// ArgumentParser exits 64 on a usage error; relaywatch promises 2 (0 none, 1 anomalies, 2 error)

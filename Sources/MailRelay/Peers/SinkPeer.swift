@@ -22,7 +22,8 @@ public final class SinkPeer: Sendable {
     /// - Parameters:
     ///   - limit: recipients accepted per transaction.
     ///   - tooMany: the reply to the ones past it, e.g. "552 5.5.3 Too many recipients".
-    public static func start(limit: Int, tooMany: String, port: Int = 0) async throws -> SinkPeer {
+    ///   - policy: the peer's own refusals of single recipients (unknown users, greylisting).
+    public static func start(limit: Int, tooMany: String, port: Int = 0, policy: RecipientPolicy? = nil) async throws -> SinkPeer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let tally = SinkTally()
         var config = RelayConfig()
@@ -31,7 +32,8 @@ public final class SinkPeer: Sendable {
         config.maxRecipients = limit
         config.maxConnections = 1000
         config.maxMessageSize = 100 << 20
-        let channel = try await SMTPServer.bind(config: config, group: group, intake: SinkIntake(tally: tally), tooManyReply: tooMany)
+        let channel = try await SMTPServer.bind(config: config, group: group, intake: SinkIntake(tally: tally), tooManyReply: tooMany,
+                                              recipientPolicy: policy)
         return SinkPeer(group: group, channel: channel, tally: tally)
     }
 

@@ -46,6 +46,14 @@ public struct Monitor: Sendable {
         case quit
         /// The theme changed: the backend re-reads styles.
         case themeChanged
+        /// Ask the relay (retry, hold, release) over the control socket.
+        case control(ControlClient.PendingRequest)
+    }
+
+    /// An action waiting for the admin's y/n.
+    public struct Confirmation: Sendable, Equatable {
+        public var question: String
+        public var request: ControlClient.PendingRequest
     }
 
     // MARK: state
@@ -80,6 +88,20 @@ public struct Monitor: Sendable {
     /// Events per second over the last minute, newest last (the header's sparkline).
     public private(set) var rate: [Int] = Array(repeating: 0, count: 60)
     private var rateSecond = 0
+
+    // MARK: the relay's control socket
+
+    /// The live queue and the socket's state.
+    public var live = LiveQueue()
+    /// Every action (retry, hold, release) disabled: `--readonly`.
+    public var readonly = false
+    /// A line always on the status bar (the demo says what it is).
+    public var banner: String?
+    public internal(set) var confirming: Confirmation?
+    /// Recipients marked with space, by message: positions in the message's recipient list.
+    public internal(set) var marks: [String: Set<Int>] = [:]
+    /// The recipient under the cursor in the message view's Recipients tab.
+    public internal(set) var recipientCursor = 0
 
     public init() {}
 
@@ -254,7 +276,13 @@ public struct Monitor: Sendable {
             return k == .interrupt ? .quit : .none
         }
         if let text = editingFilter { return filterKey(k, text) }
+        if let pending = confirming { return confirmKey(k, pending) }
         switch k {
+        case .char("r"): return askRetry(markedOnly: false)
+        case .char("R"): return askRetry(markedOnly: true)
+        case .char("h"): return act(.hold)
+        case .char("u"): return act(.release)
+        case .char(" "): toggleMark()
         case .interrupt: return .quit
         case .char("q"), .escape:
             if case .message = screen {
@@ -271,8 +299,8 @@ public struct Monitor: Sendable {
                 return .none
             }
             return .quit
-        case .up, .char("k"): move(-1)
-        case .down, .char("j"): move(1)
+        case .up, .char("k"): if !moveCursor(-1) { move(-1) }
+        case .down, .char("j"): if !moveCursor(1) { move(1) }
         case .pageUp: move(-pageSize)
         case .pageDown: move(pageSize)
         case .home, .char("g"): move(-Int.max / 2)
@@ -335,6 +363,14 @@ public struct Monitor: Sendable {
         selectedID = id
         screen = .message(id, .recipients)
         detailTop = 0
+        recipientCursor = 0
+    }
+
+    /// Scrolls the message view so the recipient cursor stays in sight.
+    mutating func keepCursorVisible() {
+        let rows = max(1, detailRows - 1)
+        if recipientCursor < detailTop { detailTop = recipientCursor }
+        if recipientCursor >= detailTop + rows { detailTop = recipientCursor - rows + 1 }
     }
 
     var pageSize: Int { max(1, height - Layout.listFirstRow - 2) }

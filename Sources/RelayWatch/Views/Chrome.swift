@@ -18,7 +18,14 @@ enum Chrome {
         let state = m.source.showsProgress
             ? "loading \(m.source.bytesRead * 100 / max(1, m.source.bytesTotal))%" : m.source.state
         var x = g.put(narrow ? " " : " relaywatch ", x: 0, y: 0, role: .header)
-        x = g.put(Format.fit("\(m.source.label) [\(state)]", max(0, rightStart - x - 1)), x: x, y: 0, role: .header)
+        var source = m.source.label.isEmpty ? "" : "\(m.source.label) [\(state)]"
+        if let link = m.live.label(now: m.now) { source += source.isEmpty ? link : " · " + link }
+        let linkRole: Role
+        switch m.live.link {
+        case .reconnecting, .permissionDenied, .versionMismatch: linkRole = .warning
+        default: linkRole = .header
+        }
+        x = g.put(Format.fit(source, max(0, rightStart - x - 1)), x: x, y: 0, role: linkRole)
         let room = rightStart - x - 2
         if room >= 8 {
             let w = min(30, room)
@@ -42,7 +49,10 @@ enum Chrome {
         guard statusRow > Layout.headerRows else { return }
         if !m.source.showsProgress {
             g.fill(y: statusRow, role: .text)
-            if let editing = m.editingFilter {
+            if let question = m.confirming?.question {
+                let end = g.put(" " + question + " ", x: 0, y: statusRow, role: .filter)
+                g.put(" y or Enter confirms, any other key cancels", x: end, y: statusRow, role: .dim)
+            } else if let editing = m.editingFilter {
                 let x = g.put(" filter: ", x: 0, y: statusRow, role: .filter)
                 let end = g.put(editing, x: x, y: statusRow, role: .filter)
                 g.put("█", x: end, y: statusRow, role: .filter)
@@ -57,6 +67,8 @@ enum Chrome {
                     parts.append("\(Format.grouped(m.source.malformed)) malformed (\(m.source.lastMalformed ?? ""))")
                 }
                 if m.source.unplaced > 0 { parts.append("\(Format.grouped(m.source.unplaced)) unplaced") }
+                if m.live.dropped > 0 { parts.append("relay skipped \(Format.grouped(m.live.dropped)) events for this slow view (queue resynchronised)") }
+                if let banner = m.banner { parts.append(banner) }
                 g.put(" " + parts.joined(separator: " · "), x: 0, y: statusRow, role: m.source.malformed > 0 ? .warning : .text)
             }
         }

@@ -6,9 +6,12 @@ enum ListView {
     struct Columns {
         var id = 12, age = 5, sender = 14, rcpt = 5, counts = 13, state = 9, flag = 4
         var strip = 10
+        /// The relay's view of the message (held, sending, next attempt): only with a socket.
+        var relay = 0
 
-        init(width: Int) {
-            let fixed = id + age + rcpt + counts + state + flag + 7
+        init(width: Int, live: Bool) {
+            if live { relay = 9 }
+            let fixed = id + age + rcpt + counts + state + flag + 7 + (live ? relay + 1 : 0)
             let rest = width - fixed
             sender = max(8, min(28, rest / 3))
             strip = max(4, rest - sender - 1)
@@ -20,13 +23,21 @@ enum ListView {
         ("s", "sort"), ("t", "theme"), ("?", "help"), ("q", "quit"),
     ]
 
+    static let liveHints: [(String, String)] = [
+        ("↑↓", "move"), ("Enter", "open"), ("r", "retry"), ("h/u", "hold/release"), ("/", "filter"), ("a", "anomalies"),
+        ("f", "finished"), ("s", "sort"), ("?", "help"), ("q", "quit"),
+    ]
+
     static func render(_ m: Monitor, into g: inout Grid) {
-        let c = Columns(width: g.width)
+        let live = m.live.link != .none
+        let c = Columns(width: g.width, live: live)
         let titleRow = 1
         g.fill(y: titleRow, role: .title)
         var x = 0
-        for (title, w) in [("QUEUE ID", c.id), ("AGE", c.age), ("SENDER", c.sender), ("RCPT", c.rcpt),
-                           ("D/T/F/L", c.counts), ("STATE", c.state), ("!", c.flag), ("RECIPIENTS", c.strip)] {
+        var titles = [("QUEUE ID", c.id), ("AGE", c.age), ("SENDER", c.sender), ("RCPT", c.rcpt),
+                      ("D/T/F/L", c.counts), ("STATE", c.state)]
+        if live { titles.append(("RELAY", c.relay)) }
+        for (title, w) in titles + [("!", c.flag), ("RECIPIENTS", c.strip)] {
             g.put(Format.cell(title, w), x: x, y: titleRow, role: .title)
             x += w + 1
         }
@@ -52,6 +63,10 @@ enum ListView {
             x = put(String(s.recipients), c.rcpt, x, y, base, &g)
             x = put("\(s.delivered)/\(s.transient)/\(s.permanent)/\(s.tooMany)", c.counts, x, y, base, &g)
             x = put(s.stateLabel, c.state, x, y, base, &g)
+            if live {
+                let q = m.live.queueLabel(s.id, now: m.now)
+                x = put(q, c.relay, x, y, q == "held" ? .warning : (selected ? .selected : .dim), &g)
+            }
             if s.anomalies.isEmpty {
                 x = put("", c.flag, x, y, base, &g)
             } else {

@@ -7,6 +7,11 @@ enum MessageView {
         ("Tab", "next tab"), ("↑↓", "scroll"), ("PgUp/PgDn", "page"), ("Esc", "back"), ("?", "help"),
     ]
 
+    static let liveHints: [(String, String)] = [
+        ("Tab", "next tab"), ("↑↓", "move"), ("space", "mark"), ("R", "retry marked"), ("r", "retry all"),
+        ("h/u", "hold/release"), ("Esc", "back"), ("?", "help"),
+    ]
+
     /// A line of content: runs of text with their roles.
     typealias Line = [(String, Role)]
 
@@ -19,7 +24,15 @@ enum MessageView {
         g.fill(y: 1, role: .title)
         let size = record.size.map { "  \(Format.grouped($0)) bytes" } ?? ""
         let mid = record.messageID.map { "  \($0)" } ?? ""
-        g.put(" \(id)  from <\(summary.from)>  \(summary.recipients) recipients\(size)  \(summary.stateLabel)  age \(Format.age(m.now - summary.firstSeen.seconds))\(mid)",
+        var relay = ""
+        if m.live.isConnected {
+            if let e = m.live.entries[id] {
+                relay = "  relay: \(m.live.queueLabel(id, now: m.now)), attempt \(e.attempts), \(e.pending) waiting"
+            } else {
+                relay = "  relay: not queued"
+            }
+        }
+        g.put(" \(id)  from <\(summary.from)>  \(summary.recipients) recipients\(size)  \(summary.stateLabel)  age \(Format.age(m.now - summary.firstSeen.seconds))\(relay)\(mid)",
               x: 0, y: 1, role: .title)
         // Row 2: tabs.
         var x = 1
@@ -70,11 +83,15 @@ enum MessageView {
         var outcome = [Outcome.Status?](repeating: nil, count: m.recipients.count)
         for o in m.outcomes { outcome[Int(o.rcpt)] = o.status }
         let first = max(0, min(monitor.detailTop, max(0, s.recipients - rows)))
+        let marked = monitor.marks[m.id] ?? []
         for n in 0..<min(rows, s.recipients - first) {
             let r = first + n
             let y = top + 1 + n
             let status = s.statuses[r]
-            var x = g.put(" " + Format.cell(String(r + 1), 5), x: 0, y: y, role: .dim)
+            let atCursor = r == monitor.recipientCursor
+            if atCursor { g.fill(y: y, role: .selected) }
+            var x = g.put(marked.contains(r) ? "*" : " ", x: 0, y: y, role: .filter)
+            x = g.put(Format.cell(String(r + 1), 5), x: x, y: y, role: atCursor ? .selected : .dim)
             x = g.put(String(status.glyph) + " ", x: x, y: y, role: Format.role(of: status))
             x = g.put(Format.cell(m.recipients[r], addressWidth) + " ", x: x, y: y, role: status.anomaly ? .anomaly : .text)
             guard let (k, i) = last[r] else {

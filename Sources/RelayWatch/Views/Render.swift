@@ -12,10 +12,10 @@ public enum Render {
         switch m.screen {
         case .list:
             ListView.render(m, into: &g)
-            Chrome.footer(m, hints: ListView.hints, into: &g)
+            Chrome.footer(m, hints: m.live.link == .none ? ListView.hints : ListView.liveHints, into: &g)
         case .message(let id, let tab):
             MessageView.render(m, id: id, tab: tab, into: &g)
-            Chrome.footer(m, hints: MessageView.hints, into: &g)
+            Chrome.footer(m, hints: m.live.link == .none ? MessageView.hints : MessageView.liveHints, into: &g)
         }
         if m.helpVisible { Help.overlay(into: &g) }
         return g
@@ -33,6 +33,8 @@ enum Help {
         "/              filter: address, domain, queue id, code:552, rule:ndr-count-mismatch",
         "a              anomalies only  f           show finished messages",
         "s              sort            t           next theme",
+        "r              retry the message (asks first)   h u   hold / release",
+        "space          mark a recipient (Recipients tab)   R   retry the marked ones",
         "",
         "recipient letters (colour is never the only sign)",
         "D delivered   A accepted, awaiting end of data   . no reply yet",
@@ -48,7 +50,7 @@ enum Help {
         let x0 = max(0, (g.width - w) / 2), y0 = max(0, (g.height - h) / 2)
         for y in y0..<(y0 + h) { g.fill(y: y, from: x0, to: x0 + w, role: .border) }
         for (n, line) in lines.prefix(h - 2).enumerated() {
-            g.put(line, x: x0 + 2, y: y0 + 1 + n, role: n == 0 || n == 9 ? .title : .text, limit: w - 4)
+            g.put(line, x: x0 + 2, y: y0 + 1 + n, role: n == 0 || n == 11 ? .title : .text, limit: w - 4)
         }
     }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+import MailRelay
+
+/// `relaywatch` with no arguments: a real mailrelayd in this process, on 127.0.0.1 with free
+/// ports and a temporary spool, delivering to the demo's peers the traffic the generator submits.
+/// ``stop()`` ends all of it and removes the temporary directory.
+public final class DemoRelay: Sendable {
+    public let directory: String
+    public let logPath: String
+    public let controlPath: String
+    public let smtpPort: Int
+    let relay: Relay
+    let peers: DemoPeers
+    let traffic: DemoTraffic
+
+    public struct Options: Sendable {
+        /// Seconds between submitted messages (on average).
+        public var interval: Double = 1.5
+        public var greylistDelay: Double = 4
+        public init() {}
+    }
+
+    public static func start(_ options: Options = Options()) async throws -> DemoRelay {
+        let directory = try makeDirectory()
+        do {
+            let peers = try await DemoPeers.start(greylistDelay: options.greylistDelay)
+            let relay: Relay
+            do {
+                relay = try await Relay.start(config(directory: directory, peers: peers), logger: Logger(label: "demo") { _ in SwiftLogNoOpLogHandler() })
+            } catch {
+                await peers.stop()
+                throw error
+            }
+            let traffic = DemoTraffic(port: relay.listenAddress.port, interval: options.interval)
+            traffic.start()
+            return DemoRelay(directory: directory, relay: relay, peers: peers, traffic: traffic)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+
+    private init(directory: String, relay: Relay, peers: DemoPeers, traffic: DemoTraffic) {
+        self.directory = directory
+        self.relay = relay
+        self.peers = peers
+        self.traffic = traffic
+        logPath = relay.config.logPath
+        controlPath = relay.controlPath
+        smtpPort = relay.listenAddress.port
+    }
+
+    /// Traffic first (no new messages), then the relay (its deliveries end), then the peers, then
+    /// the files.
+    public func stop() async {
+        await traffic.stop()
+        await relay.stop()
+        await peers.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func makeDirectory() throws -> String {
+        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((base + "/relaywatch-demo.XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw ConfigError("cannot create a temporary directory in \(base): \(String(cString: strerror(errno)))")
+        }
+        return String(cString: made)
+    }
+
+    /// The demo's relay: short back-off and lifetime so retries and expiry show within a minute.
+    static func config(directory: String, peers: DemoPeers) -> RelayConfig {
+        var c = RelayConfig()
+        c.hostname = "relay.demo"
+        c.listen = HostPort(host: "127.0.0.1", port: 0)
+        c.spool = directory + "/spool"
+        c.log = directory + "/delivery.log"
+        c.control = directory + "/control.sock"
+        c.backoff = [5, 10, 20]
+        c.queueLifetime = 60
+        c.connectTimeout = 5
+        c.replyTimeout = 30
+        c.idleConnectionTime = 5
+        let strict = HostPort(host: "127.0.0.1", port: peers.strict.port)
+        let greylisting = HostPort(host: "127.0.0.1", port: peers.greylisting.port)
+        c.defaultRoute = Route(nextHop: greylisting, connections: 2)
+        c.routes = [
+            "limit552.example": Route(nextHop: strict, connections: 2),
+            // The legacy reading of 552 (Postfix, Exim, OpenSMTPD): what a monitor must catch.
+            "legacy552.example": Route(nextHop: strict, connections: 2, rcpt552: .permanent),
+            "limit452.example": Route(nextHop: greylisting, connections: 2),
+            "unreachable.example": Route(nextHop: HostPort(host: "127.0.0.1", port: closedPort()), connections: 1),
+        ]
+        return c
+    }
+
+    /// A port nothing listens on: bound for a moment to get a free one, then closed.
+    static func closedPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

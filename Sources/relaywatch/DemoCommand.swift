@@ -1,0 +1,90 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import RelayDemo
+import RelayScenarios
+import RelayWatch
+import RelayWatchCurses
+
+/// `relaywatch demo`: the built-in relay (what `relaywatch` with no arguments runs), or with
+/// `--scenario NAME` a recorded situation, such as the KB822105 miscount that mailrelayd itself
+/// never commits, opened in the monitor.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the built-in demo relay, or open a recorded scenario (--scenario kb822105) in the monitor.",
+        discussion: "`relaywatch scenario` lists the scenarios."
+    )
+
+    @Option(name: .long, help: "Open this recorded scenario instead of running the demo relay.")
+    var scenario: String?
+
+    @Option(name: .long, help: "Theme name or file.")
+    var theme: String?
+
+    func run() throws {
+        guard isatty(0) != 0, isatty(1) != 0 else {
+            writeError("relaywatch: the monitor needs a terminal")
+            throw ExitCode(2)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        var options = MonitorOptions(logPath: nil)
+        options.theme = theme
+        options.environment = environment
+        options.themeFolders = ThemeLoader.searchFolders(environment: environment, executable: Bundle.main.executablePath ?? CommandLine.arguments[0])
+        guard let name = scenario else { throw ExitCode(try DemoCommand.runDemo(options)) }
+        guard let s = Scenario.all.first(where: { $0.name == name }) else {
+            throw ValidationError("no scenario named \(name); known: \(Scenario.all.map(\.name).joined(separator: ", "))")
+        }
+        // The recorded log goes to a private temporary file the monitor follows, removed on quit.
+        let base = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((base + "/relaywatch-scenario.XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw ValidationError("cannot create a temporary directory in \(base)") }
+        let directory = String(cString: made)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/\(name).log"
+        try Data(s.log.utf8).write(to: URL(fileURLWithPath: path))
+        options.logPath = path
+        options.banner = "recorded scenario \(name): \(s.summary) · Enter opens a message, Tab its Anomalies"
+        throw ExitCode(MonitorLoop.run(options))
+    }
+
+    /// Starts the demo relay, runs the monitor on it, and stops it all when the monitor ends.
+    static func runDemo(_ base: MonitorOptions) throws -> Int32 {
+        let demo: DemoRelay
+        do {
+            demo = try blocking { try await DemoRelay.start() }
+        } catch {
+            writeError("relaywatch: cannot start the built-in demo: \(error)")
+            return 1
+        }
+        var options = base
+        options.logPath = demo.logPath
+        options.socketPath = demo.controlPath
+        options.banner = "BUILT-IN DEMO: mailrelayd in this process, test peers on 127.0.0.1 · a real relay: relaywatch --log FILE --socket PATH · the KB822105 miscount: relaywatch demo --scenario kb822105"
+        let status = MonitorLoop.run(options)
+        blocking { await demo.stop() }
+        return status
+    }
+}
+
+/// Runs async work from the synchronous main thread (which is not one of the concurrency pool's).
+func blocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Result<T, Error>!
+    Task {
+        do { result = .success(try await work()) } catch { result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try result.get()
+}
+
+func blocking(_ work: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await work()
+        done.signal()
+    }
+    done.wait()
+}
