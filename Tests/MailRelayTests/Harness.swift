@@ -57,6 +57,8 @@ final class RelayUnderTest: @unchecked Sendable {
 
     var spool: String { scratch.path + "/spool" }
     var logPath: String { spool + "/delivery.log" }
+    /// The default control socket (tests that set `control` know their own).
+    var controlPath: String { spool + "/control.sock" }
 
     /// `settings` is TOML added to a test configuration (short back-off, loopback only),
     /// `route` goes into its `[default_route]`, `tables` after it.
@@ -99,6 +101,16 @@ final class RelayUnderTest: @unchecked Sendable {
     }
 
     func events(_ name: String) -> [[String: Any]] { events.filter { $0["event"] as? String == name } }
+
+    /// Waits until the log has `count` events named `name`.
+    func waitForEvents(_ name: String, _ count: Int, timeout: Double = 30) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if events(name).count >= count { return true }
+            usleep(50_000)
+        }
+        return false
+    }
 
     /// Waits until the log says `done` for `count` messages.
     func waitForDone(_ count: Int, timeout: Double = 30) -> Bool {
