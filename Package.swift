@@ -88,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelayWatchTests",
-            dependencies: ["RelayWatch", "RelayScenarios", "TestSupport", "relaywatch"]
+            dependencies: ["RelayWatch", "RelayScenarios", "RelayDemo", "TestSupport", "relaywatch"]
         ),
     ]
 )

@@ -78,7 +78,7 @@ public final class DemoRelay: Sendable {
         c.log = directory + "/delivery.log"
         c.control = directory + "/control.sock"
         c.backoff = [5, 10, 20]
-        c.queueLifetime = 60
+        c.queueLifetime = 45
         c.connectTimeout = 5
         c.replyTimeout = 30
         c.idleConnectionTime = 5

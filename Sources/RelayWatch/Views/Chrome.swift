@@ -18,17 +18,26 @@ enum Chrome {
         let state = m.source.showsProgress
             ? "loading \(m.source.bytesRead * 100 / max(1, m.source.bytesTotal))%" : m.source.state
         var x = g.put(narrow ? " " : " relaywatch ", x: 0, y: 0, role: .header)
-        var source = m.source.label.isEmpty ? "" : "\(m.source.label) [\(state)]"
-        if let link = m.live.label(now: m.now) { source += source.isEmpty ? link : " · " + link }
-        let linkRole: Role
-        switch m.live.link {
-        case .reconnecting, .permissionDenied, .versionMismatch: linkRole = .warning
-        default: linkRole = .header
+        // The relay link is the part an admin must see; the log's path gives way to it.
+        let room = max(0, rightStart - x - 1)
+        let link = m.live.label(now: m.now).map { Format.fit($0, room) } ?? ""
+        let sourceRoom = max(0, room - Grid.displayWidth(link) - (link.isEmpty ? 0 : 3))
+        if !m.source.label.isEmpty, sourceRoom > 0 {
+            let label = Format.fitTail(m.source.label, max(1, sourceRoom - Grid.displayWidth(state) - 3))
+            x = g.put(Format.fit("\(label) [\(state)]", sourceRoom), x: x, y: 0, role: .header)
+            if !link.isEmpty { x = g.put(" · ", x: x, y: 0, role: .header) }
         }
-        x = g.put(Format.fit(source, max(0, rightStart - x - 1)), x: x, y: 0, role: linkRole)
-        let room = rightStart - x - 2
-        if room >= 8 {
-            let w = min(30, room)
+        if !link.isEmpty {
+            let linkRole: Role
+            switch m.live.link {
+            case .reconnecting, .permissionDenied, .versionMismatch: linkRole = .warning
+            default: linkRole = .header
+            }
+            x = g.put(link, x: x, y: 0, role: linkRole)
+        }
+        let sparkRoom = rightStart - x - 2
+        if sparkRoom >= 8 {
+            let w = min(30, sparkRoom)
             g.put(Format.sparkline(m.rate, width: w), x: rightStart - w - 1, y: 0, role: .sparkline)
         }
         let c = g.put(counts, x: rightStart, y: 0, role: .header)

@@ -37,6 +37,13 @@ enum Format {
         return out + "…"
     }
 
+    /// Text cut from the left (a path keeps its file name), with an ellipsis when cut.
+    static func fitTail(_ s: String, _ width: Int) -> String {
+        guard width > 0 else { return "" }
+        if Grid.displayWidth(s) <= width { return s }
+        return "…" + String(String(fit(String(s.reversed()), width).dropLast()).reversed())
+    }
+
     /// Padded (or cut) to exactly `width` columns.
     static func cell(_ s: String, _ width: Int) -> String {
         let f = fit(s, width)
