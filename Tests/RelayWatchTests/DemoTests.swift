@@ -29,6 +29,23 @@ import TestSupport
         #expect(processes(withEnvironment: "TMPDIR=\(tmp)") == [], "no process of the demo is left")
     }
 
+    @Test func theRecordedMiscountOpensFromTheDemoCommand() throws {
+        let scratch = try TempDir()
+        let tmp = scratch.path("tmp")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let exitFile = scratch.path("exit")
+        let tmux = try TmuxSession(width: 160, height: 40,
+                                   command: "env TMPDIR=\(tmp) \(Built.binary("relaywatch")) demo --scenario kb822105; echo $? > \(exitFile); sleep 60")
+        try tmux.wait("the scenario with its findings") { $0.contains("recorded scenario kb822105") && $0.contains("4 anomalies") }
+        try tmux.keys("f")
+        try tmux.wait("the KB822105 message") { $0.contains("KB1") && $0.contains("!4") }
+        try tmux.keys("q")
+        let end = Date().addingTimeInterval(10)
+        while Date() < end, !FileManager.default.fileExists(atPath: exitFile) { usleep(50_000) }
+        #expect(((try? String(contentsOfFile: exitFile, encoding: .utf8)) ?? "").hasPrefix("0"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [])
+    }
+
     /// Every anomaly class mailrelayd can really produce, and every outcome, within a minute.
     @Test func theDemoShowsEverySituationWithinAMinute() async throws {
         let demo = try await DemoRelay.start()

@@ -63,9 +63,10 @@ import RelayScenarios
         var g = Render.frame(m)
         #expect(g.line(1).contains("KB1  from <sender@example.org>  150 recipients"))
         #expect(g.line(2).contains("Recipients") && g.line(2).contains("Anomalies (4)"))
-        // Scroll so #95–#140 are on screen.
+        // Move the cursor to #140: the view follows, so #97–#140 are on screen.
         Self.press(&m, .pageDown, .pageDown)
-        for _ in 0..<(94 - 2 * m.pageSize) { Self.press(&m, .down) }
+        for _ in 0..<(139 - 2 * m.pageSize) { Self.press(&m, .down) }
+        #expect(m.recipientCursor == 139)
         g = Render.frame(m)
         for n in [98, 99, 100] {
             let y = try #require(Self.row(g, containing: "user\(n)@example.net "))
@@ -195,13 +196,16 @@ import RelayScenarios
         #expect(m.screen == .list)
         _ = m.update(.mouse(.click(x: 5, y: Layout.listFirstRow + 1)))
         #expect(m.screen == .message("KB1", .recipients))
+        // In the Recipients tab the wheel and the keys move the cursor; the view follows it.
         _ = m.update(.mouse(.wheelDown))
-        #expect(m.detailTop == 3)
-        // Scrolling stops at the end of the content: one key up moves up at once.
+        #expect(m.recipientCursor == 3 && m.detailTop == 0)
+        // The cursor stops at the last recipient, the view at the end of the content: one key
+        // up moves the cursor at once.
         for _ in 0..<100 { _ = m.update(.key(.pageDown)) }
+        #expect(m.recipientCursor == 149)
         #expect(m.detailTop == 150 - (m.detailRows - 1))
         _ = m.update(.key(.up))
-        #expect(m.detailTop == 150 - (m.detailRows - 1) - 1)
+        #expect(m.recipientCursor == 148 && m.detailTop == 150 - (m.detailRows - 1))
     }
 
     @Test func sortAndThemeKeysCycleAndSaySo() {

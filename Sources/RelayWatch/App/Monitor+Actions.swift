@@ -89,7 +89,8 @@ extension Monitor {
         _ = moveCursor(1)
     }
 
-    /// Up and down in the Recipients tab move the cursor (the view follows); elsewhere they scroll.
+    /// In the Recipients tab the movement keys and the wheel move the cursor (the view follows,
+    /// as in the list); in the other tabs they scroll.
     mutating func moveCursor(_ delta: Int) -> Bool {
         guard case .message(let id, .recipients) = screen, let record = store.message(id) else { return false }
         recipientCursor = max(0, min(record.recipients.count - 1, recipientCursor + delta))

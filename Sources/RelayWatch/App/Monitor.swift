@@ -257,8 +257,8 @@ public struct Monitor: Sendable {
 
     private mutating func mouse(_ m: Mouse) -> Effect {
         switch m {
-        case .wheelUp: move(-3)
-        case .wheelDown: move(3)
+        case .wheelUp: if !moveCursor(-3) { move(-3) }
+        case .wheelDown: if !moveCursor(3) { move(3) }
         case .click(_, let y):
             if case .list = screen {
                 let row = y - Layout.listFirstRow + listTop
@@ -301,10 +301,10 @@ public struct Monitor: Sendable {
             return .quit
         case .up, .char("k"): if !moveCursor(-1) { move(-1) }
         case .down, .char("j"): if !moveCursor(1) { move(1) }
-        case .pageUp: move(-pageSize)
-        case .pageDown: move(pageSize)
-        case .home, .char("g"): move(-Int.max / 2)
-        case .end, .char("G"): move(Int.max / 2)
+        case .pageUp: if !moveCursor(-pageSize) { move(-pageSize) }
+        case .pageDown: if !moveCursor(pageSize) { move(pageSize) }
+        case .home, .char("g"): if !moveCursor(-Int.max / 2) { move(-Int.max / 2) }
+        case .end, .char("G"): if !moveCursor(Int.max / 2) { move(Int.max / 2) }
         case .enter:
             if case .list = screen, let id = selectedID ?? order.first { open(id) }
         case .tab, .right:

@@ -1,0 +1,139 @@
+import Foundation
+import RelayCore
+import RelayScenarios
+@testable import RelayWatch
+import Testing
+
+/// The update step's side of the control socket: what each action key asks, when it refuses, and
+/// how the relay's answers and the link's state are shown. No socket here: effects and state only.
+struct MonitorActionTests {
+    static let id = "KB1"
+
+    /// The KB822105 scenario's message, with the relay saying it still has it queued.
+    static func connected(pending: Int = 3, held: Bool = false) -> Monitor {
+        var m = MonitorViewTests.monitor([Scenario.kb822105.log], width: 160, height: 50)
+        MonitorViewTests.press(&m, .char("f"))
+        m.linkChanged(.connected(relay: "mailrelayd", version: "0.1.0"))
+        let record = m.store.message(id)!
+        let recipients = record.recipients.enumerated().map { i, a in
+            QueueRecipientEntry(address: a, state: i < pending ? "pending" : "delivered", attempts: 1, lastReply: nil)
+        }
+        let entry = QueueEntry(id: id, sender: "sender@example.org", received: 0, age: 0, size: 1, held: held, attempts: 1,
+                               nextAttempt: 100, inProgress: false, recipients: recipients)
+        m.liveSnapshot([entry], relayNow: 0, received: 0, enterUnknown: false)
+        return m
+    }
+
+    @Test func rAsksFirstAndYSendsTheRetry() {
+        var m = Self.connected(pending: 3)
+        #expect(m.update(.key(.char("r"))) == .none)
+        #expect(m.confirming?.question == "Retry 3 recipients of KB1 now? y/n")
+        #expect(Render.frame(m).line(48).contains("Retry 3 recipients of KB1 now? y/n"))
+        #expect(m.update(.key(.char("y"))) == .control(.init(op: .retry, msg: Self.id)))
+        #expect(m.confirming == nil)
+    }
+
+    @Test func anyOtherKeyCancels() {
+        var m = Self.connected()
+        _ = m.update(.key(.char("r")))
+        #expect(m.update(.key(.char("n"))) == .none)
+        #expect(m.confirming == nil && m.status?.text == "cancelled")
+    }
+
+    @Test func spaceMarksAndRRetriesOnlyThePendingMarkedOnes() {
+        var m = Self.connected(pending: 2)
+        MonitorViewTests.press(&m, .enter, .char(" "), .char(" "), .char(" "))
+        #expect(m.marks[Self.id] == [0, 1, 2])
+        #expect(m.recipientCursor == 3)
+        _ = m.update(.key(.char("R")))
+        let record = m.store.message(Self.id)!
+        #expect(m.confirming?.request == .init(op: .retry, msg: Self.id, rcpts: [record.recipients[0], record.recipients[1]]))
+        #expect(m.confirming?.question.contains("Retry 2 marked recipients") == true)
+        #expect(m.confirming?.question.contains("1 marked ones are already final") == true)
+        // Space again unmarks.
+        _ = m.update(.key(.escape))
+        MonitorViewTests.press(&m, .up, .char(" "))
+        #expect(m.marks[Self.id] == [0, 1])
+    }
+
+    @Test func holdAndReleaseGoStraightToTheRelay() {
+        var m = Self.connected()
+        #expect(m.update(.key(.char("h"))) == .control(.init(op: .hold, msg: Self.id)))
+        #expect(m.update(.key(.char("u"))) == .control(.init(op: .release, msg: Self.id)))
+    }
+
+    @Test func actionsAreRefusedWithAReason() {
+        var m = Self.connected(held: true)
+        _ = m.update(.key(.char("r")))
+        #expect(m.status?.text == "KB1 is held: u releases it first")
+        _ = m.update(.key(.char("R")))
+        #expect(m.status?.text.hasPrefix("mark recipients with space") == true)
+
+        m.readonly = true
+        for key in ["r", "R", "h", "u"] {
+            #expect(m.update(.key(.char(Character(key)))) == .none)
+            #expect(m.status?.text == "read-only (--readonly): actions are disabled")
+        }
+        m.readonly = false
+        m.linkChanged(.reconnecting(at: m.now + 4, why: "no socket at /x"))
+        _ = m.update(.key(.char("h")))
+        #expect(m.status?.text.hasPrefix("not connected to the relay") == true)
+        m.linkChanged(.permissionDenied("permission denied: /x is not open to this user"))
+        _ = m.update(.key(.char("h")))
+        #expect(m.status?.text == "permission denied on the control socket: this view is read-only")
+
+        var logOnly = MonitorViewTests.monitor([Scenario.kb822105.log])
+        MonitorViewTests.press(&logOnly, .char("f"))
+        _ = logOnly.update(.key(.char("r")))
+        #expect(logOnly.status?.text.hasPrefix("no control socket") == true)
+    }
+
+    @Test func answersAndTheLinkShowOnScreen() {
+        var m = Self.connected()
+        m.answered(ControlResponse.failure(.int(1), ControlError(.inProgress, "KB1 is being delivered right now")), to: .init(op: .retry, msg: Self.id))
+        #expect(m.status?.text == "relay refused retry KB1: KB1 is being delivered right now [in-progress]")
+        var ok = ControlResponse(id: .int(2))
+        ok.rcpts = ["a@b", "c@d"]
+        m.answered(ok, to: .init(op: .retry, msg: Self.id))
+        #expect(m.status?.text == "relay: retrying 2 recipients of KB1 now")
+        #expect(Render.frame(m).line(0).contains("relay: connected (mailrelayd 0.1.0)"))
+        #expect(Render.frame(m).line(1).contains("RELAY"))
+        _ = m.update(.tick(1000))
+        m.linkChanged(.reconnecting(at: 1004, why: "the relay closed the connection"))
+        #expect(Render.frame(m).line(0).contains("relay: reconnecting in 4s"))
+        m.linkChanged(.versionMismatch(2))
+        #expect(Render.frame(m).line(0).contains("relay: protocol v2 not understood"))
+    }
+
+    @Test func aSnapshotEntersMessagesTheViewHasNotSeenWhenThereIsNoLog() {
+        var m = Monitor()
+        _ = m.update(.resize(width: 120, height: 30))
+        let entry = QueueEntry(id: "Q1", sender: "s@x", received: 1_795_000_000, age: 5, size: 10, held: true, attempts: 2,
+                               nextAttempt: 1_795_000_100, inProgress: false,
+                               recipients: [QueueRecipientEntry(address: "r@y", state: "pending", attempts: 2, lastReply: LastReply(recorded: "451 4.7.1 later"))])
+        m.liveSnapshot([entry], relayNow: 1_795_000_005, received: 1_795_000_005, enterUnknown: true)
+        m.refresh()
+        #expect(m.store.message("Q1")?.recipients.count == 1)
+        #expect(m.order == ["Q1"])
+        #expect(m.live.entries["Q1"]?.recipients.first?.lastReply == LastReply(code: 451, enhanced: "4.7.1", text: "later"))
+    }
+}
+
+struct WatchConfigTests {
+    @Test func readsTheFourSettings() throws {
+        let c = try WatchConfig.parse("log = \"/var/log/d.log\"\nsocket = \"/run/m.sock\"\ntheme = \"light\"\nreadonly = true\n", file: "c.toml")
+        #expect(c.log == "/var/log/d.log" && c.socket == "/run/m.sock" && c.theme == "light" && c.readonly == true)
+    }
+
+    @Test func mistakesNameTheFileAndTheKey() {
+        #expect(throws: WatchConfigError.self) { try WatchConfig.parse("sockett = \"/x\"", file: "c.toml") }
+        do {
+            _ = try WatchConfig.parse("readonly = \"yes\"", file: "c.toml")
+            Issue.record("a string for readonly must be refused")
+        } catch {
+            #expect("\(error)" == "c.toml: readonly: expected true or false, found a string")
+        }
+        #expect(WatchConfig.path(environment: ["XDG_CONFIG_HOME": "/cfg", "HOME": "/h"]) == "/cfg/relaywatch/config.toml")
+        #expect(WatchConfig.path(environment: ["HOME": "/h"]) == "/h/.config/relaywatch/config.toml")
+    }
+}
