@@ -19,6 +19,8 @@ struct RelayBench: ParsableCommand {
     @Option(help: "The peer's recipient limit per transaction.") var limit = 50
     @Option(help: "Submitting clients in parallel.") var clients = 8
     @Option(help: "Connections to the peer (mailrelayd's route; Postfix's default is 20).") var connections = 20
+    @Flag(help: "Also time mailrelayd with a control-socket subscriber that reads every event, and with one that never reads.")
+    var subscribers = false
     @Flag(help: "Also run the local Postfix. This REWRITES /etc/postfix/main.cf and master.cf (needs root).")
     var postfix = false
 
@@ -27,11 +29,15 @@ struct RelayBench: ParsableCommand {
         print("peer: 127.0.0.1:\(peer.port), \(limit) recipients per transaction, then 552 5.5.3 Too many recipients")
         print("job: \(messages) messages x \(recipients) recipients, \(clients) submitting clients\n")
         var rows: [Row] = []
-        rows.append(try runMailrelayd(peer))
+        rows.append(try runMailrelayd(peer, subscriber: .none))
+        if subscribers {
+            rows.append(try runMailrelayd(peer, subscriber: .reading))
+            rows.append(try runMailrelayd(peer, subscriber: .stalled))
+        }
         if postfix { rows.append(try runPostfix(peer)) }
-        print(String(repeating: " ", count: 12) + "recipients/s   p50 latency   p99 latency   bounced   delivered")
+        print(String(repeating: " ", count: 20) + "recipients/s   p50 latency   p99 latency   bounced   delivered")
         for r in rows {
-            print(r.name.padding(toLength: 12, withPad: " ", startingAt: 0)
+            print(r.name.padding(toLength: 20, withPad: " ", startingAt: 0)
                   + String(format: "%12.0f   %9.3f s   %9.3f s   %7d   %9d", r.rate, r.p50, r.p99, r.bounced, r.delivered))
         }
         if !postfix { print("\n(run with --postfix as root to time Debian's Postfix 3.7 on the same job)") }
@@ -49,7 +55,9 @@ struct RelayBench: ParsableCommand {
 
     // MARK: mailrelayd
 
-    func runMailrelayd(_ peer: SinkPeer) throws -> Row {
+    enum Subscriber { case none, reading, stalled }
+
+    func runMailrelayd(_ peer: SinkPeer, subscriber: Subscriber) throws -> Row {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("relaybench-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -75,13 +83,43 @@ struct RelayBench: ParsableCommand {
             }
         }
         guard port > 0 else { throw ValidationError("mailrelayd did not start: \((try? String(contentsOfFile: dir + "/stderr", encoding: .utf8)) ?? "")") }
+        // A control client subscribed to every event: one that keeps up, or one that never reads
+        // (the relay must not slow down for it).
+        var control: Int32 = -1
+        if subscriber != .none {
+            control = try connectControl(dir + "/spool/control.sock")
+            let request = Array("{\"id\":1,\"op\":\"subscribe\"}\n".utf8)
+            _ = request.withUnsafeBytes { send(control, $0.baseAddress, $0.count, 0) }
+        }
+        defer { if control >= 0 { close(control) } }
+        let reader = subscriber == .reading ? Thread { [control] in
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = recv(control, &buffer, buffer.count, 0)
+                if n <= 0 { break }
+            }
+        } : nil
+        reader?.start()
         let before = peer.received.recipients
         let total = messages * recipients
         let (accepted, start) = submit(port: port, tag: "m")
         let end = waitUntil { peer.received.recipients - before >= total }
         let log = (try? String(contentsOfFile: dir + "/spool/delivery.log", encoding: .utf8)) ?? ""
         let bounced = log.split(separator: "\n").filter { $0.contains("\"status\":\"bounced\"") }.count
-        return row("mailrelayd", accepted, peer, start, end, bounced: bounced, delivered: peer.received.recipients - before)
+        let name = ["mailrelayd", "mailrelayd + reader", "mailrelayd + stalled"][subscriber == .none ? 0 : subscriber == .reading ? 1 : 2]
+        return row(name, accepted, peer, start, end, bounced: bounced, delivered: peer.received.recipients - before)
+    }
+
+    func connectControl(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw ValidationError("cannot connect to \(path): \(String(cString: strerror(errno)))") }
+        return fd
     }
 
     // MARK: Postfix

@@ -65,6 +65,19 @@ import TestSupport
         try tmux.wait("reconnected by itself", seconds: 20) { $0.contains("relay: connected") }
     }
 
+    /// With the socket alone, the queue comes from a snapshot and the events are pushed.
+    @Test func theSocketAloneShowsTheQueueAndLiveEvents() throws {
+        let scratch = try TempDir()
+        let (_, relay, id, _) = try deferredMessage(scratch)
+        let tmux = try TmuxSession(width: 160, height: 50, command: "\(Built.binary("relaywatch")) --socket \(relay.controlPath)")
+        // Queued before relaywatch started: known from the snapshot.
+        try tmux.wait("the queued message from the snapshot") { $0.contains("relay: connected") && $0.contains(id) && $0.contains("in 59m") }
+        // A new message after it: its events arrive over the socket.
+        let final = try SMTPClient(port: relay.port).submit(from: "late@c.test", to: ["late@live.test"]).final ?? ""
+        let second = String(final.split(separator: " ").last ?? "")
+        try tmux.wait("the pushed events of a new message") { $0.contains(second) && $0.contains("late@c.test") && $0.contains("0/1/0/0") }
+    }
+
     @Test func readonlyRefusesEveryAction() throws {
         let scratch = try TempDir()
         let (_, relay, id, _) = try deferredMessage(scratch)
