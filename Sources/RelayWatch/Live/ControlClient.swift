@@ -49,6 +49,9 @@ public final class ControlClient {
     private var failures = 0
     private var snapshotOutstanding = false
     private var lastSnapshot = 0.0
+    /// When the socket connected: a relay that does not answer hello in time is given up on.
+    private var connectedAt = 0.0
+    static let helloTimeout = 10.0
     /// Seconds between snapshots while connected (the queue's schedule and held flags change
     /// without log lines, and a log-only view needs the live queue refreshed).
     public var snapshotInterval = 2.0
@@ -72,7 +75,9 @@ public final class ControlClient {
         case .reconnecting(let at, _), .permissionDenied(_, let at), .versionMismatch(_, let at):
             if now >= at { connect(now: now, into: &out) }
         case .connecting:
-            if fd < 0 { connect(now: now, into: &out) }
+            if fd < 0 { connect(now: now, into: &out) } else if now - connectedAt > ControlClient.helloTimeout {
+                lost("no answer to hello in \(Int(ControlClient.helloTimeout))s", now: now, into: &out)
+            }
         case .connected:
             if !snapshotOutstanding, now - lastSnapshot >= snapshotInterval { requestSnapshot(now) }
         }
@@ -128,6 +133,7 @@ public final class ControlClient {
         }
         _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK)
         fd = s
+        connectedAt = now
         input = []
         output = []
         pending = [:]
