@@ -80,7 +80,7 @@ let package = Package(
 
         // Helpers every test target shares: the built binaries, scratch folders, spawning a child
         // with a clean signal state.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["MailRelay"], path: "Tests/TestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
         .testTarget(
             name: "MailRelayTests",
@@ -88,7 +88,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelayWatchTests",
-            dependencies: ["RelayWatch", "RelayScenarios", "RelayDemo", "TestSupport", "relaywatch"]
+            dependencies: ["RelayWatch", "RelayScenarios", "TestSupport", "relaywatch"]
         ),
     ]
 )

@@ -78,7 +78,7 @@ public final class DemoRelay: Sendable {
         c.log = directory + "/delivery.log"
         c.control = directory + "/control.sock"
         c.backoff = [5, 10, 20]
-        c.queueLifetime = 45
+        c.queueLifetime = 30
         c.connectTimeout = 5
         c.replyTimeout = 30
         c.idleConnectionTime = 5
@@ -90,21 +90,8 @@ public final class DemoRelay: Sendable {
             // The legacy reading of 552 (Postfix, Exim, OpenSMTPD): what a monitor must catch.
             "legacy552.example": Route(nextHop: strict, connections: 2, rcpt552: .permanent),
             "limit452.example": Route(nextHop: greylisting, connections: 2),
-            "unreachable.example": Route(nextHop: HostPort(host: "127.0.0.1", port: closedPort()), connections: 1),
+            "unreachable.example": Route(nextHop: HostPort(host: "127.0.0.1", port: LoopbackPort.unused()), connections: 1),
         ]
         return c
-    }
-
-    /// A port nothing listens on: bound for a moment to get a free one, then closed.
-    static func closedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

@@ -22,7 +22,11 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Theme name or file.")
     var theme: String?
 
+    @Flag(name: .customLong("no-monitor"), help: "Run only the demo relay, printing its log and socket paths, until SIGTERM or SIGINT (to point another relaywatch or a script at it).")
+    var noMonitor = false
+
     func run() throws {
+        if noMonitor { return try DemoCommand.runHeadless() }
         guard isatty(0) != 0, isatty(1) != 0 else {
             writeError("relaywatch: the monitor needs a terminal")
             throw ExitCode(2)
@@ -65,6 +69,30 @@ struct DemoCommand: ParsableCommand {
         let status = MonitorLoop.run(options)
         blocking { await demo.stop() }
         return status
+    }
+}
+
+extension DemoCommand {
+    /// The demo relay without the monitor: its paths on stdout, then it runs until a signal.
+    static func runHeadless() throws {
+        // Blocked before any thread starts (threads inherit the mask), then taken with sigwait.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGHUP)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        let demo: DemoRelay
+        do {
+            demo = try blocking { try await DemoRelay.start() }
+        } catch {
+            writeError("relaywatch: cannot start the built-in demo: \(error)")
+            throw ExitCode(1)
+        }
+        StandardStreams.out("log \(demo.logPath)\nsocket \(demo.controlPath)\nsmtp 127.0.0.1:\(demo.smtpPort)\n")
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        blocking { await demo.stop() }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MailRelay
 import Testing
 import TestSupport
 
@@ -39,7 +40,7 @@ struct ControlPermissionTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let socket = dir + "/control.sock"
         let settings = "control = \"\(socket)\"" + (group.map { "\ncontrol_group = \"\($0)\"" } ?? "")
-        return (try RelayUnderTest(in: scratch, nextHop: try RelayFaultTests.freePort(), settings: settings), socket)
+        return (try RelayUnderTest(in: scratch, nextHop: LoopbackPort.unused(), settings: settings), socket)
     }
 
     @Test func anotherUserCannotOpenTheOwnerOnlySocket() throws {

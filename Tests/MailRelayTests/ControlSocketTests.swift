@@ -107,7 +107,7 @@ import TestSupport
 
     @Test func garbageGetsErrorsAndNeverACrash() throws {
         let scratch = try TempDir()
-        let relay = try RelayUnderTest(in: scratch, nextHop: try RelayFaultTests.freePort())
+        let relay = try RelayUnderTest(in: scratch, nextHop: LoopbackPort.unused())
         let c = try ControlConnection(relay.controlPath)
         #expect(c.call("this is not json")?.errorCode == "bad-json")
         #expect(c.call("[1,2,3]")?.errorCode == "bad-json")
@@ -138,7 +138,7 @@ import TestSupport
 
     @Test func aHundredClientsAtOnce() throws {
         let scratch = try TempDir()
-        let relay = try RelayUnderTest(in: scratch, nextHop: try RelayFaultTests.freePort())
+        let relay = try RelayUnderTest(in: scratch, nextHop: LoopbackPort.unused())
         let clients = try (0..<100).map { _ in try ControlConnection(relay.controlPath) }
         for (n, c) in clients.enumerated() {
             c.send(#"{"id":\#(n),"op":"hello"}"# + "\n" + #"{"id":"\#(n)s","op":"stats"}"# + "\n" + #"{"id":"\#(n)q","op":"snapshot"}"# + "\n")
@@ -196,7 +196,7 @@ import TestSupport
 
     @Test func theSocketIsOwnerOnlyAndAStaleOneIsReplaced() throws {
         let scratch = try TempDir()
-        let dead = try RelayFaultTests.freePort()
+        let dead = LoopbackPort.unused()
         let relay = try RelayUnderTest(in: scratch, nextHop: dead)
         var st = stat()
         #expect(lstat(relay.controlPath, &st) == 0)

@@ -1,4 +1,5 @@
 import Foundation
+import MailRelay
 import Testing
 import TestSupport
 
@@ -14,7 +15,7 @@ final class EximPeer: @unchecked Sendable {
 
     init(in scratch: TempDir, recipientsMax: Int) throws {
         dir = scratch.path + "/exim"
-        port = try RelayFaultTests.freePort()
+        port = LoopbackPort.unused()
         for sub in ["spool", "log"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MailRelay
 import Testing
 import TestSupport
 
@@ -110,7 +111,7 @@ import TestSupport
     @Test func sigtermStopsCleanlyAndARestartResumesTheQueue() throws {
         let scratch = try TempDir()
         // A next hop that is not listening: messages wait in the queue.
-        let closedPort = try Self.freePort()
+        let closedPort = LoopbackPort.unused()
         let relay = try RelayUnderTest(in: scratch, nextHop: closedPort, settings: "backoff = [\"1s\"]")
         for i in 0..<3 {
             let (_, final) = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["q\(i)@wait.test"])
@@ -171,18 +172,6 @@ import TestSupport
         #expect(final?.hasPrefix("250") == true, "\(final ?? "no reply")")
         #expect(relay.waitForDone(1))
         #expect(peer.deliveries.flatMap(\.rcpts) == ["small@x.test"])
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

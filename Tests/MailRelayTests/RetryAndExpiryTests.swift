@@ -1,4 +1,5 @@
 import Foundation
+import MailRelay
 import Testing
 import TestSupport
 
@@ -22,7 +23,7 @@ import TestSupport
 
     @Test func anUndeliverableMessageExpiresAndItsDSNDoesNotBounceBack() throws {
         let scratch = try TempDir()
-        let dead = try RelayFaultTests.freePort()
+        let dead = LoopbackPort.unused()
         let relay = try RelayUnderTest(in: scratch, nextHop: dead, settings: "backoff = [\"1s\"]\nqueue_lifetime = \"2s\"")
         _ = try SMTPClient(port: relay.port).submit(from: "sender@c.test", to: ["x@nowhere.test"])
         // The message expires and a DSN goes to sender@c.test; that one cannot be delivered

@@ -1,17 +1,31 @@
 import Foundation
-import RelayDemo
 import Testing
 import TestSupport
 
 /// `relaywatch` with no arguments: the built-in demo relay, as a newcomer meets it.
 @Suite(.serialized) struct DemoTests {
+    /// relaywatch in tmux with a TMPDIR of its own; `exited()` waits for its exit status.
+    struct Launched {
+        let scratch: TempDir
+        let tmux: TmuxSession
+        var tmp: String { scratch.path("tmp") }
+
+        init(_ arguments: String, width: Int) throws {
+            scratch = try TempDir()
+            try FileManager.default.createDirectory(atPath: scratch.path("tmp"), withIntermediateDirectories: true)
+            tmux = try TmuxSession(width: width, height: 40, command: "env TMPDIR=\(scratch.path("tmp")) \(Built.binary("relaywatch")) \(arguments); echo $? > \(scratch.path("exit")); sleep 60")
+        }
+
+        func exited() -> String {
+            let end = Date().addingTimeInterval(20)
+            while Date() < end, !FileManager.default.fileExists(atPath: scratch.path("exit")) { usleep(50_000) }
+            return ((try? String(contentsOfFile: scratch.path("exit"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
     @Test func noArgumentsShowsARealRelayAtWorkAndQuitLeavesNothing() throws {
-        let scratch = try TempDir()
-        let tmp = scratch.path("tmp")
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        let exitFile = scratch.path("exit")
-        let tmux = try TmuxSession(width: 200, height: 40,
-                                   command: "env TMPDIR=\(tmp) \(Built.binary("relaywatch")); echo $? > \(exitFile); sleep 60")
+        let run = try Launched("", width: 200)
+        let (tmux, tmp) = (run.tmux, run.tmp)
         let started = Date()
         let screen = try tmux.wait("deliveries from the demo relay", seconds: 10) { s in
             s.contains("BUILT-IN DEMO") && s.contains("relay: connected") && delivered(s) > 0
@@ -22,52 +36,65 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).contains { $0.hasPrefix("relaywatch-demo.") })
 
         try tmux.keys("q")
-        let end = Date().addingTimeInterval(20)
-        while Date() < end, !FileManager.default.fileExists(atPath: exitFile) { usleep(50_000) }
-        #expect(((try? String(contentsOfFile: exitFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(run.exited() == "0")
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [], "the demo's temporary files are removed")
         #expect(processes(withEnvironment: "TMPDIR=\(tmp)") == [], "no process of the demo is left")
     }
 
     @Test func theRecordedMiscountOpensFromTheDemoCommand() throws {
-        let scratch = try TempDir()
-        let tmp = scratch.path("tmp")
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        let exitFile = scratch.path("exit")
-        let tmux = try TmuxSession(width: 160, height: 40,
-                                   command: "env TMPDIR=\(tmp) \(Built.binary("relaywatch")) demo --scenario kb822105; echo $? > \(exitFile); sleep 60")
+        let run = try Launched("demo --scenario kb822105", width: 160)
+        let tmux = run.tmux
         try tmux.wait("the scenario with its findings") { $0.contains("recorded scenario kb822105") && $0.contains("4 anomalies") }
         try tmux.keys("f")
         try tmux.wait("the KB822105 message") { $0.contains("KB1") && $0.contains("!4") }
         try tmux.keys("q")
-        let end = Date().addingTimeInterval(10)
-        while Date() < end, !FileManager.default.fileExists(atPath: exitFile) { usleep(50_000) }
-        #expect(((try? String(contentsOfFile: exitFile, encoding: .utf8)) ?? "").hasPrefix("0"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [])
+        #expect(run.exited() == "0")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: run.tmp) == [])
     }
 
-    /// Every anomaly class mailrelayd can really produce, and every outcome, within a minute.
-    @Test func theDemoShowsEverySituationWithinAMinute() async throws {
-        let demo = try await DemoRelay.start()
+    /// Every anomaly class mailrelayd can really produce, and every outcome, within a minute. The
+    /// demo runs as its own process (`demo --no-monitor`), as it does under the monitor.
+    @Test func theDemoShowsEverySituationWithinAMinute() throws {
+        let scratch = try TempDir()
+        let tmp = scratch.path("tmp")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let out = scratch.path("demo.out")
+        let pid = try spawnWithCleanSignals([Built.binary("relaywatch"), "demo", "--no-monitor"], environment: ["TMPDIR": tmp]) { actions in
+            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
+        var killed = false
+        defer { if !killed { kill(pid, SIGKILL); var s: Int32 = 0; waitpid(pid, &s, 0) } }
+        var logPath: String?
+        let ready = Date().addingTimeInterval(20)
+        while Date() < ready, logPath == nil {
+            usleep(50_000)
+            logPath = ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n")
+                .first { $0.hasPrefix("log ") }.map { String($0.dropFirst(4)) }
+        }
+        let log = try #require(logPath, "the demo printed no log path")
+        let started = Date()
         var rules: Set<String> = []
         var statuses: Set<String> = []
-        let end = Date().addingTimeInterval(70)
         let wanted: Set<String> = ["delivered", "deferred", "bounced", "expired"]
-        while Date() < end {
-            try await Task.sleep(for: .seconds(2))
-            let log = (try? String(contentsOfFile: demo.logPath, encoding: .utf8)) ?? ""
-            statuses = Set(log.split(separator: "\n").compactMap { line in
+        while Date().timeIntervalSince(started) < 60 {
+            Thread.sleep(forTimeInterval: 2)
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            statuses = Set(text.split(separator: "\n").compactMap { line in
                 (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["status"] as? String
             })
-            rules = Set(try Run.relaywatch(["report", "--json", demo.logPath]).stdout
+            rules = Set(try Run.relaywatch(["report", "--json", log]).stdout
                 .split(separator: "\"").filter { ["limit-bounced", "peer-limit-below-100"].contains($0) }.map(String.init))
             if rules.count == 2, statuses.isSuperset(of: wanted) { break }
         }
-        let directory = demo.directory
-        await demo.stop()
         #expect(rules == ["limit-bounced", "peer-limit-below-100"])
         #expect(statuses.isSuperset(of: wanted), "outcomes seen: \(statuses.sorted())")
-        #expect(!FileManager.default.fileExists(atPath: directory))
+        // SIGTERM stops it and removes its files.
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        killed = true
+        #expect(status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [])
     }
 }
 

@@ -1,13 +1,13 @@
 import Foundation
+import MailRelay
 
 /// A test's raw end of mailrelayd's control socket: blocking, byte-exact, one JSON object per line.
 /// Independent of relaywatch's client, so the tests check the wire, not our own reading of it.
 public final class ControlConnection: @unchecked Sendable {
-    public let fd: Int32
-    private var buffer: [UInt8] = []
+    let socket: LineSocket
 
     public init(_ path: String, timeout: Int = 20) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
@@ -19,37 +19,15 @@ public final class ControlConnection: @unchecked Sendable {
             close(fd)
             throw ControlConnectionError(description: "connect \(path): \(String(cString: strerror(e)))", errno: e)
         }
-        var tv = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        socket = LineSocket(fd: fd, timeout: timeout)
     }
 
-    deinit { close(fd) }
+    public func send(_ text: String) { socket.send(Array(text.utf8)) }
 
-    public func send(_ text: String) { send(Array(text.utf8)) }
-
-    public func send(_ bytes: [UInt8]) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes[done...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            done += n
-        }
-    }
+    public func send(_ bytes: [UInt8]) { socket.send(bytes) }
 
     /// The next line, or nil at end of stream or after the timeout.
-    public func line() -> String? {
-        while true {
-            if let lf = buffer.firstIndex(of: 0x0A) {
-                let line = buffer[..<lf]
-                buffer.removeSubrange(...lf)
-                return String(decoding: line, as: UTF8.self)
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { return nil }
-            buffer += chunk[..<n]
-        }
-    }
+    public func line() -> String? { socket.readLine().map { String(decoding: $0, as: UTF8.self) } }
 
     /// The next line as a JSON object.
     public func object() -> [String: Any]? {

@@ -44,15 +44,9 @@ struct ControlService: Sendable {
                 r.msg = msg
                 r.rcpts = try await queue.retryNow(msg, recipients: request.rcpts)
                 return r
-            case .hold:
+            case .hold, .release:
                 let msg = try need(request.msg)
-                try await queue.hold(msg)
-                var r = ControlResponse(id: id)
-                r.msg = msg
-                return r
-            case .release:
-                let msg = try need(request.msg)
-                try await queue.release(msg)
+                if op == .hold { try await queue.hold(msg) } else { try await queue.release(msg) }
                 var r = ControlResponse(id: id)
                 r.msg = msg
                 return r

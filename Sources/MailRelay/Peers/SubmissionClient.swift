@@ -6,33 +6,26 @@ import Foundation
 /// A submitting SMTP client over a plain blocking socket, so its caller controls every byte
 /// (pipelining, garbage, hanging up mid-DATA) and reads every reply: the tests', the benchmark's.
 public final class SubmissionClient {
-    let fd: Int32
-    private var buffer: [UInt8] = []
+    let socket: LineSocket
 
     public init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { throw SubmissionError(description: "connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
-        var tv = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard rc == 0 else {
+            let e = errno
+            close(fd)
+            throw SubmissionError(description: "connect to 127.0.0.1:\(port): \(String(cString: strerror(e)))")
+        }
+        socket = LineSocket(fd: fd)
     }
-
-    deinit { close(fd) }
 
     public func send(_ text: String) { send(Array(text.utf8)) }
 
-    public func send(_ bytes: [UInt8]) {
-        var done = 0
-        while done < bytes.count {
-            let n = bytes[done...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            done += n
-        }
-    }
+    public func send(_ bytes: [UInt8]) { socket.send(bytes) }
 
     /// One reply (all its lines), or nil when the connection closed or went quiet for 30 s.
     public func reply() -> String? {
@@ -48,17 +41,7 @@ public final class SubmissionClient {
     public func replies(_ n: Int) -> [String] { (0..<n).compactMap { _ in reply() } }
 
     private func readLine() -> String? {
-        while true {
-            if let lf = buffer.firstIndex(of: 0x0A) {
-                let line = buffer[..<lf]
-                buffer.removeSubrange(...lf)
-                return String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n <= 0 { return nil }
-            buffer += chunk[..<n]
-        }
+        socket.readLine().map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
     }
 
     /// Greeting, EHLO, then MAIL, every RCPT and DATA in one write (RFC 2920), then the text.
