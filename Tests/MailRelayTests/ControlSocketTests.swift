@@ -91,6 +91,14 @@ import TestSupport
         #expect(pushed.last?["rcpt"] as? String == "a2@grey.test" && pushed.last?["status"] as? String == "delivered")
         #expect(peer.waitForRecipients(1).flatMap(\.rcpts) == ["a2@grey.test"])
 
+        // Until the attempt is settled, another retry is refused as in progress.
+        let settled = Date().addingTimeInterval(10)
+        while Date() < settled {
+            let entry = (c.call(#"{"id":"p","op":"snapshot"}"#)?["messages"] as? [[String: Any]])?.first
+            if entry?["in_progress"] as? Bool == false { break }
+            usleep(20_000)
+        }
+
         // Delivered now: retrying it again is refused, naming why.
         let again = try #require(c.call(#"{"id":15,"op":"retry","msg":"\#(id)","rcpts":["a2@grey.test"]}"#))
         #expect(again.errorCode == "recipient-final")
