@@ -40,7 +40,7 @@ public enum MonitorLoop {
         // With a log, events come from it; the socket adds the live queue and the actions. With
         // the socket alone, the relay pushes the events too.
         let client = options.socketPath.map { ControlClient(path: $0, subscribe: options.logPath == nil) }
-        if let client { monitor.live.path = client.path; monitor.live.link = .connecting }
+        if let client { monitor.live.link = client.state }
         let loaded = ThemeLoader.resolve(options.theme, folders: options.themeFolders, environment: options.environment)
         monitor.notices = loaded.warnings
         var names = ThemeLoader.available(in: options.themeFolders)
@@ -131,13 +131,7 @@ public enum MonitorLoop {
     static func apply(_ item: ControlClient.Incoming, to monitor: inout Monitor, client: ControlClient, now: Double) {
         switch item {
         case .stateChanged(let state):
-            switch state {
-            case .connecting: monitor.linkChanged(.connecting)
-            case .connected(let relay, let version): monitor.linkChanged(.connected(relay: relay, version: version))
-            case .reconnecting(let at, let why): monitor.linkChanged(.reconnecting(at: at, why: why))
-            case .permissionDenied(let why, _): monitor.linkChanged(.permissionDenied(why))
-            case .versionMismatch(let v, _): monitor.linkChanged(.versionMismatch(v))
-            }
+            monitor.linkChanged(state)
         case .snapshot(let entries, let relayNow):
             monitor.liveSnapshot(entries, relayNow: relayNow, received: now, enterUnknown: client.subscribe)
         case .event(let line):

@@ -78,7 +78,7 @@ struct MonitorActionTests {
         m.linkChanged(.reconnecting(at: m.now + 4, why: "no socket at /x"))
         _ = m.update(.key(.char("h")))
         #expect(m.status?.text.hasPrefix("not connected to the relay") == true)
-        m.linkChanged(.permissionDenied("permission denied: /x is not open to this user"))
+        m.linkChanged(.permissionDenied("permission denied: /x is not open to this user", retryAt: m.now + 30))
         _ = m.update(.key(.char("h")))
         #expect(m.status?.text == "permission denied on the control socket: this view is read-only")
 
@@ -101,7 +101,7 @@ struct MonitorActionTests {
         _ = m.update(.tick(1000))
         m.linkChanged(.reconnecting(at: 1004, why: "the relay closed the connection"))
         #expect(Render.frame(m).line(0).contains("relay: reconnecting in 4s"))
-        m.linkChanged(.versionMismatch(2))
+        m.linkChanged(.versionMismatch(2, retryAt: 1030))
         #expect(Render.frame(m).line(0).contains("relay: protocol v2 not understood"))
     }
 

@@ -3,18 +3,8 @@ import RelayCore
 /// What the relay's control socket says, beside what the log says: the connection's state for the
 /// header, and the queue as of the last snapshot (held flags, next attempts, per-recipient state).
 public struct LiveQueue: Sendable {
-    public enum Link: Equatable, Sendable {
-        /// No socket given: log only, actions unavailable.
-        case none
-        case connecting
-        case connected(relay: String, version: String)
-        case reconnecting(at: Double, why: String)
-        case permissionDenied(String)
-        case versionMismatch(Int)
-    }
-
-    public var link: Link = .none
-    public var path: String?
+    /// The control client's state; nil when no socket was given (log only, no actions).
+    public var link: ControlClient.State?
     public private(set) var entries: [String: QueueEntry] = [:]
     /// When the snapshot was taken (relay's clock), and when it arrived (ours).
     public private(set) var snapshotAt = 0.0
@@ -36,13 +26,13 @@ public struct LiveQueue: Sendable {
     /// The link for the header: short, and honest about what works.
     public func label(now: Double) -> String? {
         switch link {
-        case .none: return nil
+        case nil: return nil
         case .connecting: return "relay: connecting"
         case .connected(let relay, let version): return "relay: connected (\(relay) \(version))"
         case .reconnecting(let at, let why):
             return "relay: reconnecting in \(max(0, Int((at - now).rounded(.up))))s (\(why))"
         case .permissionDenied: return "relay: permission denied, log only"
-        case .versionMismatch(let v): return "relay: protocol v\(v) not understood (relaywatch speaks v\(ControlProtocol.version))"
+        case .versionMismatch(let v, _): return "relay: protocol v\(v) not understood (relaywatch speaks v\(ControlProtocol.version))"
         }
     }
 

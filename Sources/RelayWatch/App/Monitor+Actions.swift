@@ -100,13 +100,13 @@ extension Monitor {
 
     // MARK: what the socket brought
 
-    public mutating func linkChanged(_ link: LiveQueue.Link) {
+    public mutating func linkChanged(_ link: ControlClient.State) {
         let was = live.link
         live.link = link
         switch link {
         case .connected: if was != link { say("connected to the relay's control socket") }
-        case .permissionDenied(let why): say(why + "; showing the log only", for: 15)
-        case .versionMismatch(let v): say("the relay speaks control protocol v\(v); this relaywatch speaks v\(ControlProtocol.version)", for: 15)
+        case .permissionDenied(let why, _): say(why + "; showing the log only", for: 15)
+        case .versionMismatch(let v, _): say("the relay speaks control protocol v\(v); this relaywatch speaks v\(ControlProtocol.version)", for: 15)
         default: break
         }
     }
