@@ -32,6 +32,16 @@ public enum ControlProtocol {
     }
 
     public static func classify(_ line: [UInt8]) -> Incoming {
+        // Nearly every line on a subscribed connection is a delivery event: the log codec's own
+        // scanner recognises one without building a JSON tree (or the event) for it.
+        let isEvent = line.withUnsafeBytes { bytes -> Bool in
+            var raw = RawEvent(JSONScanner(bytes))
+            switch LogDecoder.scan(bytes, into: &raw) {
+            case .event, .unknownEvent: return true
+            case .blank, .malformed: return false
+            }
+        }
+        if isEvent { return .event }
         let data = Data(line)
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             return .garbage("not a JSON object")
