@@ -79,16 +79,19 @@ actor QueueManager {
         }
     }
 
-    /// Starts an attempt for the message's pending recipients (or only those in `only`). `retry`
-    /// is the event that says why, when it is not the first attempt's natural start.
-    private func startAttempt(_ id: String, only: Set<Int>? = nil, retry: Retry? = nil) {
-        guard var m = messages[id], attempts[id] == nil, !m.held else { return }
+    /// Starts an attempt for the message's pending recipients (or only those in `only`) and
+    /// returns their addresses. `requestedBy` names who asked (the `retry` event's source) when it
+    /// is not the schedule.
+    @discardableResult
+    private func startAttempt(_ id: String, only: Set<Int>? = nil, requestedBy source: String? = nil) -> [String] {
+        guard var m = messages[id], attempts[id] == nil, !m.held else { return [] }
         let pending = m.recipients.enumerated().filter { $0.element.state == .pending && (only?.contains($0.offset) ?? true) }
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty else { return [] }
         m.attempts += 1
         messages[id] = m
-        if let retry {
-            log.write([DeliveryEvent(ts: .now, msg: id, .retry(retry))])
+        let addresses = pending.map(\.element.address)
+        if let source {
+            log.write([DeliveryEvent(ts: .now, msg: id, .retry(Retry(rcpts: only == nil ? nil : addresses, source: source)))])
         } else if m.attempts > 1 {
             log.write([DeliveryEvent(ts: .now, msg: id, .retry(Retry(rcpts: nil, source: "schedule")))])
         }
@@ -116,6 +119,7 @@ actor QueueManager {
                                                received: m.received, recipients: byRoute[route]!, route: route, data: data))
             }
         }
+        return addresses
     }
 
     private func abandonAttempt(_ id: String) {
@@ -308,7 +312,7 @@ actor QueueManager {
     /// An admin's "try now": every pending recipient, or the named ones. Returns the addresses
     /// the attempt will send to.
     func retryNow(_ id: String, recipients named: [String]?) throws(ControlError) -> [String] {
-        guard let m = messages[id] else { throw ControlError(.unknownMessage, "no message \(id) in the queue") }
+        let m = try queued(id)
         if m.held { throw ControlError(.held, "\(id) is held; release it first") }
         if attempts[id] != nil { throw ControlError(.inProgress, "\(id) is being delivered right now") }
         if stopping { throw ControlError(.shuttingDown, "the relay is stopping") }
@@ -327,28 +331,28 @@ actor QueueManager {
             }
             chosen = positions
         }
-        let sending = m.recipients.indices.filter { m.recipients[$0].state == .pending && (chosen?.contains($0) ?? true) }
-        let addresses = sending.map { m.recipients[$0].address }
         messages[id]?.nextAttempt = Date().timeIntervalSince1970
-        startAttempt(id, only: chosen, retry: Retry(rcpts: named == nil ? nil : addresses, source: "control"))
-        return addresses
+        return startAttempt(id, only: chosen, requestedBy: "control")
     }
 
     /// No attempts until released. An attempt already running finishes; the hold applies after it.
     func hold(_ id: String) async throws(ControlError) {
-        guard let m = messages[id] else { throw ControlError(.unknownMessage, "no message \(id) in the queue") }
-        if m.held { throw ControlError(.alreadyHeld, "\(id) is already held") }
+        if try queued(id).held { throw ControlError(.alreadyHeld, "\(id) is already held") }
         try await setHeld(id, true)
         log.write([DeliveryEvent(ts: .now, msg: id, .hold)])
     }
 
     /// Back on its schedule: if its next attempt is already due, it starts now.
     func release(_ id: String) async throws(ControlError) {
-        guard let m = messages[id] else { throw ControlError(.unknownMessage, "no message \(id) in the queue") }
-        if !m.held { throw ControlError(.notHeld, "\(id) is not held") }
+        if try !queued(id).held { throw ControlError(.notHeld, "\(id) is not held") }
         try await setHeld(id, false)
         log.write([DeliveryEvent(ts: .now, msg: id, .release)])
         if !stopping, messages[id].map({ $0.nextAttempt <= Date().timeIntervalSince1970 }) == true { startAttempt(id) }
+    }
+
+    private func queued(_ id: String) throws(ControlError) -> QueuedMessage {
+        guard let m = messages[id] else { throw ControlError(.unknownMessage, "no message \(id) in the queue") }
+        return m
     }
 
     /// The spool first: a hold that is not on disk would be lost at a restart.
