@@ -25,17 +25,24 @@ public final class Relay: Sendable {
 
     /// Opens the spool and the log, resumes the queue and starts listening.
     public static func start(_ config: RelayConfig, logger: Logger) async throws -> Relay {
+        // A configuration mistake is refused before anything is opened or started.
+        var controlGroup: gid_t?
+        if let name = config.controlGroup {
+            guard let gid = ControlAccess.groupID(name) else { throw ConfigError("control_group: no group named \(name)") }
+            controlGroup = gid
+        }
         let spool = try Spool(directory: config.spool)
         let log = try DeliveryLogWriter(path: config.logPath, rotateSize: config.logRotateSize, keep: config.logKeep)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, System.coreCount))
         let queued = try spool.loadAll()
-        let relay = try await Relay(config: config, spool: spool, log: log, group: group, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: min(4, System.coreCount))
+        let relay = try await Relay(config: config, spool: spool, log: log, group: group, controlGroup: controlGroup, logger: logger)
         await relay.queue.start(resuming: queued)
         logger.info("mailrelayd listening on \(relay.listenAddress), spool \(config.spool), delivery log \(log.path), control socket \(relay.control.path)")
         return relay
     }
 
-    private init(config: RelayConfig, spool: Spool, log: DeliveryLogWriter, group: MultiThreadedEventLoopGroup, logger: Logger) async throws {
+    private init(config: RelayConfig, spool: Spool, log: DeliveryLogWriter, group: MultiThreadedEventLoopGroup, controlGroup: gid_t?,
+                 logger: Logger) async throws {
         self.config = config
         self.spool = spool
         self.log = log
@@ -44,14 +51,6 @@ public final class Relay: Sendable {
         let ids = self.ids
         queue = QueueManager(config: config, spool: spool, log: log, ids: ids, limits: limits, group: group, logger: logger)
         let intake = Intake(config: config, spool: spool, log: log, ids: ids, queue: queue, logger: logger)
-        var gid: gid_t?
-        if let name = config.controlGroup {
-            guard let g = ControlAccess.groupID(name) else {
-                try? await group.shutdownGracefully()
-                throw ConfigError("control_group: no group named \(name)")
-            }
-            gid = g
-        }
         let connections = ConnectionCounter(limit: config.maxConnections)
         let counters = RelayCounters(smtp: connections)
         _ = log.subscribe { _, events in counters.count(events) }
@@ -61,7 +60,7 @@ public final class Relay: Sendable {
             try? await group.shutdownGracefully()
             throw ConfigError("cannot listen on \(config.listen): \(error)")
         }
-        let service = ControlService(config: config, queue: queue, log: log, stats: counters, access: ControlAccess(group: gid))
+        let service = ControlService(config: config, queue: queue, log: log, stats: counters, access: ControlAccess(group: controlGroup))
         do {
             control = try await ControlServer.start(config: config, service: service, group: group)
         } catch {

@@ -38,7 +38,7 @@ final class DemoPolicy: Sendable {
 
     init(greylistDelay: Double) { self.greylistDelay = greylistDelay }
 
-    func decide(sender: String, recipient: String, accepted: [String]) -> String? {
+    func decide(sender: String, recipient: String) -> String? {
         let parts = recipient.lowercased().split(separator: "@", maxSplits: 1)
         guard parts.count == 2 else { return "501 5.1.3 Bad recipient address syntax" }
         if parts[0].hasPrefix("nobody") || parts[0].hasPrefix("unknown") {

@@ -202,6 +202,12 @@ import TestSupport
         #expect(events + dropped == written)
     }
 
+    @Test func anUnknownControlGroupIsRefusedAtStart() throws {
+        let relay = try RelayUnderTest(in: TempDir(), nextHop: LoopbackPort.unused(), settings: "control_group = \"no-such-group-here\"", start: false)
+        #expect(throws: (any Error).self) { try relay.start() }
+        #expect(relay.daemon.stderr.contains("control_group: no group named no-such-group-here"))
+    }
+
     @Test func theSocketIsOwnerOnlyAndAStaleOneIsReplaced() throws {
         let scratch = try TempDir()
         let dead = LoopbackPort.unused()

@@ -15,8 +15,8 @@ struct ServerSession {
         /// The answer to RCPTs past `maxRecipients`. A test peer says 552 5.5.3 here, as old
         /// servers do; the relay says what RFC 5321 asks.
         var tooManyReply = "452 4.5.3 Too many recipients"
-        /// A receiving peer's own refusals (the demo's unknown users, greylisting, per-domain
-        /// limits); the relay's listener has none.
+        /// A receiving peer's own refusals (the demo's unknown users and greylisting); the relay's
+        /// listener has none.
         var recipientPolicy: RecipientPolicy?
     }
 
@@ -112,7 +112,7 @@ struct ServerSession {
             }
             guard params.isEmpty else { return bad("555 5.5.4 Unsupported parameter \(params[0])") }
             guard recipients.count < limits.maxRecipients else { return [.reply(limits.tooManyReply)] }
-            if let refusal = limits.recipientPolicy?(sender ?? "", path, recipients) { return [.reply(refusal)] }
+            if let refusal = limits.recipientPolicy?(sender ?? "", path) { return [.reply(refusal)] }
             recipients.append(path)
             return [.reply("250 2.1.5 Ok")]
         case "DATA":
@@ -214,11 +214,11 @@ struct ServerSession {
     }
 }
 
-/// A message as received, before it is queued.
-/// Decides one RCPT for a receiving peer: a reply line to refuse it, or nil to accept it.
-/// It is given the sender, the recipient and the recipients accepted so far in the transaction.
-public typealias RecipientPolicy = @Sendable (_ sender: String, _ recipient: String, _ accepted: [String]) -> String?
+/// Decides one RCPT for a receiving peer, given the sender and the recipient: a reply line to
+/// refuse it, or nil to accept it. (The recipient limit is the session's own, not the policy's.)
+public typealias RecipientPolicy = @Sendable (_ sender: String, _ recipient: String) -> String?
 
+/// A message as received, before it is queued.
 struct IncomingMessage: Equatable, Sendable {
     var sender: String
     var recipients: [String]
