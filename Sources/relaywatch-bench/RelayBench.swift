@@ -87,7 +87,7 @@ struct RelayBench: ParsableCommand {
         // (the relay must not slow down for it).
         var control: Int32 = -1
         if subscriber != .none {
-            control = try connectControl(dir + "/spool/control.sock")
+            control = try UnixSocket.connect(dir + "/spool/control.sock").get()
             let request = Array("{\"id\":1,\"op\":\"subscribe\"}\n".utf8)
             _ = request.withUnsafeBytes { send(control, $0.baseAddress, $0.count, 0) }
         }
@@ -108,18 +108,6 @@ struct RelayBench: ParsableCommand {
         let bounced = log.split(separator: "\n").filter { $0.contains("\"status\":\"bounced\"") }.count
         let name = ["mailrelayd", "mailrelayd + reader", "mailrelayd + stalled"][subscriber == .none ? 0 : subscriber == .reading ? 1 : 2]
         return row(name, accepted, peer, start, end, bounced: bounced, delivered: peer.received.recipients - before)
-    }
-
-    func connectControl(_ path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else { throw ValidationError("cannot connect to \(path): \(String(cString: strerror(errno)))") }
-        return fd
     }
 
     // MARK: Postfix

@@ -7,19 +7,7 @@ public final class ControlConnection: @unchecked Sendable {
     let socket: LineSocket
 
     public init(_ path: String, timeout: Int = 20) throws {
-        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
-            close(fd)
-            throw ControlConnectionError(description: "connect \(path): \(String(cString: strerror(e)))", errno: e)
-        }
-        socket = LineSocket(fd: fd, timeout: timeout)
+        socket = LineSocket(fd: try UnixSocket.connect(path).get(), timeout: timeout)
     }
 
     public func send(_ text: String) { socket.send(Array(text.utf8)) }
@@ -41,11 +29,6 @@ public final class ControlConnection: @unchecked Sendable {
         send(json + "\n")
         return object()
     }
-}
-
-public struct ControlConnectionError: Error, CustomStringConvertible {
-    public var description: String
-    public var errno: Int32
 }
 
 extension Dictionary where Key == String, Value == Any {
