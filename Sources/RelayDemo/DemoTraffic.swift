@@ -22,8 +22,9 @@ final class DemoTraffic: Sendable {
     let port: Int
     let interval: Double
     private let stopping = Atomic<Bool>(false)
-    private let finished = Mutex<CheckedContinuation<Void, Never>?>(nil)
-    private let done = Atomic<Bool>(false)
+    /// Whether the thread has ended, and who waits for it: one lock for both, so a waiter cannot
+    /// miss the end.
+    private let ended = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     init(port: Int, interval: Double) {
         self.port = port
@@ -33,8 +34,11 @@ final class DemoTraffic: Sendable {
     func start() {
         let thread = Thread { [self] in
             run()
-            done.store(true, ordering: .sequentiallyConsistent)
-            finished.withLock { $0?.resume(); $0 = nil }
+            let waiter = ended.withLock { e in
+                e.done = true
+                return e.waiter
+            }
+            waiter?.resume()
         }
         thread.name = "demo traffic"
         thread.start()
@@ -44,12 +48,11 @@ final class DemoTraffic: Sendable {
     func stop() async {
         stopping.store(true, ordering: .sequentiallyConsistent)
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let already = finished.withLock { slot -> Bool in
-                if done.load(ordering: .sequentiallyConsistent) { return true }
-                slot = c
-                return false
+            let done = ended.withLock { e in
+                if !e.done { e.waiter = c }
+                return e.done
             }
-            if already { c.resume() }
+            if done { c.resume() }
         }
     }
 
