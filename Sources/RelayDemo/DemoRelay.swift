@@ -22,7 +22,7 @@ public final class DemoRelay: Sendable {
     }
 
     public static func start(_ options: Options = Options()) async throws -> DemoRelay {
-        let directory = try makeDirectory()
+        let directory = try temporaryDirectory(prefix: "relaywatch-demo")
         do {
             let peers = try await DemoPeers.start(greylistDelay: options.greylistDelay)
             let relay: Relay
@@ -60,9 +60,11 @@ public final class DemoRelay: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    static func makeDirectory() throws -> String {
+    /// A new private (0700) directory in $TMPDIR (else /tmp), named `prefix.XXXXXX`: the demo's
+    /// spool, and the file a recorded scenario is opened from.
+    public static func temporaryDirectory(prefix: String) throws -> String {
         let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((base + "/relaywatch-demo.XXXXXX").utf8CString)
+        var template = Array((base + "/\(prefix).XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw ConfigError("cannot create a temporary directory in \(base): \(String(cString: strerror(errno)))")
         }

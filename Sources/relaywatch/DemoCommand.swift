@@ -31,20 +31,14 @@ struct DemoCommand: ParsableCommand {
             writeError("relaywatch: the monitor needs a terminal")
             throw ExitCode(2)
         }
-        let environment = ProcessInfo.processInfo.environment
-        var options = MonitorOptions(logPath: nil)
+        var options = MonitorOptions.forThisProcess(logPath: nil, socketPath: nil)
         options.theme = theme
-        options.environment = environment
-        options.themeFolders = ThemeLoader.searchFolders(environment: environment, executable: Bundle.main.executablePath ?? CommandLine.arguments[0])
         guard let name = scenario else { throw ExitCode(try DemoCommand.runDemo(options)) }
         guard let s = Scenario.all.first(where: { $0.name == name }) else {
             throw ValidationError("no scenario named \(name); known: \(Scenario.all.map(\.name).joined(separator: ", "))")
         }
         // The recorded log goes to a private temporary file the monitor follows, removed on quit.
-        let base = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((base + "/relaywatch-scenario.XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw ValidationError("cannot create a temporary directory in \(base)") }
-        let directory = String(cString: made)
+        let directory = try DemoRelay.temporaryDirectory(prefix: "relaywatch-scenario")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/\(name).log"
         try Data(s.log.utf8).write(to: URL(fileURLWithPath: path))

@@ -62,14 +62,11 @@ struct RelayWatchCommand: ParsableCommand {
             writeError("relaywatch: the monitor needs a terminal; for a log on a pipe use `relaywatch report`")
             throw ExitCode(2)
         }
-        var options = MonitorOptions(logPath: logPath, socketPath: socketPath)
+        var options = MonitorOptions.forThisProcess(logPath: logPath, socketPath: socketPath)
         options.readonly = readonly || file.readonly == true
         options.theme = theme ?? file.theme
         if let tail { options.start = .tail(tail) }
         if let since, let seconds = Duration.seconds(since) { options.since = Date().timeIntervalSince1970 - seconds }
-        options.environment = environment
-        options.themeFolders = ThemeLoader.searchFolders(environment: environment,
-                                                         executable: Bundle.main.executablePath ?? CommandLine.arguments[0])
         if logPath == nil, socketPath == nil {
             throw ExitCode(try DemoCommand.runDemo(options))
         }
@@ -103,6 +100,17 @@ struct RelayWatchCommand: ParsableCommand {
             writeError(fullMessage(for: error))
             Foundation.exit(2)
         }
+    }
+}
+
+extension MonitorOptions {
+    /// Options that see this process's environment and find themes beside this executable.
+    static func forThisProcess(logPath: String?, socketPath: String?) -> MonitorOptions {
+        var options = MonitorOptions(logPath: logPath, socketPath: socketPath)
+        options.environment = ProcessInfo.processInfo.environment
+        options.themeFolders = ThemeLoader.searchFolders(environment: options.environment,
+                                                         executable: Bundle.main.executablePath ?? CommandLine.arguments[0])
+        return options
     }
 }
 

@@ -14,7 +14,7 @@ extension Monitor {
     func actionBlocked(_ id: String?) -> String? {
         if readonly { return "read-only (--readonly): actions are disabled" }
         switch live.link {
-        case .none: return "no control socket: start relaywatch with --socket PATH to act on the relay"
+        case nil: return "no control socket: start relaywatch with --socket PATH to act on the relay"
         case .permissionDenied: return "permission denied on the control socket: this view is read-only"
         case .connected: break
         default: return "not connected to the relay (\(live.label(now: now) ?? "")); try again when it is"
