@@ -135,7 +135,6 @@ public enum MonitorLoop {
         case .snapshot(let entries, let relayNow):
             monitor.liveSnapshot(entries, relayNow: relayNow, received: now, enterUnknown: client.subscribe)
         case .event(let line):
-            monitor.source.state = "live"
             line.withUnsafeBytes { monitor.ingest(line: $0, number: 0, overlong: false) }
         case .overflow(let dropped):
             monitor.live.dropped += dropped
