@@ -25,7 +25,7 @@ let package = Package(
 
         // The monitor as a library, testable without a terminal: log input and the follower, the
         // report, the screen grid with roles, themes, and the app's state, update and views.
-        .target(name: "RelayWatch", dependencies: ["RelayCore", "CZlib"]),
+        .target(name: "RelayWatch", dependencies: ["RelayCore", "RelaySockets", "CZlib", "CTerminal"]),
 
         // ncursesw (Debian's libncurses-dev) with a shim for the macros Swift cannot import, and the
         // one backend that uses it. No other code touches curses.
@@ -41,10 +41,14 @@ let package = Package(
 
         // The relay: SMTP in and out on SwiftNIO, the durable queue (SQLite through GRDB), the
         // delivery engine that re-sends too-many recipients, DSNs and the delivery-log writer.
+        // Plain POSIX sockets for the package's simple clients: connecting to a Unix socket by path,
+        // a blocking line socket, a free loopback port. No SwiftNIO, so the monitor can use them.
+        .target(name: "RelaySockets", dependencies: ["RelayCore"]),
+
         .target(
             name: "MailRelay",
             dependencies: [
-                "RelayCore",
+                "RelayCore", "RelaySockets",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -52,11 +56,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Peers for the demo, the benchmark and the tests, not for production: a receiving SMTP
+        // server with a chosen recipient limit (the relay's own session code) and a byte-exact
+        // submitting client.
+        .target(
+            name: "RelayPeers",
+            dependencies: [
+                "MailRelay", "RelaySockets",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // `relaywatch` with no arguments: mailrelayd in-process, receiving peers with recipient
         // limits, greylisting and unknown users, and a generator submitting real SMTP traffic.
         .target(
             name: "RelayDemo",
-            dependencies: ["MailRelay", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["MailRelay", "RelayPeers", "RelaySockets", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "mailrelayd",
@@ -73,18 +88,18 @@ let package = Package(
         .executableTarget(
             name: "relaywatch-bench",
             dependencies: [
-                "RelayCore", "RelayWatch", "RelayScenarios", "MailRelay",
+                "RelayCore", "RelayWatch", "RelayScenarios", "MailRelay", "RelayPeers", "RelaySockets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // Helpers every test target shares: the built binaries, scratch folders, spawning a child
         // with a clean signal state.
-        .target(name: "TestSupport", dependencies: ["MailRelay"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RelayPeers", "RelaySockets"], path: "Tests/TestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
         .testTarget(
             name: "MailRelayTests",
-            dependencies: ["MailRelay", "RelayCore", "TestSupport", "mailrelayd", "relaywatch"]
+            dependencies: ["MailRelay", "RelayPeers", "RelaySockets", "RelayCore", "TestSupport", "mailrelayd", "relaywatch"]
         ),
         .testTarget(
             name: "RelayWatchTests",

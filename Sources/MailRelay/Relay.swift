@@ -100,7 +100,7 @@ struct Intake: MessageIntake {
         let now = Timestamp.now
         var body = Array(receivedHeader(id: id, message: message, client: client, now: now).utf8)
         body += message.body
-        let m = QueuedMessage(id: id, sender: message.sender, size: body.count, messageID: Intake.messageID(in: message.body),
+        let m = QueuedMessage(id: id, sender: message.sender, size: body.count, messageID: MessageHeader.messageID(in: message.body),
                               received: now.seconds, nextAttempt: now.seconds, eightBit: message.eightBit,
                               recipients: message.recipients.map { QueuedRecipient(address: $0) })
         do {
@@ -119,9 +119,12 @@ struct Intake: MessageIntake {
         let forClause = message.recipients.count == 1 ? "\r\n\tfor <\(message.recipients[0])>" : ""
         return "Received: from \(message.clientName) ([\(client)])\r\n\tby \(config.hostname) (mailrelayd) with \(message.eightBit ? "ESMTP (8BITMIME)" : "ESMTP") id \(id)\(forClause);\r\n\t\(now.rfc5322)\r\n"
     }
+}
 
+/// Reading a received message's header section.
+package enum MessageHeader {
     /// The Message-ID header's value, if the header section has one.
-    static func messageID(in body: [UInt8]) -> String? {
+    package static func messageID(in body: [UInt8]) -> String? {
         var start = 0
         while start < body.count {
             var end = start

@@ -1,5 +1,7 @@
 import Foundation
 import MailRelay
+import RelayPeers
+import RelaySockets
 import Synchronization
 
 /// The demo's receiving servers: real SMTP listeners on 127.0.0.1 that behave like the servers a

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import MailRelay
+import RelayPeers
+import RelaySockets
 
 /// `relaywatch` with no arguments: a real mailrelayd in this process, on 127.0.0.1 with free
 /// ports and a temporary spool, delivering to the demo's peers the traffic the generator submits.

@@ -1,5 +1,7 @@
 import Foundation
 import MailRelay
+import RelayPeers
+import RelaySockets
 import Synchronization
 
 /// Submits real SMTP messages to the demo relay, one every `interval` seconds, with 1 to 400

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import MailRelay
+import RelayPeers
+import RelaySockets
 #if canImport(Glibc)
 import Glibc
 #endif

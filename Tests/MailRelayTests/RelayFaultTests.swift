@@ -1,5 +1,7 @@
 import Foundation
 import MailRelay
+import RelayPeers
+import RelaySockets
 import Testing
 import TestSupport
 

@@ -1,5 +1,5 @@
 import Foundation
-import MailRelay
+import RelaySockets
 
 /// A test's raw end of mailrelayd's control socket: blocking, byte-exact, one JSON object per line.
 /// Independent of relaywatch's client, so the tests check the wire, not our own reading of it.

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import RelaySockets
 
 /// Creates the control socket with its final mode from the first instant. bind(2) would create the
 /// file with the umask's mode, wider than 0600 for a moment; instead the socket is bound inside a

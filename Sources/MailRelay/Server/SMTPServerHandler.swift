@@ -3,7 +3,7 @@ import NIOPosix
 import Synchronization
 
 /// Where a received message goes: the relay queues it durably and says what to answer.
-protocol MessageIntake: Sendable {
+package protocol MessageIntake: Sendable {
     /// "250 2.0.0 Ok: queued as ID" only once the message is on disk; a 4xx when it cannot be.
     func accept(_ message: IncomingMessage, client: String) async -> String
 }
@@ -138,7 +138,7 @@ final class SMTPServerHandler: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// Connections in use, shared by every connection's handler.
-final class ConnectionCounter: Sendable {
+package final class ConnectionCounter: Sendable {
     let limit: Int
     let count = Atomic<Int>(0)
     /// Every connection since start, refused ones included.
@@ -159,8 +159,8 @@ final class ConnectionCounter: Sendable {
 }
 
 /// Binds the listening socket and builds each connection's pipeline.
-enum SMTPServer {
-    static func bind(config: RelayConfig, group: EventLoopGroup, intake: any MessageIntake,
+package enum SMTPServer {
+    package static func bind(config: RelayConfig, group: EventLoopGroup, intake: any MessageIntake,
                      tooManyReply: String = "452 4.5.3 Too many recipients",
                      counter: ConnectionCounter? = nil, recipientPolicy: RecipientPolicy? = nil) async throws -> Channel {
         var limits = ServerSession.Limits(hostname: config.hostname, maxMessageSize: config.maxMessageSize,

@@ -219,10 +219,10 @@ struct ServerSession {
 public typealias RecipientPolicy = @Sendable (_ sender: String, _ recipient: String) -> String?
 
 /// A message as received, before it is queued.
-struct IncomingMessage: Equatable, Sendable {
-    var sender: String
-    var recipients: [String]
-    var eightBit: Bool
-    var clientName: String
-    var body: [UInt8]
+package struct IncomingMessage: Equatable, Sendable {
+    package var sender: String
+    package var recipients: [String]
+    package var eightBit: Bool
+    package var clientName: String
+    package var body: [UInt8]
 }

@@ -15,6 +15,9 @@ public struct LineSplitter {
     private var carry: [UInt8] = []
     private var carryOverlong = false
     public let maxLineLength: Int
+    /// A line past the limit is being skipped: its newline has not come yet. A reader that must
+    /// not wait for an end that may never come (a socket) can give up on the stream here.
+    public var discardingOverlongLine: Bool { carryOverlong }
 
     public init(maxLineLength: Int = LogDecoder.maxLineLength) {
         self.maxLineLength = maxLineLength

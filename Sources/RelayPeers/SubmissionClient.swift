@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import RelaySockets
 
 /// A submitting SMTP client over a plain blocking socket, so its caller controls every byte
 /// (pipelining, garbage, hanging up mid-DATA) and reads every reply: the tests', the benchmark's.

@@ -1,11 +1,12 @@
 import Foundation
+import MailRelay
 import NIOCore
 import NIOPosix
 import Synchronization
 
 /// A receiving SMTP server that accepts and discards, enforcing a recipient limit per transaction
 /// with the reply a chosen server gives past it. The same session code as mailrelayd's listener,
-/// so it pipelines and answers like a real server; for the benchmark (and the demo's peers).
+/// so it pipelines and answers like a real server; for the benchmark, the demo's peers and the tests.
 /// It counts what arrives and when each message (by Message-ID) last received recipients.
 public final class SinkPeer: Sendable {
     struct Tally {
@@ -67,7 +68,7 @@ struct SinkIntake: MessageIntake {
     func accept(_ message: IncomingMessage, client: String) async -> String {
         let now = Date().timeIntervalSince1970
         guard !message.sender.isEmpty else { return "250 2.0.0 Ok: DSN discarded" }
-        let id = Intake.messageID(in: message.body)
+        let id = MessageHeader.messageID(in: message.body)
         tally.state.withLock { t in
             t.messages += 1
             t.recipients += message.recipients.count

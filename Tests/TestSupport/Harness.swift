@@ -1,24 +1,23 @@
 import Foundation
-import MailRelay
-import TestSupport
+import RelayPeers
 
 /// A real receiving SMTP server: Tests/Peers/smtp_peer.py on aiosmtpd.
-final class Peer: @unchecked Sendable {
-    let daemon: Daemon
-    let port: Int
-    let recordPath: String
+public final class Peer: @unchecked Sendable {
+    public let daemon: Daemon
+    public let port: Int
+    public let recordPath: String
 
-    struct Delivery: Decodable {
-        var conn: Int
-        var txn: Int
-        var sender: String
-        var rcpts: [String]
-        var size: Int
+    public struct Delivery: Decodable {
+        public var conn: Int
+        public var txn: Int
+        public var sender: String
+        public var rcpts: [String]
+        public var size: Int
         /// Final-Recipient addresses when the message is a DSN.
-        var reported: [String]
+        public var reported: [String]
     }
 
-    init(in scratch: TempDir, name: String = "peer", _ options: [String]) throws {
+    public init(in scratch: TempDir, name: String = "peer", _ options: [String]) throws {
         recordPath = scratch.path + "/\(name).jsonl"
         FileManager.default.createFile(atPath: recordPath, contents: nil)
         daemon = try Daemon(["/usr/bin/python3", Built.root + "/Tests/Peers/smtp_peer.py", "--record", recordPath] + options,
@@ -29,13 +28,13 @@ final class Peer: @unchecked Sendable {
 
     deinit { daemon.stop() }
 
-    var deliveries: [Delivery] {
+    public var deliveries: [Delivery] {
         let text = (try? String(contentsOfFile: recordPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { try? JSONDecoder().decode(Delivery.self, from: Data($0.utf8)) }
     }
 
     /// Waits until `count` recipients have arrived (or the time is up) and returns the deliveries.
-    func waitForRecipients(_ count: Int, timeout: Double = 30) -> [Delivery] {
+    public func waitForRecipients(_ count: Int, timeout: Double = 30) -> [Delivery] {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
             let d = deliveries
@@ -47,22 +46,22 @@ final class Peer: @unchecked Sendable {
 }
 
 /// mailrelayd as a user runs it: the built binary, a TOML file, its own spool.
-final class RelayUnderTest: @unchecked Sendable {
-    let scratch: TempDir
-    let configPath: String
-    var daemon: Daemon!
-    var port = 0
+public final class RelayUnderTest: @unchecked Sendable {
+    public let scratch: TempDir
+    public let configPath: String
+    public var daemon: Daemon!
+    public var port = 0
     /// A command to run mailrelayd under (prlimit, say).
-    var wrapper: [String] = []
+    public var wrapper: [String] = []
 
-    var spool: String { scratch.path + "/spool" }
-    var logPath: String { spool + "/delivery.log" }
+    public var spool: String { scratch.path + "/spool" }
+    public var logPath: String { spool + "/delivery.log" }
     /// The default control socket (tests that set `control` know their own).
-    var controlPath: String { spool + "/control.sock" }
+    public var controlPath: String { spool + "/control.sock" }
 
     /// `settings` is TOML added to a test configuration (short back-off, loopback only),
     /// `route` goes into its `[default_route]`, `tables` after it.
-    init(in scratch: TempDir, nextHop: Int, settings: String = "", route: String = "", tables: String = "", start: Bool = true) throws {
+    public init(in scratch: TempDir, nextHop: Int, settings: String = "", route: String = "", tables: String = "", start: Bool = true) throws {
         self.scratch = scratch
         configPath = scratch.path + "/mailrelayd.toml"
         let text = """
@@ -84,7 +83,7 @@ final class RelayUnderTest: @unchecked Sendable {
         if start { try self.start() }
     }
 
-    func start() throws {
+    public func start() throws {
         daemon = try Daemon(wrapper + [Built.binary("mailrelayd"), "--config", configPath], directory: scratch.path, name: "mailrelayd-\(UUID().uuidString.prefix(4))")
         let line = try daemon.waitFor("mailrelayd to listen", in: \.stderr) { $0.contains("listening on") }
         let address = line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }!
@@ -93,17 +92,17 @@ final class RelayUnderTest: @unchecked Sendable {
 
     deinit { daemon?.kill9() }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// The delivery log's events as dictionaries.
-    var events: [[String: Any]] {
+    public var events: [[String: Any]] {
         log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
-    func events(_ name: String) -> [[String: Any]] { events.filter { $0["event"] as? String == name } }
+    public func events(_ name: String) -> [[String: Any]] { events.filter { $0["event"] as? String == name } }
 
     /// Waits until the log has `count` events named `name`.
-    func waitForEvents(_ name: String, _ count: Int, timeout: Double = 30) -> Bool {
+    public func waitForEvents(_ name: String, _ count: Int, timeout: Double = 30) -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
             if events(name).count >= count { return true }
@@ -113,7 +112,7 @@ final class RelayUnderTest: @unchecked Sendable {
     }
 
     /// Waits until the log says `done` for `count` messages.
-    func waitForDone(_ count: Int, timeout: Double = 30) -> Bool {
+    public func waitForDone(_ count: Int, timeout: Double = 30) -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
             if events("done").count >= count { return true }
@@ -124,10 +123,10 @@ final class RelayUnderTest: @unchecked Sendable {
 }
 
 /// The tests submit with the package's own blocking client (also the benchmark's).
-typealias SMTPClient = SubmissionClient
+public typealias SMTPClient = SubmissionClient
 
 /// Runs `relaywatch report --json` on a log and returns the anomaly rule ids it found.
-func reportRules(_ logPath: String) throws -> [String] {
+public func reportRules(_ logPath: String) throws -> [String] {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Built.binary("relaywatch"))
     p.arguments = ["report", "--json", logPath]

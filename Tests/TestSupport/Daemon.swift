@@ -1,17 +1,16 @@
 import Foundation
-import TestSupport
 
 /// A long-running child (mailrelayd, a Python SMTP peer) started with a clean signal state. Its stdout and
 /// stderr go to files; its stdin is a pipe held open until ``stop()``, so a peer that reads stdin
 /// to the end lives exactly as long as the test wants it.
-final class Daemon: @unchecked Sendable {
-    let pid: pid_t
-    let stdoutPath: String
-    let stderrPath: String
+public final class Daemon: @unchecked Sendable {
+    public let pid: pid_t
+    public let stdoutPath: String
+    public let stderrPath: String
     private var stdinWriter: Int32
     private var reaped = false
 
-    init(_ argv: [String], directory: String, name: String, environment: [String: String] = [:]) throws {
+    public init(_ argv: [String], directory: String, name: String, environment: [String: String] = [:]) throws {
         stdoutPath = directory + "/\(name).out"
         stderrPath = directory + "/\(name).err"
         var fds: [Int32] = [-1, -1]
@@ -38,11 +37,11 @@ final class Daemon: @unchecked Sendable {
         kill9()
     }
 
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// Waits until `stream` has a line matching `predicate`, or the child exits, or time runs out.
-    func waitFor(_ what: String, in stream: KeyPath<Daemon, String> = \.stdout, timeout: Double = 20,
+    public func waitFor(_ what: String, in stream: KeyPath<Daemon, String> = \.stdout, timeout: Double = 20,
                  _ predicate: (Substring) -> Bool) throws -> Substring {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
@@ -53,18 +52,18 @@ final class Daemon: @unchecked Sendable {
         throw DaemonError("timed out waiting for \(what):\n\(stderr)")
     }
 
-    var exited: Bool {
+    public var exited: Bool {
         if reaped { return true }
         var status: Int32 = 0
         if waitpid(pid, &status, WNOHANG) == pid { reaped = true; lastStatus = status }
         return reaped
     }
 
-    private(set) var lastStatus: Int32 = 0
+    public private(set) var lastStatus: Int32 = 0
 
     /// SIGTERM, then waits for exit; returns the exit status (as waitpid gives it).
     @discardableResult
-    func terminate(timeout: Double = 30) -> Int32? {
+    public func terminate(timeout: Double = 30) -> Int32? {
         closeStdin()
         guard !reaped else { return lastStatus }
         kill(pid, SIGTERM)
@@ -78,14 +77,14 @@ final class Daemon: @unchecked Sendable {
     }
 
     /// Ends a peer by closing its stdin (it stops serving and exits).
-    func stop() {
+    public func stop() {
         closeStdin()
         let end = Date().addingTimeInterval(10)
         while Date() < end, !exited { usleep(20_000) }
         kill9()
     }
 
-    func kill9() {
+    public func kill9() {
         closeStdin()
         guard !reaped else { return }
         kill(pid, SIGKILL)
@@ -100,7 +99,7 @@ final class Daemon: @unchecked Sendable {
     }
 }
 
-struct DaemonError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
+public struct DaemonError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
 }
