@@ -210,6 +210,7 @@ public struct DeliveryStore: Sendable {
             let positive = r.code / 100 == 2
             let text = positive && !options.keepAcceptedReplyText ? "" : (optional(.text, r.text) ?? "")
             let reply = SMTPReply(code: r.code, enhanced: r.enhanced, text: text)
+            m.transactions[k].lastReplyAt = r.ts
             switch r.command {
             case .mail: m.transactions[k].mail = reply
             case .data: m.transactions[k].data = reply

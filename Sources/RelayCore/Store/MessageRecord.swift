@@ -89,6 +89,8 @@ public struct TransactionRecord: Sendable {
     /// index, or a reply logged for a different address than the RCPT at that position.
     public var strayReplies: [StrayReply] = []
     public var tally: Tally?
+    /// When the latest reply of this transaction was logged (nil before the first).
+    public internal(set) var lastReplyAt: Timestamp?
 
     public struct StrayReply: Sendable, Hashable {
         public enum Kind: Sendable, Hashable {

@@ -64,10 +64,12 @@ public struct RecipientStatus: Sendable, Hashable {
                 out[Int(r)].reply = reply ?? t.rcptReplies[i]
             }
         }
-        // The relay's decisions, where no reply says anything yet.
+        // The relay's decisions, where no reply says anything yet (the latest decision wins: a
+        // recipient deferred because its next hop never answered, then expired, has expired).
+        let replied = out.map { $0.state != .pending && $0.state != .accepted }
         for o in m.outcomes {
             let r = Int(o.rcpt)
-            guard out[r].state == .pending || out[r].state == .accepted else { continue }
+            guard !replied[r] else { continue }
             switch o.status {
             case .delivered: out[r].state = .delivered
             case .bounced, .expired: out[r].state = .permanent
