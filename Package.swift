@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RelayWatchTests",
-            dependencies: ["RelayWatch", "RelayScenarios", "TestSupport", "relaywatch"]
+            dependencies: ["RelayWatch", "RelayScenarios", "RelayPeers", "TestSupport", "relaywatch", "mailrelayd"]
         ),
     ]
 )

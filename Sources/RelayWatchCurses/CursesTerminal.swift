@@ -8,7 +8,7 @@ import Glibc
 /// The only code that talks to curses: sets the terminal up, flushes a grid to it with the
 /// theme's styles, decodes keys and mouse, and puts the terminal back on every way out.
 /// All calls happen on the thread that runs the event loop (curses is not thread-safe).
-final class CursesTerminal {
+final class CursesTerminal: Terminal {
     private var styles: [Role: (attrs: attr_t, pair: Int32)] = [:]
     private(set) var colors: Int = 0
 
@@ -73,12 +73,6 @@ final class CursesTerminal {
         }
     }
 
-    /// The next draw repaints every cell: after a resize the terminal's content is not what
-    /// curses believes it is (tmux and others clear or reflow it).
-    func repaintAll() {
-        clear()
-    }
-
     /// Draws the grid and shows it (curses sends only what changed since the last frame).
     func draw(_ grid: Grid) {
         let (w, h) = size
@@ -99,9 +93,12 @@ final class CursesTerminal {
         refresh()
     }
 
-    /// Every key and mouse event waiting, decoded (non-blocking).
-    func pendingEvents() -> [AppEvent] {
-        var out: [AppEvent] = []
+    /// curses reads the terminal on standard input.
+    var inputDescriptor: Int32 { 0 }
+
+    /// Every key, mouse event and resize waiting, decoded (non-blocking).
+    func pendingInput() -> [Msg] {
+        var out: [Msg] = []
         while true {
             var ch: wint_t = 0
             let rc = get_wch(&ch)
@@ -120,6 +117,9 @@ final class CursesTerminal {
                 case KEY_BACKSPACE: out.append(.key(.backspace))
                 case KEY_BTAB: out.append(.key(.backTab))
                 case KEY_RESIZE:
+                    // The next draw repaints every cell: after a resize the terminal's content is
+                    // not what curses believes it is (tmux and others clear or reflow it).
+                    clear()
                     let (w, h) = size
                     out.append(.resize(width: w, height: h))
                 case KEY_MOUSE:

@@ -70,7 +70,7 @@ struct RelayWatchCommand: ParsableCommand {
         if logPath == nil, socketPath == nil {
             throw ExitCode(try DemoCommand.runDemo(options))
         }
-        throw ExitCode(MonitorLoop.run(options))
+        throw ExitCode(CursesMonitor.run(options))
     }
 
     /// The config file named by --config (which must exist), else the XDG one (if it exists).

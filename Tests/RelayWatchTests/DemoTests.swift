@@ -10,10 +10,10 @@ import TestSupport
         let tmux: TmuxSession
         var tmp: String { scratch.path("tmp") }
 
-        init(_ arguments: String, width: Int) throws {
+        init(_ arguments: String, width: Int, height: Int = 40) throws {
             scratch = try TempDir()
             try FileManager.default.createDirectory(atPath: scratch.path("tmp"), withIntermediateDirectories: true)
-            tmux = try TmuxSession(width: width, height: 40, command: "env TMPDIR=\(scratch.path("tmp")) \(Built.binary("relaywatch")) \(arguments); echo $? > \(scratch.path("exit")); sleep 60")
+            tmux = try TmuxSession(width: width, height: height, command: "env TMPDIR=\(scratch.path("tmp")) \(Built.binary("relaywatch")) \(arguments); echo $? > \(scratch.path("exit")); sleep 60")
         }
 
         func exited() -> String {
@@ -41,12 +41,39 @@ import TestSupport
         #expect(processes(withEnvironment: "TMPDIR=\(tmp)") == [], "no process of the demo is left")
     }
 
-    @Test func theRecordedMiscountOpensFromTheDemoCommand() throws {
-        let run = try Launched("demo --scenario kb822105", width: 160)
+    /// The headline case, as a newcomer first meets it: KB1 is on the screen before any key.
+    @Test func theRecordedMiscountShowsItsMessageWithNoKeyPressed() throws {
+        let run = try Launched("demo --scenario kb822105", width: 80, height: 24)
         let tmux = run.tmux
-        try tmux.wait("the scenario with its findings") { $0.contains("recorded scenario kb822105") && $0.contains("4 anomalies") }
-        try tmux.keys("f")
-        try tmux.wait("the KB822105 message") { $0.contains("KB1") && $0.contains("!4") }
+        let screen = try tmux.wait("the KB822105 message, flagged") { s in
+            s.contains("recorded scenario kb822105") && s.split(separator: "\n").contains { $0.hasPrefix("KB1") && $0.contains("!4") }
+        }
+        #expect(screen.contains("! 4 anomalies"))
+        // Its banner fits 80 columns whole.
+        #expect(screen.contains("recorded scenario kb822105 · Enter opens a message · ? keys"))
+        // Enter opens it on the three recipients NDR'd though accepted.
+        try tmux.keys("Enter")
+        try tmux.wait("the flagged recipients") { s in
+            ["user98@", "user99@", "user100@"].allSatisfy(s.contains) && s.contains("▸#101–#150")
+        }
+        try tmux.keys("Escape", "q")
+        #expect(run.exited() == "0")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: run.tmp) == [])
+    }
+
+    /// The live demo leads with what it found: within a minute a message with a finding is listed
+    /// and the header counts it, with no key pressed, at 80 columns.
+    @Test func theLiveDemoListsAFindingWithinAMinuteWithNoKeyPressed() throws {
+        let run = try Launched("", width: 80, height: 24)
+        let tmux = run.tmux
+        let screen = try tmux.wait("a listed message with a finding", seconds: 60) { s in
+            let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+            guard lines.count > 3, lines[0].contains(" anomalies") else { return false }
+            return lines.dropFirst(2).dropLast(2).contains { $0.range(of: #" ![0-9]+ "#, options: .regularExpression) != nil }
+        }
+        #expect(screen.contains("relay: connected"))
+        // The banner says what this is, whole, once the start-up notices are gone.
+        try tmux.wait("the whole banner", seconds: 15) { $0.contains("BUILT-IN DEMO · a real relay: relaywatch --log FILE --socket PATH") }
         try tmux.keys("q")
         #expect(run.exited() == "0")
         #expect(try FileManager.default.contentsOfDirectory(atPath: run.tmp) == [])

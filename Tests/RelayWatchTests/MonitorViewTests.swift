@@ -3,33 +3,37 @@ import RelayCore
 import RelayScenarios
 @testable import RelayWatch
 
-/// The monitor's screens rendered to the in-memory grid, fed by scenario logs.
-@Suite struct MonitorViewTests {
+/// Feeding the monitor as the runtime does, and reading the screen back from the grid.
+enum Screen {
     static let start = Timestamp(rfc3339: "2026-11-29T08:00:00Z")!.seconds
 
+    /// A monitor that has read `logs` (a log opened after the fact: nothing pressed yet).
     static func monitor(_ logs: [String], width: Int = 80, height: Int = 24) -> Monitor {
-        var m = Monitor()
-        m.source.label = "relay.log"
-        m.source.state = "following"
+        var settings = Monitor.Settings()
+        settings.label = "relay.log"
+        var m = Monitor(settings)
+        _ = m.update(.resize(width: width, height: height))
+        _ = m.update(.tick(start + 65))
+        _ = m.update(.follower(FollowerStatus(state: .following)))
+        feed(&m, logs)
+        return m
+    }
+
+    static func feed(_ m: inout Monitor, _ logs: [String]) {
+        var batch = LineBatch()
         var n = 0
         for log in logs {
             for line in log.split(separator: "\n") {
                 n += 1
-                var s = String(line)
-                s.withUTF8 { m.ingest(line: UnsafeRawBufferPointer($0), number: n, overlong: false) }
+                batch.append(Array(line.utf8), number: n)
             }
         }
-        _ = m.update(.resize(width: width, height: height))
-        _ = m.update(.tick(start + 65))
-        m.refresh()
-        m.settleSelection()
-        return m
+        _ = m.update(.logLines(batch))
     }
 
-    static func press(_ m: inout Monitor, _ keys: Key...) {
-        for k in keys { _ = m.update(.key(k)) }
-        m.refresh()
-        m.settleSelection()
+    @discardableResult
+    static func press(_ m: inout Monitor, _ keys: Key...) -> [Effect] {
+        keys.flatMap { m.update(.key($0)) }
     }
 
     /// The row of the grid whose text contains `s`.
@@ -37,191 +41,229 @@ import RelayScenarios
         (0..<g.height).first { g.line($0).contains(s) }
     }
 
-    @Test func listShowsFinishedOnlyOnRequestAndMarksTheMiscount() throws {
-        var m = Self.monitor([Scenario.kb822105.log])
-        var g = Render.frame(m)
-        #expect(g.width == 80 && g.height == 24)
-        #expect(Self.row(g, containing: "KB1") == nil, "a finished message is hidden until f")
-        #expect(g.line(0).contains("! 4 anomalies"))
-        Self.press(&m, .char("f"))
-        g = Render.frame(m)
-        let y = try #require(Self.row(g, containing: "KB1"))
-        #expect(g.line(y).contains("!4"))
-        #expect(g.line(y).contains("done"))
-        // The strip: 150 recipients in the cells left at 80 columns, each cell the worst of its group.
-        let roles = g.roles(y)
-        #expect(roles.contains(.anomaly))
-        #expect(roles.contains(.replyLimit))
-        #expect(roles.contains(.reply2xx))
-        #expect(g.line(1).hasPrefix("QUEUE ID"))
-        #expect(g.line(23).contains("Enter open"))
+    static func rows(_ g: Grid, containing s: String) -> [Int] {
+        (0..<g.height).filter { g.line($0).contains(s) }
     }
 
-    @Test func messageViewMarksTheThreeWronglyNDRdRecipients() throws {
-        var m = Self.monitor([Scenario.kb822105.log], width: 160, height: 50)
-        Self.press(&m, .char("f"), .enter)
-        var g = Render.frame(m)
-        #expect(g.line(1).contains("KB1  from <sender@example.org>  150 recipients"))
-        #expect(g.line(2).contains("Recipients") && g.line(2).contains("Anomalies (4)"))
-        // Move the cursor to #140: the view follows, so #97–#140 are on screen.
-        Self.press(&m, .pageDown, .pageDown)
-        for _ in 0..<(139 - 2 * m.pageSize) { Self.press(&m, .down) }
-        #expect(m.recipientCursor == 139)
-        g = Render.frame(m)
-        for n in [98, 99, 100] {
-            let y = try #require(Self.row(g, containing: "user\(n)@example.net "))
-            let x = try #require(g.line(y).firstIndex(of: "!")).utf16Offset(in: g.line(y))
-            #expect(g[x, y].role == .anomaly, "#\(n) must carry the anomaly mark")
-            #expect(g.line(y).contains("250 2.1.5 Ok"))
-            #expect(g.line(y).contains("bounced"))
-        }
-        let y101 = try #require(Self.row(g, containing: "user101@example.net "))
-        #expect(g.line(y101).contains("l user101@example.net"))
-        #expect(g.line(y101).contains("552 5.5.3 Too many recipients"))
-        let x = g.line(y101).range(of: "552 5.5.3")!.lowerBound.utf16Offset(in: g.line(y101))
-        #expect(g[x, y101].role == .replyLimit)
-        let y97 = try #require(Self.row(g, containing: "user97@example.net "))
-        #expect(g.line(y97).contains("D user97@example.net"))
+    /// The role of the first cell of `s` on row `y`.
+    static func role(_ g: Grid, _ y: Int, at s: String) -> Role? {
+        let line = g.line(y)
+        guard let r = line.range(of: s) else { return nil }
+        return g[line.distance(from: line.startIndex, to: r.lowerBound), y].role
     }
 
-    @Test func transcriptPairsRepliesWithCommandsByPosition() throws {
-        var m = Self.monitor([Scenario.kb822105.log], width: 160, height: 50)
-        Self.press(&m, .char("f"), .enter, .tab)
-        var g = Render.frame(m)
-        #expect(g.line(2).contains("Transcript"))
-        #expect(g.line(3).contains("── t1 · session s1 · peer 127.0.0.1:2526 · attempt 1 · pipelined"))
-        #expect(g.line(4).contains("MAIL FROM:<sender@example.org>"))
-        #expect(g.line(4).contains("250 2.1.0 Ok"))
-        Self.press(&m, .pageDown, .pageDown)
-        for _ in 0..<(100 - 2 * m.pageSize) { Self.press(&m, .down) }
-        g = Render.frame(m)
-        let y = try #require(Self.row(g, containing: "RCPT TO:<user101@example.net>  #101"))
-        let x = g.line(y).range(of: "552 5.5.3")!.lowerBound.utf16Offset(in: g.line(y))
-        #expect(g[x, y].role == .replyLimit)
+    /// A finished message the peer took whole: nothing to look at.
+    static func clean(_ id: String, minute: Int, rcpts count: Int = 3) -> String {
+        var b = LogBuilder(start: Timestamp(seconds: start + Double(minute) * 60))
+        let rc = recipients(count, domain: "clean.example")
+        b.queued(id, from: "app@corp.example", rcpts: rc)
+        b.session("s-\(id)", peer: "127.0.0.1:2600")
+        b.transaction(id, "t1", session: "s-\(id)", rcpts: rc, answers: PeerAnswers())
+        for r in rc { b.outcome(id, r, .delivered, txn: "t1") }
+        b.done(id)
+        return b.text
     }
 
-    @Test func anomaliesTabExplainsEachFinding() throws {
-        var m = Self.monitor([Scenario.kb822105.log])
-        Self.press(&m, .char("f"), .enter, .tab, .tab)
+    /// The KB822105 message still in the queue (no `done`).
+    static var kbInFlight: String {
+        Scenario.kb822105.log.split(separator: "\n").filter { !$0.contains("\"event\":\"done\"") }.joined(separator: "\n") + "\n"
+    }
+
+    static let sizes = [(80, 24), (160, 50)]
+}
+
+/// The list as a mail admin first meets it: it leads with its findings.
+@Suite struct ListTests {
+    @Test(arguments: Screen.sizes)
+    func aFinishedLogShowsItsFlaggedMessagesOnTheFirstScreen(_ size: (Int, Int)) throws {
+        // Thirty clean messages finish after the KB822105 one: the newest finished do not push it away.
+        let later = (1...30).map { Screen.clean("C\($0)", minute: 10 + $0) }
+        let m = Screen.monitor([Scenario.kb822105.log] + later, width: size.0, height: size.1)
         let g = Render.frame(m)
-        let text = g.text
-        #expect(text.contains("MISCOUNT   ndr-count-mismatch [t1]") || text.contains("MISCOUNT  ndr-count-mismatch [t1]"))
-        #expect(text.contains("peer refused RCPT #101–#150 with 552 5.5.3 too many"))
-        #expect(text.contains("breaks: Microsoft KB822105"))
-        #expect(g.height == 24)
+        let layout = m.layout
+        // KB1 is the first message row, flagged; the clean ones follow, dimmed, as far as they fit.
+        #expect(g.line(layout.listRows.y).hasPrefix("KB1"))
+        #expect(Screen.role(g, layout.listRows.y, at: "!4") == .anomaly)
+        #expect(g.line(0).contains("! 4 anomalies"))
+        let clean = layout.listRows.y..<layout.listRows.bottom
+        let cleanRows = clean.filter { g.line($0).hasPrefix("C") }
+        #expect(cleanRows.count == min(30, layout.listRows.height - 1), "the rest of the screen holds the latest finished messages")
+        #expect(cleanRows.allSatisfy { g[0, $0].role == .dim || g[0, $0].role == .selected })
+        // The most recent first: C30 right under KB1.
+        #expect(g.line(layout.listRows.y + 1).hasPrefix("C30"))
     }
 
-    @Test func filterKeepsMatchingMessagesAndEscapeClearsIt() throws {
-        var m = Self.monitor([Scenario.kb822105.log, Scenario.correctResend.log, Scenario.mailboxFull.log])
-        Self.press(&m, .char("f"))
-        #expect(m.order.count == 3)
-        Self.press(&m, .char("/"))
-        for c in "rule:ndr-count" { Self.press(&m, .char(c)) }
-        #expect(Render.frame(m).line(22).contains("filter: rule:ndr-count"))
-        Self.press(&m, .enter)
+    @Test func messagesInFlightComeFirstThenFindings() throws {
+        let m = Screen.monitor([Scenario.kb822105.log, Screen.clean("C1", minute: 20), Screen.kbInFlight.replacingOccurrences(of: "KB1", with: "KB2")])
+        #expect(m.order == ["KB2", "KB1", "C1"])
+        #expect(m.dimmedFrom == 2)
+        let g = Render.frame(m)
+        let y = try #require(Screen.row(g, containing: "KB2"))
+        #expect(g.line(y).contains("in flight"))
+    }
+
+    @Test func fShowsEverythingAndAShowsOnlyFindings() {
+        let later = (1...30).map { Screen.clean("C\($0)", minute: 10 + $0) }
+        var m = Screen.monitor([Scenario.kb822105.log, Scenario.postfixBounce.log] + later)
+        #expect(m.order.count == m.layout.listRows.height)
+        Screen.press(&m, .char("f"))
+        #expect(m.order.count == 32)
+        #expect(Render.frame(m).line(m.layout.status.y).contains("showing every message (f: back)"))
+        Screen.press(&m, .char("f"), .char("a"))
+        #expect(Set(m.order) == ["KB1", "PF1"])
+        // Said once: the status line names the view one time.
+        let status = Render.frame(m).line(m.layout.status.y)
+        #expect(status.components(separatedBy: "findings only").count == 2, "\(status)")
+    }
+
+    @Test func acknowledgingMovesAMessageAmongTheFinishedOnes() throws {
+        let later = (1...30).map { Screen.clean("C\($0)", minute: 10 + $0) }
+        var m = Screen.monitor([Scenario.kb822105.log, Scenario.postfixBounce.log] + later)
+        #expect(Array(m.order.prefix(2)).sorted() == ["KB1", "PF1"])
+        // x on the selected message (the first row).
+        let first = try #require(m.selectedID)
+        Screen.press(&m, .char("x"))
+        #expect(m.acknowledged == [first])
+        #expect(m.order.first != first, "an acknowledged message joins the finished ones")
+        #expect(m.order.count == m.layout.listRows.height)
+        var g = Render.frame(m)
+        #expect(g.line(m.layout.status.y).contains("\(first) acknowledged"))
+        // X acknowledges every message shown with a finding: the header calms down.
+        Screen.press(&m, .char("X"))
+        #expect(m.acknowledged == ["KB1", "PF1"])
+        g = Render.frame(m)
+        #expect(g.line(0).contains("✓ 2 acknowledged"))
+        #expect(!g.line(0).contains("anomalies"))
+        // a still shows them, marked as seen; x again takes the acknowledgement back.
+        Screen.press(&m, .char("a"))
+        #expect(Set(m.order) == ["KB1", "PF1"])
+        g = Render.frame(m)
+        let y = try #require(Screen.row(g, containing: "KB1"))
+        #expect(g.line(y).contains("✓4"))
+        while m.selectedID != "KB1" { Screen.press(&m, .down) }
+        Screen.press(&m, .char("x"), .char("a"))
+        #expect(m.order.first == "KB1")
+    }
+
+    @Test func theFilterSearchesEveryMessageAndFindsAnyQueueID() throws {
+        let later = (1...60).map { Screen.clean("C\($0)", minute: 10 + $0) }
+        var m = Screen.monitor([Scenario.kb822105.log] + later)
+        #expect(!m.order.contains("C3"), "an old clean message is not on the first screen")
+        Screen.press(&m, .char("/"), .char("c"), .char("3"), .enter)
+        #expect(Set(m.order) == Set(["C3"] + (30...39).map { "C\($0)" }))
+        Screen.press(&m, .char("/"))
+        for _ in 0..<2 { Screen.press(&m, .backspace) }
+        for c in "c3 clean.example" { Screen.press(&m, .char(c)) }
+        Screen.press(&m, .enter)
+        #expect(m.order.contains("C3"))
+        // A filter on a recipient's domain, on a code, on a rule.
+        Screen.press(&m, .escape, .char("/"))
+        for c in "rule:ndr-count" { Screen.press(&m, .char(c)) }
+        Screen.press(&m, .enter)
         #expect(m.order == ["KB1"])
-        Self.press(&m, .escape)
-        #expect(m.order.count == 3)
-        Self.press(&m, .char("/"))
-        for c in "code:552 user5@" { Self.press(&m, .char(c)) }
-        Self.press(&m, .enter)
-        #expect(Set(m.order) == ["KB1", "OK1", "MF1"])
-        // Editing starts from the current filter: erase it, then type a queue id (any case).
-        Self.press(&m, .char("/"))
-        for _ in 0..<"code:552 user5@".count { Self.press(&m, .backspace) }
-        for c in "mf1" { Self.press(&m, .char(c)) }
-        Self.press(&m, .enter)
-        #expect(m.order == ["MF1"])
+        let g = Render.frame(m)
+        #expect(g.line(m.layout.status.y).contains("filter: rule:ndr-count (Esc clears)"))
+        Screen.press(&m, .escape)
+        #expect(m.filter.isEmpty)
     }
 
-    @Test func selectionStaysOnItsMessageWhileRowsChange() throws {
-        var m = Self.monitor([Scenario.lostRecipient.log.replacingOccurrences(of: "\"event\":\"done\"", with: "\"event\":\"hold\"")])
+    @Test func enterOnAnEmptyListDoesNothing() {
+        var m = Screen.monitor([Scenario.kb822105.log])
+        Screen.press(&m, .char("/"))
+        for c in "nosuch" { Screen.press(&m, .char(c)) }
+        Screen.press(&m, .enter)
+        #expect(m.order.isEmpty)
+        Screen.press(&m, .enter)
+        #expect(m.screen == .list)
+        #expect(Render.frame(m).text.contains("no message matches the filter \"nosuch\""))
+    }
+
+    @Test func theSelectionStaysOnItsMessageWhileRowsChange() throws {
+        var m = Screen.monitor([Scenario.lostRecipient.log.replacingOccurrences(of: "\"event\":\"done\"", with: "\"event\":\"hold\"")])
         #expect(m.selectedID == "LO1")
-        // New messages arrive that sort before it (older queue times) and after it.
+        // New messages arrive that sort before it (older queue times).
         let older = Scenario.peerLimit20.log.replacingOccurrences(of: "2026-11-29T08:00:00", with: "2026-11-29T07:00:00")
             .replacingOccurrences(of: "\"event\":\"done\"", with: "\"event\":\"hold\"")
-        var n = 1000
-        for line in older.split(separator: "\n") {
-            n += 1
-            var s = String(line)
-            s.withUTF8 { m.ingest(line: UnsafeRawBufferPointer($0), number: n, overlong: false) }
-        }
-        m.refresh()
-        m.settleSelection()
+        Screen.feed(&m, [older])
         #expect(m.order == ["PL1", "LO1"])
         #expect(m.selectedID == "LO1")
         let g = Render.frame(m)
-        let y = try #require(Self.row(g, containing: "LO1"))
+        let y = try #require(Screen.row(g, containing: "LO1"))
         #expect(g[0, y].role == .selected)
     }
 
-    @Test func qGoesBackThenQuitsAndHelpOpensAndCloses() {
-        var m = Self.monitor([Scenario.kb822105.log])
-        Self.press(&m, .char("f"), .enter)
-        #expect(m.update(.key(.char("q"))) == .none)
-        #expect(m.screen == .list)
-        Self.press(&m, .char("?"))
-        #expect(Render.frame(m).text.contains("recipient letters"))
-        Self.press(&m, .char("x"))
-        #expect(!m.helpVisible)
-        #expect(m.update(.key(.char("q"))) == .quit)
-    }
-
     @Test func malformedLinesAreCountedOnTheStatusLine() {
-        let log = Scenario.correctResend.log + "garbage\n{\"v\":1\n"
-        let m = Self.monitor([log])
-        let status = Render.frame(m).line(22)
-        #expect(status.contains("2 malformed (line "))
+        let m = Screen.monitor([Scenario.correctResend.log + "garbage\n{\"v\":1\n"])
+        #expect(Render.frame(m).line(22).contains("2 malformed (line "))
     }
 
-    @Test func unicodeAddressesRenderAtTheirWidth() throws {
-        let log = Scenario.mailboxFull.log.replacingOccurrences(of: "user1@example.net", with: "用户@例子.广告")
-        var m = Self.monitor([log], width: 100, height: 24)
-        Self.press(&m, .char("f"), .enter)
+    @Test func mouseClickSelectsThenOpens() {
+        var m = Screen.monitor([Scenario.kb822105.log, Scenario.dsnQuotesNeighbour.log])
+        let second = m.order[1]
+        _ = m.update(.mouse(.click(x: 5, y: m.layout.listRows.y + 1)))
+        #expect(m.selectedID == second && m.screen == .list)
+        _ = m.update(.mouse(.click(x: 5, y: m.layout.listRows.y + 1)))
+        #expect(m.screen == .message(second, .recipients))
+    }
+}
+
+/// The header and footer at 80 columns.
+@Suite struct ChromeTests {
+    @Test func theSparklineShowsAt80Columns() {
+        var m = Screen.monitor([])
+        // Events in five different seconds.
+        for s in 0..<5 {
+            _ = m.update(.tick(Screen.start + 100 + Double(s)))
+            Screen.feed(&m, [Screen.clean("S\(s)", minute: s, rcpts: 1 + s)])
+        }
         let g = Render.frame(m)
-        let y = try #require(Self.row(g, containing: "用户@例子.广告"))
-        // The columns after the wide address still line up with the header's.
-        let header = try #require(Self.row(g, containing: "ADDRESS"))
-        let col = g.line(header).range(of: "TXN")!.lowerBound.utf16Offset(in: g.line(header))
-        #expect(g[col, y].text == "t")  // "t1" starts under TXN
-        #expect(g.line(y).contains("t1"))
+        let header = g.roles(0)
+        let bars = header.indices.filter { header[$0] == .sparkline && g[$0, 0].text != " " }
+        #expect(bars.count >= 4, "\(g.line(0))")
+        #expect(g.line(0).contains("no anomalies"))
     }
 
-    @Test func mouseClickSelectsThenOpensAndTheWheelScrolls() {
-        var m = Self.monitor([Scenario.kb822105.log, Scenario.dsnQuotesNeighbour.log])
-        Self.press(&m, .char("f"))
-        #expect(m.selectedID == "DQ1")
-        _ = m.update(.mouse(.click(x: 5, y: Layout.listFirstRow + 1)))
-        #expect(m.selectedID == "KB1")
-        #expect(m.screen == .list)
-        _ = m.update(.mouse(.click(x: 5, y: Layout.listFirstRow + 1)))
-        #expect(m.screen == .message("KB1", .recipients))
-        // In the Recipients tab the wheel and the keys move the cursor; the view follows it.
-        _ = m.update(.mouse(.wheelDown))
-        #expect(m.recipientCursor == 3 && m.detailTop == 0)
-        // The cursor stops at the last recipient, the view at the end of the content: one key
-        // up moves the cursor at once.
-        for _ in 0..<100 { _ = m.update(.key(.pageDown)) }
-        #expect(m.recipientCursor == 149)
-        #expect(m.detailTop == 150 - (m.detailRows - 1))
-        _ = m.update(.key(.up))
-        #expect(m.recipientCursor == 148 && m.detailTop == 150 - (m.detailRows - 1))
+    @Test func hintsAndHelpComeFromTheKeyTable() {
+        // Every key is bound once per screen, so the dispatch is never ambiguous.
+        for screen in ScreenKind.allCases {
+            var seen = Set<Key>()
+            for b in KeyMap.bindings where b.screens.contains(screen) {
+                for k in b.keys { #expect(seen.insert(k).inserted, "\(k) is bound twice on \(screen)") }
+            }
+        }
+        var m = Screen.monitor([Scenario.kb822105.log], width: 200, height: 60)
+        // At 200 columns every hint of the list shows, and each one's key does what the help says.
+        let bar = Render.frame(m).line(59)
+        for (key, word) in KeyMap.hints(on: .list, relay: false).left + KeyMap.hints(on: .list, relay: false).pinned {
+            #expect(bar.contains("\(key) \(word)"), "\(key) \(word) missing from \(bar)")
+        }
+        Screen.press(&m, .char("?"))
+        let help = Render.frame(m).text
+        for b in KeyMap.bindings where !b.relay {
+            #expect(help.contains(b.summary), "help lacks \(b.summary)")
+        }
+        #expect(help.contains("the relay (needs --socket)"))
+        // Any key but the scrolling ones closes it; then keys work again.
+        Screen.press(&m, .char("z"))
+        #expect(m.helpTop == nil)
+        #expect(Screen.press(&m, .char("q")) == [.quit])
     }
 
-    @Test func sortAndThemeKeysCycleAndSaySo() {
-        var m = Self.monitor([Scenario.kb822105.log])
-        m.themeNames = ["default", "light", "monochrome"]
-        #expect(m.update(.key(.char("t"))) == .themeChanged)
-        #expect(m.themeName == "light")
-        #expect(Render.frame(m).line(22).contains("theme light"))
-        Self.press(&m, .char("s"))
-        #expect(m.sort == .anomalies)
-        #expect(Render.frame(m).line(22).contains("sorted by anomalies"))
+    @Test func theHelpScrollsOnASmallScreen() {
+        var m = Screen.monitor([Scenario.kb822105.log])
+        Screen.press(&m, .char("?"))
+        let first = Render.frame(m).text
+        #expect(first.contains("relaywatch keys"))
+        Screen.press(&m, .pageDown, .pageDown)
+        let later = Render.frame(m).text
+        #expect(later.contains("recipient letters"))
+        #expect(!later.contains("relaywatch keys"))
     }
 
     @Test func startUpWarningsAreSaidOnceThenGo() {
-        var m = Monitor()
-        m.notices = ["theme mine: unknown role \"reply.9xx\""]
+        var settings = Monitor.Settings()
+        settings.notices = ["theme mine: unknown role \"reply.9xx\""]
+        var m = Monitor(settings)
         _ = m.update(.resize(width: 80, height: 24))
         _ = m.update(.tick(1000))
         #expect(Render.frame(m).line(22).contains("unknown role"))
@@ -229,52 +271,26 @@ import RelayScenarios
         #expect(!Render.frame(m).line(22).contains("unknown role"))
     }
 
+    @Test func sortAndThemeKeysCycleAndSaySo() {
+        var settings = Monitor.Settings()
+        settings.themeNames = ["default", "light", "monochrome"]
+        var m = Monitor(settings)
+        _ = m.update(.resize(width: 80, height: 24))
+        #expect(Screen.press(&m, .char("t")) == [.loadTheme("light")])
+        #expect(Render.frame(m).line(22).contains("theme light"))
+        Screen.press(&m, .char("s"))
+        #expect(m.sort == .findings)
+        #expect(Render.frame(m).line(22).contains("sorted by findings"))
+    }
+
     @Test func smallScreensSaySo() {
-        var m = Self.monitor([Scenario.kb822105.log])
+        var m = Screen.monitor([Scenario.kb822105.log])
         _ = m.update(.resize(width: 10, height: 3))
         #expect(Render.frame(m).line(0).hasPrefix("relaywatch"))
     }
 }
 
-/// Every screen at both sizes the issue names: it fits, nothing is drawn past the edge, and the
-/// screen's essentials are there with their roles.
-@Suite struct MonitorScreenSizeTests {
-    static let sizes = [(80, 24), (160, 50)]
-
-    @Test(arguments: [0, 1, 2, 3], [0, 1])
-    func everyScreenAtBothSizes(_ screen: Int, _ size: Int) throws {
-        let (w, h) = Self.sizes[size]
-        var m = MonitorViewTests.monitor([Scenario.kb822105.log, Scenario.dsnQuotesNeighbour.log], width: w, height: h)
-        MonitorViewTests.press(&m, .char("f"))
-        if screen > 0 {
-            // Open KB1 (the list starts on DQ1, the first by queue time and id).
-            MonitorViewTests.press(&m, .down)
-            #expect(m.selectedID == "KB1")
-            MonitorViewTests.press(&m, .enter)
-        }
-        for _ in 1..<max(1, screen) { MonitorViewTests.press(&m, .tab) }
-        let g = Render.frame(m)
-        #expect(g.width == w && g.height == h)
-        #expect((0..<h).allSatisfy { Grid.displayWidth(g.line($0)) == w })
-        #expect(g.line(0).contains("! 5 anomalies"))
-        #expect(g.roles(h - 1).contains(.keyhint))
-        let text = g.text
-        switch screen {
-        case 0:
-            let y = try #require(MonitorViewTests.row(g, containing: "KB1"))
-            #expect(g.roles(y).contains(.anomaly) && g.roles(y).contains(.replyLimit))
-            let dq = try #require(MonitorViewTests.row(g, containing: "DQ1"))
-            #expect(g.line(dq).contains("!1"))
-        case 1:
-            #expect(text.contains("RCPT REPLY"))
-            #expect(text.contains("D user1@example.net"))
-            #expect(g.roles(4).contains(.reply2xx))
-        case 2:
-            #expect(text.contains("MAIL FROM:<sender@example.org>"))
-            #expect(text.contains("RCPT TO:<user1@example.net>  #1"))
-        default:
-            #expect(text.contains("ndr-count-mismatch"))
-            #expect(text.contains("breaks: "))
-        }
-    }
+/// A grid in a failed expectation is its text, not a quarter of a million cells.
+extension Grid: CustomTestStringConvertible {
+    public var testDescription: String { "\n" + text }
 }

@@ -71,6 +71,8 @@ public final class TmuxSession: @unchecked Sendable {
     }
 }
 
+/// Something a test waited for did not come; the description says what, and what there was.
 public struct TmuxTimeout: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }

@@ -1,12 +1,14 @@
 import RelayCore
 
 /// The `/` filter: words that must all match. `code:552` matches a message with that reply code,
-/// `rule:ndr-count-mismatch` one with that finding; any other word matches part of the queue id,
-/// the sender, or a recipient's address or domain (case ignored).
+/// `rule:ndr-count-mismatch` one with that finding, `dest:127.0.0.1:2526` one with recipients at
+/// that next hop (or, for recipients never sent, that domain); any other word matches part of
+/// the queue id, the sender, or a recipient's address or domain (case ignored).
 public struct MessageFilter: Sendable, Equatable {
     enum Term: Equatable {
         case code(Int)
         case rule(String)
+        case destination(String)
         case text(String)
     }
 
@@ -19,6 +21,7 @@ public struct MessageFilter: Sendable, Equatable {
             let w = word.lowercased()
             if w.hasPrefix("code:"), let c = Int(w.dropFirst(5)) { return .code(c) }
             if w.hasPrefix("rule:") { return .rule(String(w.dropFirst(5))) }
+            if w.hasPrefix("dest:") { return .destination(String(w.dropFirst(5))) }
             return .text(w)
         }
     }
@@ -33,6 +36,8 @@ public struct MessageFilter: Sendable, Equatable {
                 guard s.codes.contains(c) else { return false }
             case .rule(let r):
                 guard s.anomalies.contains(where: { $0.rule.rawValue == r || $0.rule.rawValue.hasPrefix(r) }) else { return false }
+            case .destination(let d):
+                guard s.destinations.contains(where: { $0.name.lowercased() == d }) else { return false }
             case .text(let t):
                 if s.id.lowercased().contains(t) || s.from.lowercased().contains(t) { continue }
                 if lowered == nil { lowered = addresses().map { $0.lowercased() } }

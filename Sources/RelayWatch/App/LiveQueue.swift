@@ -1,10 +1,10 @@
 import RelayCore
 
-/// What the relay's control socket says, beside what the log says: the connection's state for the
-/// header, and the queue as of the last snapshot (held flags, next attempts, per-recipient state).
+/// What the relay's live side says, beside what the log says: the link's state for the header,
+/// and the queue as of the last snapshot (held flags, next attempts, per-recipient state).
 public struct LiveQueue: Sendable {
-    /// The control client's state; nil when no socket was given (log only, no actions).
-    public var link: ControlClient.State?
+    /// The relay link; nil when there is no relay to act on (a log alone, no actions).
+    public var link: RelayLink?
     public private(set) var entries: [String: QueueEntry] = [:]
     /// When the snapshot was taken (relay's clock), and when it arrived (ours).
     public private(set) var snapshotAt = 0.0
@@ -23,16 +23,17 @@ public struct LiveQueue: Sendable {
         receivedAt = received
     }
 
-    /// The link for the header: short, and honest about what works.
-    public func label(now: Double) -> String? {
+    /// The link for the header: honest about what works. `short` for narrow screens.
+    public func label(now: Double, short: Bool = false) -> String? {
         switch link {
         case nil: return nil
         case .connecting: return "relay: connecting"
-        case .connected(let relay, let version): return "relay: connected (\(relay) \(version))"
+        case .connected(let relay, let version): return short ? "relay: connected" : "relay: connected (\(relay) \(version))"
         case .reconnecting(let at, let why):
-            return "relay: reconnecting in \(max(0, Int((at - now).rounded(.up))))s (\(why))"
-        case .permissionDenied: return "relay: permission denied, log only"
-        case .versionMismatch(let v, _): return "relay: protocol v\(v) not understood (relaywatch speaks v\(ControlProtocol.version))"
+            let wait = "relay: reconnecting in \(max(0, Int((at - now).rounded(.up))))s"
+            return short ? wait : wait + " (\(why))"
+        case .permissionDenied: return short ? "relay: denied" : "relay: permission denied, log only"
+        case .incompatible(let why, _): return short ? "relay: not understood" : "relay: \(why)"
         }
     }
 

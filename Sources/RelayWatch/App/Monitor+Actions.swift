@@ -1,21 +1,21 @@
 import RelayCore
 
-/// The admin's actions on the relay (retry, hold, release) and what comes back from its control
-/// socket. Nothing here talks to the socket: an action becomes an ``Monitor/Effect/control(_:)``
-/// the loop sends, and its answer comes back through ``Monitor/answered(_:to:)``.
+/// The admin's actions on the relay (retry, hold, release) and what comes back from it. Nothing
+/// here talks to the relay: an action becomes an ``Effect/relay(_:)`` the runtime hands to the
+/// relay source, and its answer comes back as ``Msg/relayAnswer(_:)``.
 extension Monitor {
     /// The message the keys act on: the open one, else the list's selection.
     var actedOnID: String? {
         if case .message(let id, _) = screen { return id }
-        return selectedID
+        return shownSelection
     }
 
     /// Why actions cannot be taken now, if they cannot.
     func actionBlocked(_ id: String?) -> String? {
         if readonly { return "read-only (--readonly): actions are disabled" }
         switch live.link {
-        case nil: return "no control socket: start relaywatch with --socket PATH to act on the relay"
-        case .permissionDenied: return "permission denied on the control socket: this view is read-only"
+        case nil: return "no relay to act on: start relaywatch with --socket PATH to retry, hold and release"
+        case .permissionDenied: return "permission denied by the relay: this view is read-only"
         case .connected: break
         default: return "not connected to the relay (\(live.label(now: now) ?? "")); try again when it is"
         }
@@ -24,99 +24,103 @@ extension Monitor {
         return nil
     }
 
-    mutating func askRetry(markedOnly: Bool) -> Effect {
+    mutating func askRetry(markedOnly: Bool) {
         let id = actedOnID
-        if let why = actionBlocked(id) { say(why); return .none }
+        if let why = actionBlocked(id) { return say(why) }
         let entry = live.entries[id!]!
         let pending = entry.recipients.filter { $0.state == "pending" }
         if markedOnly {
-            guard let positions = marks[id!], !positions.isEmpty, let record = store.message(id!) else {
-                say("mark recipients with space in the message's Recipients tab first, then R retries them")
-                return .none
+            guard let numbers = marks[id!], !numbers.isEmpty, let record = store.message(id!) else {
+                return say("mark recipients with space in the message's Recipients tab first, then R retries them")
             }
-            let pendingAddresses = Set(pending.map { $0.address.lowercased() })
-            let chosen = positions.sorted().map { record.recipients[$0] }
+            if entry.held { return say("\(id!) is held: u releases it first") }
+            if !traits.retriesChosenRecipients {
+                guard !pending.isEmpty else { return say("\(id!) has no recipient waiting") }
+                confirming = Confirmation(question: "\(traits.name) retries whole messages, not chosen recipients: retry all \(pending.count) waiting recipients of \(id!) now? y/n",
+                                          action: .retry(msg: id!, rcpts: nil))
+                return
+            }
+            let waiting = Set(pending.map { $0.address.lowercased() })
             var seen = Set<String>()
-            let retried = chosen.filter { pendingAddresses.contains($0.lowercased()) && seen.insert($0.lowercased()).inserted }
-            guard !retried.isEmpty else {
-                say("none of the \(chosen.count) marked recipients is waiting at the relay (all delivered or failed)")
-                return .none
+            var retried: [String] = []
+            var final = 0, twice = 0
+            for r in numbers.sorted() {
+                let address = record.recipients[r]
+                if !seen.insert(address.lowercased()).inserted { twice += 1 } else if waiting.contains(address.lowercased()) { retried.append(address) } else { final += 1 }
             }
-            let skipped = chosen.count - retried.count
-            let note = skipped > 0 ? " (\(skipped) marked ones are already final and are left out)" : ""
+            guard !retried.isEmpty else {
+                return say("none of the \(numbers.count) marked recipients is waiting at the relay (all delivered or failed)")
+            }
+            var notes: [String] = []
+            if final > 0 { notes.append("\(final) marked \(final == 1 ? "one is" : "ones are") already final and left out") }
+            if twice > 0 { notes.append("\(twice) marked twice under the same address") }
+            let note = notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))"
             confirming = Confirmation(question: "Retry \(retried.count) marked recipient\(retried.count == 1 ? "" : "s") of \(id!) now\(note)? y/n",
-                                      request: .init(op: .retry, msg: id, rcpts: retried))
-            return .none
+                                      action: .retry(msg: id!, rcpts: retried))
+            return
         }
-        guard !pending.isEmpty else { say("\(id!) has no recipient waiting"); return .none }
-        if entry.held { say("\(id!) is held: u releases it first"); return .none }
+        if entry.held { return say("\(id!) is held: u releases it first") }
+        guard !pending.isEmpty else { return say("\(id!) has no recipient waiting") }
         confirming = Confirmation(question: "Retry \(pending.count) recipient\(pending.count == 1 ? "" : "s") of \(id!) now? y/n",
-                                  request: .init(op: .retry, msg: id))
-        return .none
+                                  action: .retry(msg: id!, rcpts: nil))
     }
 
-    mutating func act(_ op: ControlOp) -> Effect {
-        let id = actedOnID
-        if let why = actionBlocked(id) { say(why); return .none }
-        say("\(op == .hold ? "holding" : "releasing") \(id!)…", for: 10)
-        return .control(.init(op: op, msg: id))
+    mutating func act(_ action: RelayAction) -> [Effect] {
+        if let why = actionBlocked(actedOnID) { say(why); return [] }
+        if !traits.canHold { say("\(traits.name) cannot hold or release from here"); return [] }
+        say("\(action.verb == "hold" ? "holding" : "releasing") \(action.msg)…", for: 10)
+        return [.relay(action)]
     }
 
-    mutating func confirmKey(_ k: Key, _ pending: Confirmation) -> Effect {
+    mutating func confirmKey(_ k: Key, _ pending: Confirmation) -> [Effect] {
         confirming = nil
         switch k {
         case .char("y"), .char("Y"), .enter:
             say("asking the relay…", for: 10)
-            return .control(pending.request)
+            return [.relay(pending.action)]
         case .interrupt:
-            return .quit
+            return [.quit]
         default:
             say("cancelled")
-            return .none
+            return []
         }
     }
 
-    /// Space in the Recipients tab: mark or unmark the recipient under the cursor, then step down.
+    /// Space in the Recipients tab: mark or unmark the recipients of the row under the cursor
+    /// (one, or a whole run), then step down.
     mutating func toggleMark() {
-        guard case .message(let id, .recipients) = screen, let record = store.message(id), !record.recipients.isEmpty else {
-            say("space marks recipients in a message's Recipients tab")
-            return
+        guard case .message(let id, .recipients) = screen, let range = cursorRecipients else {
+            return say("space marks recipients in a message's Recipients tab")
         }
-        let r = min(recipientCursor, record.recipients.count - 1)
-        if marks[id, default: []].remove(r) == nil { marks[id, default: []].insert(r) }
-        let n = marks[id]?.count ?? 0
-        say(n == 0 ? "no recipient marked" : "\(n) marked; R retries them")
-        _ = moveCursor(1)
+        var set = marks[id, default: []]
+        if range.allSatisfy(set.contains) { set.subtract(range) } else { set.formUnion(range) }
+        marks[id] = set.isEmpty ? nil : set
+        say(set.isEmpty ? "no recipient marked" : "\(set.count) marked; R retries them")
+        moveCursor(1)
     }
 
-    /// In the Recipients tab the movement keys and the wheel move the cursor (the view follows,
-    /// as in the list); in the other tabs they scroll.
-    mutating func moveCursor(_ delta: Int) -> Bool {
-        guard case .message(let id, .recipients) = screen, let record = store.message(id) else { return false }
-        recipientCursor = max(0, min(record.recipients.count - 1, recipientCursor + delta))
-        keepCursorVisible()
-        return true
-    }
+    // MARK: what the relay said
 
-    // MARK: what the socket brought
-
-    public mutating func linkChanged(_ link: ControlClient.State) {
+    mutating func linkChanged(_ link: RelayLink) {
         let was = live.link
         live.link = link
         switch link {
-        case .connected: if was != link { say("connected to the relay's control socket") }
+        case .connected: if was != link { say("connected to the relay") }
+        case .reconnecting(_, let why):
+            // The header keeps only the latest reason; the moment the link is lost, say why.
+            if case .connected = was { say("lost the relay: \(why)", for: 15) }
         case .permissionDenied(let why, _): say(why + "; showing the log only", for: 15)
-        case .versionMismatch(let v, _): say("the relay speaks control protocol v\(v); this relaywatch speaks v\(ControlProtocol.version)", for: 15)
+        case .incompatible(let why, _): say("the relay: " + why, for: 15)
         default: break
         }
     }
 
-    /// A snapshot of the relay's queue. With no log to read, messages the view has not seen yet
-    /// are entered from it (their transcripts start with the next events).
-    public mutating func liveSnapshot(_ entries: [QueueEntry], relayNow: Double, received: Double, enterUnknown: Bool) {
-        live.replace(entries, at: relayNow, received: received)
-        if enterUnknown {
-            for e in entries where store.message(e.id) == nil {
+    /// A snapshot of the relay's queue. When the relay is the only source of events, messages the
+    /// view has not seen yet are entered from it (their transcripts start with the next events).
+    mutating func liveSnapshot(_ q: QueueSnapshot) {
+        live.replace(q.entries, at: q.relayNow, received: q.receivedAt)
+        if q.entersUnknown {
+            for e in q.entries where store.message(e.id) == nil {
                 let queued = DeliveryEvent(ts: Timestamp(seconds: e.received), msg: e.id,
                                            .queued(Queued(from: e.sender, rcpts: e.recipients.map(\.address), size: e.size, messageID: nil)))
                 var bytes = Array(LogEncoder.line(queued).utf8)
@@ -128,20 +132,22 @@ extension Monitor {
     }
 
     /// The relay's answer to an action, on the status line.
-    public mutating func answered(_ r: ControlResponse, to request: ControlClient.PendingRequest) {
-        let id = request.msg ?? ""
-        guard r.ok else {
-            say("relay refused \(request.op.rawValue) \(id): \(r.error?.message ?? "no reason given") [\(r.error?.code ?? "?")]", for: 10)
-            return
+    mutating func answered(_ a: RelayAnswer) {
+        let id = a.action.msg
+        guard a.ok else {
+            let code = a.code.map { " [\($0)]" } ?? ""
+            return say("relay refused \(a.action.verb) \(id): \(a.detail ?? "no reason given")\(code)", for: 10)
         }
-        switch request.op {
+        switch a.action {
         case .retry:
-            let n = r.rcpts?.count ?? 0
-            say("relay: retrying \(n) recipient\(n == 1 ? "" : "s") of \(id) now", for: 10)
+            if let n = a.rcpts?.count {
+                say("relay: retrying \(n) recipient\(n == 1 ? "" : "s") of \(id) now", for: 10)
+            } else {
+                say("relay: retrying \(id) now", for: 10)
+            }
             marks[id] = nil
         case .hold: say("relay: \(id) held; u releases it", for: 10)
         case .release: say("relay: \(id) released", for: 10)
-        default: break
         }
     }
 }

@@ -1,12 +1,13 @@
 import RelayCore
 
-/// The message list: one row per message, in-flight first, with a recipient strip coloured (and
-/// lettered) by each recipient's latest reply.
+/// The message list: one row per message (in flight, then findings not yet acknowledged, then the
+/// latest finished ones dimmed), with a recipient strip coloured and lettered by each
+/// recipient's latest reply.
 enum ListView {
     struct Columns {
         var id = 12, age = 5, sender = 14, rcpt = 5, counts = 13, state = 9, flag = 4
         var strip = 10
-        /// The relay's view of the message (held, sending, next attempt): only with a socket.
+        /// The relay's view of the message (held, sending, next attempt): only with a relay.
         var relay = 0
 
         init(width: Int, live: Bool) {
@@ -18,20 +19,11 @@ enum ListView {
         }
     }
 
-    static let hints: [(String, String)] = [
-        ("↑↓", "move"), ("Enter", "open"), ("/", "filter"), ("a", "anomalies"), ("f", "finished"),
-        ("s", "sort"), ("t", "theme"), ("?", "help"), ("q", "quit"),
-    ]
-
-    static let liveHints: [(String, String)] = [
-        ("↑↓", "move"), ("Enter", "open"), ("r", "retry"), ("h/u", "hold/release"), ("/", "filter"), ("a", "anomalies"),
-        ("f", "finished"), ("s", "sort"), ("?", "help"), ("q", "quit"),
-    ]
-
     static func render(_ m: Monitor, into g: inout Grid) {
-        let live = m.live.link != .none
+        let layout = m.layout
+        let live = m.live.link != nil
         let c = Columns(width: g.width, live: live)
-        let titleRow = 1
+        let titleRow = layout.listTitles.y
         g.fill(y: titleRow, role: .title)
         var x = 0
         var titles = [("QUEUE ID", c.id), ("AGE", c.age), ("SENDER", c.sender), ("RCPT", c.rcpt),
@@ -41,20 +33,25 @@ enum ListView {
             g.put(Format.cell(title, w), x: x, y: titleRow, role: .title)
             x += w + 1
         }
-        let first = Layout.listFirstRow
-        let visible = max(0, g.height - first - 2)
+        let area = layout.listRows
         if m.order.isEmpty {
-            let why = m.summaries.isEmpty
-                ? (m.source.events == 0 ? "no delivery events yet (\(m.source.state))" : "no messages")
-                : "no message matches (\(m.showFinished ? "" : "f shows finished ones; ")Esc clears the filter)"
-            g.put("  " + why, x: 0, y: first, role: .dim)
+            let why: String
+            if m.summaries.isEmpty {
+                why = m.source.events == 0 ? "no delivery events yet (\(m.source.state))" : "no messages"
+            } else if !m.filter.isEmpty {
+                why = "no message matches the filter \"\(m.filter.source)\" (Esc clears it)"
+            } else {
+                why = "no message has a finding (a shows every message again)"
+            }
+            g.put("  " + why, x: 0, y: area.y, role: .dim)
             return
         }
-        for (n, id) in m.order.dropFirst(m.listTop).prefix(visible).enumerated() {
+        for (n, id) in m.order.dropFirst(m.listTop).prefix(area.height).enumerated() {
             guard let s = m.summaries[id] else { continue }
-            let y = first + n
+            let y = area.y + n
             let selected = s.id == m.selectedID
-            let base: Role = selected ? .selected : .text
+            let dimmed = m.listTop + n >= m.dimmedFrom
+            let base: Role = selected ? .selected : dimmed ? .dim : .text
             if selected { g.fill(y: y, role: .selected) }
             var x = 0
             x = put(s.id, c.id, x, y, base, &g)
@@ -69,6 +66,8 @@ enum ListView {
             }
             if s.anomalies.isEmpty {
                 x = put("", c.flag, x, y, base, &g)
+            } else if m.acknowledged.contains(s.id) {
+                x = put("✓\(s.anomalies.count)", c.flag, x, y, base, &g)
             } else {
                 x = put("!\(s.anomalies.count)", c.flag, x, y, .anomaly, &g)
             }

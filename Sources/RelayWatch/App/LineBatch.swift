@@ -1,0 +1,66 @@
+/// Delivery-log lines as one message: the bytes of a batch of lines in one buffer, each line with
+/// its number and whether it was cut for being too long. One copy of what the follower read, so a
+/// large log still loads at the speed of the parser.
+public struct LineBatch: Sendable {
+    struct Entry: Sendable {
+        var start: Int
+        var count: Int
+        var number: Int
+        var overlong: Bool
+    }
+
+    private var bytes: [UInt8] = []
+    private var entries: [Entry] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+
+    public mutating func append(_ line: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
+        entries.append(Entry(start: bytes.count, count: line.count, number: number, overlong: overlong))
+        bytes.append(contentsOf: line)
+    }
+
+    public mutating func append(_ line: [UInt8], number: Int = 0) {
+        line.withUnsafeBytes { append($0, number: number, overlong: false) }
+    }
+
+    /// Each line in order: its number, its bytes (valid during the call), whether it was cut.
+    public func forEach(_ body: (_ number: Int, _ bytes: UnsafeRawBufferPointer, _ overlong: Bool) -> Void) {
+        bytes.withUnsafeBytes { all in
+            for e in entries {
+                body(e.number, UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)]), e.overlong)
+            }
+        }
+    }
+}
+
+/// The log follower's state, for the header and the progress bar.
+public struct FollowerStatus: Sendable, Equatable {
+    public var state: LogFollower.State
+    public var rotations: Int
+    public var bytesRead: Int
+    public var catchUpSize: Int
+
+    public init(state: LogFollower.State, rotations: Int = 0, bytesRead: Int = 0, catchUpSize: Int = 0) {
+        self.state = state
+        self.rotations = rotations
+        self.bytesRead = bytesRead
+        self.catchUpSize = catchUpSize
+    }
+
+    public init(_ f: LogFollower) {
+        self.init(state: f.state, rotations: f.rotations, bytesRead: f.bytesRead, catchUpSize: f.catchUpSize)
+    }
+
+    /// The header's words for it.
+    public var label: String {
+        switch state {
+        case .waiting: "waiting for the file"
+        case .catchingUp: "loading"
+        case .following: rotations > 0 ? "following (rotated \(rotations)×)" : "following"
+        case .failed(let why): "cannot read: \(why)"
+        }
+    }
+}

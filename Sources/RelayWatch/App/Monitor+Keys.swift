@@ -1,0 +1,133 @@
+import RelayCore
+
+extension Monitor {
+    /// A key: first whatever is modal (the help, the filter being typed, a question), then the
+    /// key table's command for this screen.
+    mutating func key(_ k: Key) -> [Effect] {
+        if let top = helpTop {
+            switch k {
+            case .interrupt: return [.quit]
+            case .down, .char("j"): helpTop = top + 1
+            case .up, .char("k"): helpTop = max(0, top - 1)
+            case .pageDown: helpTop = top + max(1, layout.body.height - 2)
+            case .pageUp: helpTop = max(0, top - max(1, layout.body.height - 2))
+            default: helpTop = nil
+            }
+            return []
+        }
+        if let text = editingFilter { return filterKey(k, text) }
+        if let pending = confirming { return confirmKey(k, pending) }
+        guard let command = KeyMap.command(for: k, on: screen.kind) else { return [] }
+        return perform(command)
+    }
+
+    mutating func perform(_ command: Command) -> [Effect] {
+        switch command {
+        case .quit: return [.quit]
+        case .help: helpTop = 0
+        case .theme:
+            themeIndex = (themeIndex + 1) % max(1, themeNames.count)
+            say("theme \(themeName)")
+            return [.loadTheme(themeName)]
+        case .up: move(-1)
+        case .down: move(1)
+        case .pageUp: move(-pageRows)
+        case .pageDown: move(pageRows)
+        case .first: move(-Int.max / 2)
+        case .last: move(Int.max / 2)
+        case .open:
+            if let id = shownSelection { open(id) }
+        case .back:
+            screen = .list
+            detail = nil
+        case .expand: expandOrCollapse(expand: true)
+        case .collapse: expandOrCollapse(expand: false)
+        case .nextTab: switchTab(1)
+        case .previousTab: switchTab(-1)
+        case .nextFlagged: jumpToFlagged(forward: true)
+        case .previousFlagged: jumpToFlagged(forward: false)
+        case .showDestination:
+            if destinationCursor < destinationRows.count { filterTo(destination: destinationRows[destinationCursor].name) }
+        case .acknowledge: acknowledgeSelected()
+        case .acknowledgeAll: acknowledgeShown()
+        case .retry: askRetry(markedOnly: false)
+        case .retryMarked: askRetry(markedOnly: true)
+        case .mark: toggleMark()
+        case .hold: return act(.hold(msg: actedOnID ?? ""))
+        case .release: return act(.release(msg: actedOnID ?? ""))
+        case .filter: editingFilter = filter.source
+        case .clearFilter:
+            if !filter.isEmpty {
+                filter = MessageFilter("")
+                reorder()
+                say("filter cleared")
+            }
+        case .everything:
+            view = view == .everything ? .standard : .everything
+            // The footer says which view is on; an older notice would only crowd it.
+            status = nil
+            reorder()
+            if view == .standard { say("back to the usual list: in flight, then findings, then the latest finished") }
+        case .findingsOnly:
+            view = view == .findings ? .standard : .findings
+            status = nil
+            reorder()
+            if view == .standard { say("back to the usual list: in flight, then findings, then the latest finished") }
+        case .sort:
+            let all = Sort.allCases
+            sort = all[(all.firstIndex(of: sort)! + 1) % all.count]
+            reorder()
+            say("sorted by \(sort.rawValue)")
+        case .destinations:
+            screen = .destinations
+            detail = nil
+            destinationRows = DestinationRow.all(summaries)
+            destinationCursor = min(destinationCursor, max(0, destinationRows.count - 1))
+        }
+        return []
+    }
+
+    /// Rows a page moves on this screen.
+    var pageRows: Int {
+        switch screen {
+        case .list, .destinations: return pageSize
+        case .message(_, let tab): return max(1, messageLayout.rows(tab).height)
+        }
+    }
+
+    /// Moves the list's selection, the open message's cursor, or the destinations' cursor.
+    mutating func move(_ delta: Int) {
+        switch screen {
+        case .list: moveSelection(delta)
+        case .message: moveCursor(delta)
+        case .destinations:
+            guard !destinationRows.isEmpty else { return }
+            destinationCursor = max(0, min(destinationRows.count - 1, destinationCursor.addingReportingOverflow(delta).partialValue))
+            if destinationCursor < destinationTop { destinationTop = destinationCursor }
+            if destinationCursor >= destinationTop + pageSize { destinationTop = destinationCursor - pageSize + 1 }
+        }
+    }
+
+    mutating func mouse(_ m: Mouse) {
+        switch m {
+        case .wheelUp: move(-3)
+        case .wheelDown: move(3)
+        case .click(_, let y):
+            switch screen {
+            case .list:
+                let row = y - layout.listRows.y + listTop
+                guard y >= layout.listRows.y, row < order.count else { return }
+                if selectedID == order[row] { open(order[row]) } else { selectedID = order[row] }
+            case .destinations:
+                let row = y - layout.listRows.y + destinationTop
+                guard y >= layout.listRows.y, row < destinationRows.count else { return }
+                if destinationCursor == row { filterTo(destination: destinationRows[row].name) } else { destinationCursor = row }
+            case .message(_, let tab):
+                let rows = messageLayout.rows(tab)
+                guard let d = detail, tab != .anomalies, y >= rows.y, y < rows.bottom else { return }
+                let row = y - rows.y + d.top[tab.rawValue]
+                if row < d.rows.rowCount(tab) { moveCursor(row - d.cursor[tab.rawValue]) }
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import RelayCore
+
+extension Monitor {
+    /// The one place the state changes. Every input arrives here as a message; what the runtime
+    /// must do comes back as effects. Before returning, the summaries of changed messages are
+    /// worked out again and the selection kept in sight, so no caller has a step to remember.
+    public mutating func update(_ msg: Msg) -> [Effect] {
+        var effects: [Effect] = []
+        switch msg {
+        case .resize(let w, let h):
+            let widthChanged = w != width
+            width = max(1, w)
+            height = max(1, h)
+            if view == .standard { reorder() }
+            if widthChanged { rebuildDetail() }
+        case .tick(let t):
+            advanceClock(t)
+        case .mouse(let m):
+            mouse(m)
+        case .key(let k):
+            effects = key(k)
+        case .logLines(let batch):
+            batch.forEach { number, bytes, overlong in ingest(line: bytes, number: number, overlong: overlong) }
+        case .follower(let f):
+            source.state = f.label
+            source.bytesRead = f.bytesRead
+            source.bytesTotal = f.catchUpSize
+            source.catchingUp = f.state == .catchingUp
+        case .relayLink(let l):
+            linkChanged(l)
+        case .relayQueue(let q):
+            liveSnapshot(q)
+        case .relayEvents(let batch):
+            batch.forEach { _, bytes, _ in ingest(line: bytes, number: 0, overlong: false) }
+        case .relayAnswer(let a):
+            answered(a)
+        case .relayDropped(let n):
+            live.dropped += n
+        case .relayProblem(let why):
+            say(why, for: 10)
+        case .themeLoaded(let name, let warnings):
+            if !warnings.isEmpty { say("theme \(name): " + warnings.joined(separator: " · "), for: 15) }
+        case .terminate:
+            effects = [.quit]
+        }
+        refresh()
+        settle()
+        return effects
+    }
+
+    mutating func advanceClock(_ t: Double) {
+        now = t
+        // Start-up warnings (a theme's mistakes) are said once, on the status line, for a while.
+        if !notices.isEmpty {
+            say(notices.joined(separator: " · "), for: 15)
+            notices = []
+        }
+        let second = Int(t)
+        if rateSecond == 0 { rateSecond = second }
+        if second > rateSecond {
+            let shift = min(rate.count, second - rateSecond)
+            rate.removeFirst(shift)
+            rate.append(contentsOf: Array(repeating: 0, count: shift))
+            rateSecond = second
+        }
+        if let s = status, s.until < t { status = nil }
+    }
+
+    /// A notice on the status line for a while. Saying the same thing again only extends it.
+    mutating func say(_ text: String, for seconds: Double = 5) {
+        status = (text, now + seconds)
+    }
+
+    // MARK: log lines
+
+    /// Applies one delivery-log line (from the file or pushed by the relay).
+    mutating func ingest(line bytes: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
+        if overlong {
+            noteMalformed(number, "line longer than \(LogDecoder.maxLineLength) bytes")
+            return
+        }
+        if let since, case .event(let e) = LogDecoder.decode(bytes), e.ts.seconds < since { return }
+        var unplacedNow = 0
+        let applied = store.apply(line: bytes) { _ in unplacedNow += 1 }
+        source.unplaced += unplacedNow
+        switch applied {
+        case .event, .finished:
+            source.events += 1
+            rate[rate.count - 1] += 1
+            if let id = store.lastMessageID {
+                // Consecutive events are mostly about one message: skip the set when it is the same.
+                if id != lastDirty {
+                    dirty.insert(id)
+                    lastDirty = id
+                }
+                if case .finished = applied {
+                    _ = store.takeFinished()
+                    if finishedSeq[id] == nil { finishedOrder.append(id) }
+                    finishedSeq[id] = nextFinishedSeq
+                    nextFinishedSeq += 1
+                }
+            }
+        case .unknownEvent:
+            source.events += 1
+        case .blank:
+            break
+        case .malformed(let why):
+            noteMalformed(number, why)
+        }
+    }
+
+    private mutating func noteMalformed(_ number: Int, _ why: String) {
+        source.malformed += 1
+        source.lastMalformed = number > 0 ? "line \(number): \(why)" : why
+    }
+
+    /// Re-derives the summaries of messages that changed, then the list, the open message and the
+    /// destinations. Cheap when nothing changed.
+    mutating func refresh() {
+        lastDirty = ""
+        guard !dirty.isEmpty else { return }
+        for id in dirty {
+            if let m = store.message(id) { summaries[id] = MessageSummary(m, peers: store.peers) } else { summaries[id] = nil }
+        }
+        let openChanged = detail.map { dirty.contains($0.rows.id) } ?? false
+        dirty.removeAll(keepingCapacity: true)
+        evictHistory()
+        reorder()
+        if openChanged { rebuildDetail() }
+        if screen == .destinations { destinationRows = DestinationRow.all(summaries) }
+    }
+
+    /// Forgets the oldest finished messages past the limit, a quarter of it at a time (so the
+    /// order list is not shifted for every message that finishes). Messages whose findings the
+    /// admin has not acknowledged stay, up to as many again; the open and selected ones always.
+    private mutating func evictHistory() {
+        guard finishedOrder.count > historyLimit + historyLimit / 4 else { return }
+        var excess = finishedOrder.count - historyLimit
+        let openID = detail?.rows.id
+        func pinned(_ id: String) -> Bool { id == selectedID || id == openID }
+        func unseenFinding(_ id: String) -> Bool { summaries[id]?.flagged == true && !acknowledged.contains(id) }
+        var kept: [String] = []
+        kept.reserveCapacity(historyLimit)
+        var keptFindings = 0
+        for id in finishedOrder {
+            if pinned(id) { kept.append(id); continue }
+            if unseenFinding(id) {
+                keptFindings += 1
+                kept.append(id)
+                continue
+            }
+            if excess > 0 { forget(id); excess -= 1 } else { kept.append(id) }
+        }
+        // Findings nobody acknowledges must not grow memory without end: past the limit again,
+        // the oldest go too, and the status line says so.
+        if keptFindings > historyLimit {
+            var drop = keptFindings - historyLimit
+            kept = kept.filter { id in
+                guard drop > 0, !pinned(id), unseenFinding(id) else { return true }
+                forget(id)
+                drop -= 1
+                forgottenFindings += 1
+                return false
+            }
+        }
+        finishedOrder = kept
+    }
+
+    private mutating func forget(_ id: String) {
+        store.remove(id)
+        summaries[id] = nil
+        finishedSeq[id] = nil
+        acknowledged.remove(id)
+        marks[id] = nil
+    }
+
+    /// Keeps the list's selection on the same message while rows come and go, and in view.
+    mutating func settle() {
+        guard !order.isEmpty else {
+            listTop = 0
+            return
+        }
+        let index = order.firstIndex { $0 == selectedID } ?? min(order.count - 1, max(0, listTop))
+        if screen == .list || selectedID == nil { selectedID = order[index] }
+        if index < listTop { listTop = index }
+        if index >= listTop + pageSize { listTop = index - pageSize + 1 }
+        listTop = max(0, min(listTop, max(0, order.count - pageSize)))
+    }
+}

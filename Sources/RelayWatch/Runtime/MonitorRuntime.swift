@@ -1,0 +1,156 @@
+import CTerminal
+import RelayCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `relaywatch` was asked to watch, and how.
+public struct MonitorOptions: Sendable {
+    public var logPath: String?
+    public var socketPath: String?
+    /// No actions on the relay.
+    public var readonly = false
+    /// Always on the status line (the demo's note).
+    public var banner: String?
+    public var start: LogFollower.StartPoint = .beginning
+    /// Only events at or after this time (seconds since the epoch).
+    public var since: Double?
+    public var theme: String?
+    public var themeFolders: [String] = []
+    public var environment: [String: String] = [:]
+    /// Take SIGTERM, SIGHUP, SIGINT and SIGQUIT as a message (the real program; tests leave the
+    /// test runner's signals alone).
+    public var catchSignals = true
+
+    public init(logPath: String?, socketPath: String? = nil) {
+        self.logPath = logPath
+        self.socketPath = socketPath
+    }
+}
+
+/// The monitor's event loop, which owns everything that blocks: the terminal, the log follower,
+/// the relay source, the termination signals and the clock. Each turn it turns what arrived into
+/// messages for ``Monitor/update(_:)``, carries out the effects that come back, and draws at most
+/// 30 frames a second, only when something changed. One thread; every terminal call on it.
+public final class MonitorRuntime {
+    public private(set) var monitor: Monitor
+    let terminal: Terminal
+    let follower: LogFollower?
+    let source: RelaySource?
+    let options: MonitorOptions
+    private let signalFD: Int32
+    private var lastFollower: FollowerStatus?
+    private var lastFrame = 0.0
+    private var needsFrame = true
+    public private(set) var finished = false
+
+    /// The relay source is mailrelayd's control socket when `--socket` names one; a test or
+    /// another source kind passes its own.
+    public init(options: MonitorOptions, terminal: Terminal, source: RelaySource? = nil) {
+        self.options = options
+        self.terminal = terminal
+        // With a log, events come from it; the socket adds the live queue and the actions. With
+        // the socket alone, the relay pushes the events too.
+        self.source = source ?? options.socketPath.map { ControlClient(path: $0, subscribe: options.logPath == nil) }
+        follower = options.logPath.map { LogFollower(path: $0, start: options.start) }
+        let loaded = ThemeLoader.resolve(options.theme, folders: options.themeFolders, environment: options.environment)
+        var settings = Monitor.Settings()
+        settings.label = options.logPath ?? ""
+        settings.live = options.logPath == nil
+        settings.readonly = options.readonly
+        settings.banner = options.banner
+        settings.traits = self.source?.traits ?? .mailrelayd
+        settings.link = self.source?.link
+        settings.themeNames = ThemeLoader.available(in: options.themeFolders)
+        settings.theme = loaded.theme.name
+        settings.since = options.since
+        settings.notices = loaded.warnings
+        monitor = Monitor(settings)
+        terminal.apply(loaded.theme)
+        signalFD = options.catchSignals ? rw_termination_signals_fd() : -1
+        let (w, h) = terminal.size
+        send(.resize(width: w, height: h))
+    }
+
+    deinit { if signalFD >= 0 { close(signalFD) } }
+
+    /// Runs until the monitor quits; the exit status.
+    public func run() -> Int32 {
+        while step() {}
+        return 0
+    }
+
+    /// One turn of the loop. `wait`: sleep in poll(2) until input or the next frame is due.
+    /// Returns false once the monitor has quit.
+    @discardableResult
+    public func step(wait: Bool = true) -> Bool {
+        guard !finished else { return false }
+        let now = Self.clock()
+        send(.tick(now), redraw: false)
+
+        // Keys first: they must be answered within a frame, however busy the log is.
+        for m in terminal.pendingInput() { send(m) }
+
+        // The log: a budget per turn so a big file loads between frames.
+        var read = false
+        if let follower {
+            var batch = LineBatch()
+            read = follower.poll(budget: 8 << 20) { number, bytes, overlong in batch.append(bytes, number: number, overlong: overlong) }
+            if !batch.isEmpty { send(.logLines(batch)) }
+            let status = FollowerStatus(follower)
+            if status != lastFollower {
+                lastFollower = status
+                send(.follower(status))
+            }
+        }
+
+        // The relay: never blocks, reconnects by itself.
+        if let source { for m in source.poll(now: now) { send(m) } }
+
+        if signalFD >= 0, rw_read_termination_signal(signalFD) != 0 { send(.terminate) }
+        guard !finished else { return false }
+
+        if needsFrame, now - lastFrame >= 1.0 / 30 {
+            terminal.draw(Render.frame(monitor))
+            lastFrame = now
+            needsFrame = false
+        } else if now - lastFrame >= 1 {
+            // Ages and the sparkline move once a second even when nothing happens.
+            needsFrame = true
+        }
+
+        if wait, !read {
+            var fds = [pollfd(fd: terminal.inputDescriptor, events: Int16(POLLIN), revents: 0)]
+            if signalFD >= 0 { fds.append(pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)) }
+            for fd in source?.descriptors ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            fds = fds.filter { $0.fd >= 0 }
+            _ = poll(&fds, nfds_t(fds.count), needsFrame ? 33 : 100)
+        }
+        return true
+    }
+
+    /// A message to the monitor, and its effects carried out.
+    private func send(_ msg: Msg, redraw: Bool = true) {
+        if redraw { needsFrame = true }
+        for effect in monitor.update(msg) {
+            switch effect {
+            case .quit:
+                finished = true
+            case .relay(let action):
+                let answers = source?.perform(action, now: Self.clock())
+                    ?? [.relayAnswer(RelayAnswer(action: action, ok: false, detail: "no relay to send it to"))]
+                for m in answers { send(m) }
+            case .loadTheme(let name):
+                let loaded = ThemeLoader.resolve(name, folders: options.themeFolders, environment: options.environment)
+                terminal.apply(loaded.theme)
+                send(.themeLoaded(name: name, warnings: loaded.warnings))
+            }
+        }
+    }
+
+    static func clock() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
