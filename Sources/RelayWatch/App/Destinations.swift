@@ -33,10 +33,10 @@ public struct DestinationRow: Sendable, Equatable {
     var trouble: Int { deferred + bounced }
 
     /// Every destination of the messages in memory, the most troubled first.
-    static func all(_ summaries: [String: MessageSummary]) -> [DestinationRow] {
+    static func all(_ summaries: [String: MessageSummary], tallies: [String: [DestinationTally]]) -> [DestinationRow] {
         var rows: [String: DestinationRow] = [:]
         for s in summaries.values {
-            for t in s.destinations {
+            for t in tallies[s.id] ?? [] {
                 let key = (t.isHop ? "h " : "d ") + t.name
                 var row = rows[key] ?? DestinationRow(name: t.name, isHop: t.isHop)
                 if t.waiting > 0 {

@@ -28,7 +28,10 @@ public struct MessageFilter: Sendable, Equatable {
 
     public var isEmpty: Bool { terms.isEmpty }
 
-    public func matches(_ s: MessageSummary, addresses: () -> [String]) -> Bool {
+    /// Whether a `dest:` term needs each message's destinations.
+    var namesDestinations: Bool { terms.contains { if case .destination = $0 { return true }; return false } }
+
+    public func matches(_ s: MessageSummary, addresses: () -> [String], destinations: () -> [DestinationTally] = { [] }) -> Bool {
         var lowered: [String]? = nil
         for term in terms {
             switch term {
@@ -37,7 +40,7 @@ public struct MessageFilter: Sendable, Equatable {
             case .rule(let r):
                 guard s.anomalies.contains(where: { $0.rule.rawValue == r || $0.rule.rawValue.hasPrefix(r) }) else { return false }
             case .destination(let d):
-                guard s.destinations.contains(where: { $0.name.lowercased() == d }) else { return false }
+                guard destinations().contains(where: { $0.name.lowercased() == d }) else { return false }
             case .text(let t):
                 if s.id.lowercased().contains(t) || s.from.lowercased().contains(t) { continue }
                 if lowered == nil { lowered = addresses().map { $0.lowercased() } }

@@ -11,13 +11,22 @@ public struct LineBatch: Sendable {
 
     private var bytes: [UInt8] = []
     private var entries: [Entry] = []
+    /// Bytes to make room for at the first line (the follower's read budget), so a large batch
+    /// is not copied again as it grows.
+    private let expected: Int
 
-    public init() {}
+    public init(expecting bytes: Int = 0) {
+        expected = bytes
+    }
 
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
 
     public mutating func append(_ line: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
+        if entries.isEmpty, expected > 0 {
+            bytes.reserveCapacity(expected)
+            entries.reserveCapacity(expected / 128)
+        }
         entries.append(Entry(start: bytes.count, count: line.count, number: number, overlong: overlong))
         bytes.append(contentsOf: line)
     }

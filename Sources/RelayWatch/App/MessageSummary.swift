@@ -1,8 +1,9 @@
 import RelayCore
 
 /// What the screen needs about one message, derived from its record when it changes (not on
-/// every frame): the analyser's findings, each recipient's status, counts, and where its
-/// recipients went.
+/// every frame): the analyser's findings, each recipient's status, and counts. (Where its
+/// recipients went is worked out only when the destinations view or a `dest:` filter asks:
+/// ``Monitor/destinationTallies``.)
 public struct MessageSummary: Sendable {
     public var id: String
     public var from: String
@@ -16,9 +17,6 @@ public struct MessageSummary: Sendable {
     public var delivered = 0, transient = 0, permanent = 0, tooMany = 0, pending = 0, ndr = 0
     /// Every reply code seen in its transactions (for `code:552` filters).
     public var codes: Set<Int>
-    /// Its recipients by destination: the next hop that last had them, or, for recipients never
-    /// sent, their domain.
-    public var destinations: [DestinationTally]
 
     public init(_ m: MessageRecord, peers: [String: String]) {
         id = m.id
@@ -47,7 +45,6 @@ public struct MessageSummary: Sendable {
             }
             if s.ndr { ndr += 1 }
         }
-        destinations = DestinationTally.of(m, verdicts: verdicts, peers: peers)
     }
 
     /// "in flight", "held", "done": the message's place in the queue.
@@ -77,7 +74,7 @@ public struct DestinationTally: Sendable, Equatable {
     public var lastReplyAt: Timestamp?
 
     /// The tallies of one message, one per destination its recipients have.
-    static func of(_ m: MessageRecord, verdicts: [TransactionVerdict], peers: [String: String]) -> [DestinationTally] {
+    static func of(_ m: MessageRecord, peers: [String: String]) -> [DestinationTally] {
         let n = m.recipients.count
         guard n > 0 else { return [] }
         // Where each recipient went last: the hop of its latest transaction.
@@ -117,7 +114,7 @@ public struct DestinationTally: Sendable, Equatable {
                 i = slot(hops[Int(hopOf[r])], hop: true)
             } else {
                 let address = m.recipients[r]
-                let domain = address.split(separator: "@").last.map { $0.lowercased() } ?? address
+                let domain = address.lastIndex(of: "@").map { address[address.index(after: $0)...].lowercased() } ?? address
                 i = slot(domain, hop: false)
                 // Never sent: the relay's last word on it stands for the destination's reply.
                 if lastOutcome[r] >= 0 {
@@ -141,9 +138,13 @@ public struct DestinationTally: Sendable, Equatable {
         // What each hop said: its recipient limit, and its latest reply.
         for (k, t) in m.transactions.enumerated() {
             let i = slot(hops[Int(txnHop[k])], hop: true)
-            if let first = verdicts[k].tooManyPositions.first, out[i].limit.map({ first < $0 }) ?? true {
-                out[i].limit = first
-                out[i].limitReply = verdicts[k].reply(at: first, in: t).map { "\($0.code)\($0.enhanced.map { " \($0)" } ?? "")" }
+            // Only a transaction with a refused RCPT can show a limit: the others need no verdict.
+            if t.rcptReplies.contains(where: { ($0?.code ?? 0) >= 400 }) {
+                let v = TransactionVerdict(t)
+                if let first = v.tooManyPositions.first, out[i].limit.map({ first < $0 }) ?? true {
+                    out[i].limit = first
+                    out[i].limitReply = v.reply(at: first, in: t)?.codeLabel
+                }
             }
             guard let at = t.lastReplyAt, out[i].lastReplyAt.map({ at >= $0 }) ?? true else { continue }
             if let last = t.dot ?? t.data ?? t.rcptReplies.last(where: { $0 != nil }) ?? t.mail {

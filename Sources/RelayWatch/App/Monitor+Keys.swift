@@ -81,8 +81,7 @@ extension Monitor {
         case .destinations:
             screen = .destinations
             detail = nil
-            destinationRows = DestinationRow.all(summaries)
-            destinationCursor = min(destinationCursor, max(0, destinationRows.count - 1))
+            rebuildDestinations()
         }
         return []
     }

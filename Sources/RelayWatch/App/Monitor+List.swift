@@ -16,6 +16,10 @@ extension Monitor {
         var inFlight: [Entry] = [], findings: [Entry] = [], rest: [Entry] = []
         inFlight.reserveCapacity(summaries.count)
         let filtering = !filter.isEmpty
+        if filter.namesDestinations { fillDestinationTallies() }
+        // The usual view shows only as many finished messages as rows are left: they are taken
+        // newest first from the order they finished in, not sorted.
+        let latestOnly = view == .standard && !filtering
         for s in summaries.values {
             if !s.done { t.inFlight += 1 }
             t.delivered += s.delivered
@@ -25,10 +29,11 @@ extension Monitor {
             let seen = acknowledged.contains(s.id)
             if seen { t.acknowledgedMessages += 1 } else { t.anomalies += s.anomalies.count }
             if view == .findings, !s.flagged { continue }
-            if filtering, !filter.matches(s, addresses: { store.message(s.id).map { Array($0.recipients) } ?? [] }) { continue }
+            if filtering, !filter.matches(s, addresses: { store.message(s.id).map { Array($0.recipients) } ?? [] },
+                                          destinations: { destinationTallies[s.id] ?? [] }) { continue }
             if s.done && (!s.flagged || seen) {
                 // Most recently finished first.
-                rest.append((-Int64(finishedSeq[s.id] ?? 0), 0, s.id))
+                if !latestOnly { rest.append((-Int64(finishedSeq[s.id] ?? 0), 0, s.id)) }
                 continue
             }
             let age = s.firstSeen.microseconds
@@ -50,9 +55,16 @@ extension Monitor {
         }
         var rows = sorted(inFlight) + sorted(findings)
         dimmedFrom = rows.count
-        var finished = sorted(rest)
-        if view == .standard, !filtering { finished = Array(finished.prefix(max(0, pageSize - rows.count))) }
-        rows += finished
+        if latestOnly {
+            var room = pageSize - rows.count
+            for id in finishedOrder.reversed() where room > 0 {
+                guard let s = summaries[id], !s.flagged || acknowledged.contains(id) else { continue }
+                rows.append(id)
+                room -= 1
+            }
+        } else {
+            rows += sorted(rest)
+        }
         order = rows
         totals = t
     }
@@ -119,6 +131,22 @@ extension Monitor {
         default: break
         }
         return []
+    }
+
+    // MARK: destinations
+
+    /// Works out the destinations of every message that has none cached.
+    mutating func fillDestinationTallies() {
+        for id in summaries.keys where destinationTallies[id] == nil {
+            destinationTallies[id] = store.message(id).map { DestinationTally.of($0, peers: store.peers) } ?? []
+        }
+    }
+
+    /// The destinations view's rows, from every message in memory.
+    mutating func rebuildDestinations() {
+        fillDestinationTallies()
+        destinationRows = DestinationRow.all(summaries, tallies: destinationTallies)
+        destinationCursor = min(destinationCursor, max(0, destinationRows.count - 1))
     }
 
     /// Filters the list to one destination (Enter in the destinations view).

@@ -139,8 +139,8 @@ extension Monitor {
         rebuildDetail()
     }
 
-    /// Works the open message's rows out again (it changed, a run was expanded, the width
-    /// changed), keeping each tab's cursor on the same recipient or reply.
+    /// Works the open message's rows out again (it changed, or a run was expanded or folded),
+    /// keeping each tab's cursor on the same recipient or reply.
     mutating func rebuildDetail() {
         guard let old = detail else { return }
         guard let record = store.message(old.rows.id), let s = summaries[old.rows.id] else { return }

@@ -8,11 +8,12 @@ extension Monitor {
         var effects: [Effect] = []
         switch msg {
         case .resize(let w, let h):
-            let widthChanged = w != width
             width = max(1, w)
             height = max(1, h)
+            // The usual list fills the rows it has with the latest finished messages; an open
+            // message keeps its cursor in sight.
             if view == .standard { reorder() }
-            if widthChanged { rebuildDetail() }
+            clampDetail()
         case .tick(let t):
             advanceClock(t)
         case .mouse(let m):
@@ -121,13 +122,14 @@ extension Monitor {
         guard !dirty.isEmpty else { return }
         for id in dirty {
             if let m = store.message(id) { summaries[id] = MessageSummary(m, peers: store.peers) } else { summaries[id] = nil }
+            destinationTallies[id] = nil
         }
         let openChanged = detail.map { dirty.contains($0.rows.id) } ?? false
         dirty.removeAll(keepingCapacity: true)
         evictHistory()
         reorder()
         if openChanged { rebuildDetail() }
-        if screen == .destinations { destinationRows = DestinationRow.all(summaries) }
+        if screen == .destinations { rebuildDestinations() }
     }
 
     /// Forgets the oldest finished messages past the limit, a quarter of it at a time (so the
@@ -169,6 +171,7 @@ extension Monitor {
     private mutating func forget(_ id: String) {
         store.remove(id)
         summaries[id] = nil
+        destinationTallies[id] = nil
         finishedSeq[id] = nil
         acknowledged.remove(id)
         marks[id] = nil

@@ -159,6 +159,9 @@ public struct Monitor: Sendable {
     /// Recipients marked with space, by message: their numbers in the message's recipient list.
     public internal(set) var marks: [String: Set<Int>] = [:]
     var detail: DetailState?
+    /// Each message's recipients by destination, worked out when first asked for and dropped
+    /// when the message changes: only the destinations view and `dest:` filters need them.
+    var destinationTallies: [String: [DestinationTally]] = [:]
     /// The destinations view's rows (kept while it is open) and its cursor.
     public internal(set) var destinationRows: [DestinationRow] = []
     public internal(set) var destinationCursor = 0

@@ -94,8 +94,8 @@ public final class MonitorRuntime {
         // The log: a budget per turn so a big file loads between frames.
         var read = false
         if let follower {
-            var batch = LineBatch()
-            read = follower.poll(budget: 8 << 20) { number, bytes, overlong in batch.append(bytes, number: number, overlong: overlong) }
+            var batch = LineBatch(expecting: Self.readBudget)
+            read = follower.poll(budget: Self.readBudget) { number, bytes, overlong in batch.append(bytes, number: number, overlong: overlong) }
             if !batch.isEmpty { send(.logLines(batch)) }
             let status = FollowerStatus(follower)
             if status != lastFollower {
@@ -147,6 +147,10 @@ public final class MonitorRuntime {
             }
         }
     }
+
+    /// Bytes of log read per turn: enough to load a large log fast, little enough that keys and
+    /// frames keep their pace while it loads.
+    static let readBudget = 8 << 20
 
     static func clock() -> Double {
         var ts = timespec()

@@ -20,18 +20,18 @@ public enum Render {
     }
 }
 
-/// The `?` overlay: the key table itself (every key, on the screens it works on), then what each
-/// recipient letter means. It scrolls when the screen is short.
+/// The `?` help, over the whole body: the key table itself (every key, on the screens it works
+/// on), then what each recipient letter means. It scrolls when the screen is short.
 enum Help {
     static func overlay(_ m: Monitor, top: Int, into g: inout Grid) {
         let lines = KeyMap.helpLines(relay: m.live.link != nil)
+        let body = m.layout.body
+        for y in body.y..<body.bottom { g.fill(y: y, role: .text) }
         let w = min(g.width - 2, (lines.map { Grid.displayWidth($0.text) }.max() ?? 40) + 4)
-        let h = min(g.height - 2, lines.count + 2)
-        let x0 = max(0, (g.width - w) / 2), y0 = max(0, (g.height - h) / 2)
-        for y in y0..<(y0 + h) { g.fill(y: y, from: x0, to: x0 + w, role: .border) }
-        let first = max(0, min(top, lines.count - (h - 2)))
-        for (n, line) in lines.dropFirst(first).prefix(h - 2).enumerated() {
-            g.put(line.text, x: x0 + 2, y: y0 + 1 + n, role: line.heading ? .title : .text, limit: w - 4)
+        let x0 = max(0, (g.width - w) / 2)
+        let first = max(0, min(top, lines.count - body.height))
+        for (n, line) in lines.dropFirst(first).prefix(body.height).enumerated() {
+            g.put(line.text, x: x0 + 2, y: body.y + n, role: line.heading ? .title : .text, limit: w - 4)
         }
     }
 }
