@@ -110,9 +110,8 @@ import TestSupport
 
     @Test func aRelaySendingALineWithoutEndIsCutOff() throws {
         let scratch = try TempDir()
-        let socket = scratch.path("endless.sock")
         // Answers hello as a v1 relay, then sends bytes without a newline, forever.
-        let server = """
+        let server = try ScriptedServer(in: scratch, name: "endless", python: """
             import socket, sys, json
             s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(5)
             print("ready", flush=True)
@@ -123,24 +122,16 @@ import TestSupport
                 while True: c.sendall(b"x" * 65536)
             except OSError:
                 print("cut off", flush=True)
-            """
-        let script = try scratch.write("endless.py", server)
-        let out = scratch.path("endless.out")
-        let pid = try spawnWithCleanSignals(["/usr/bin/python3", script, socket]) { actions in
-            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        }
-        defer { kill(pid, SIGKILL); var s: Int32 = 0; waitpid(pid, &s, 0) }
-        let ready = Date().addingTimeInterval(10)
-        while Date() < ready, !((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("ready") { usleep(20_000) }
-
+            """)
+        let socket = server.socket
         let client = ControlClient(path: socket, subscribe: true, maxLineLength: 1 << 20)
         let (runtime, terminal) = Self.runtime(log: nil, socket: nil, source: client)
         let screen = try Self.until(runtime, terminal, "the cut-off said") { $0.contains("line longer than 1 MiB; connection cut") }
         #expect(screen.contains("relay: reconnecting in"))
         // The relay sees its connection closed; the view goes on answering keys.
         let closed = Date().addingTimeInterval(10)
-        while Date() < closed, !((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("cut off") { runtime.step() }
-        #expect(((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("cut off"))
+        while Date() < closed, !server.output.contains("cut off") { runtime.step() }
+        #expect(server.output.contains("cut off"))
         terminal.type(.char("?"))
         try Self.until(runtime, terminal, "the help") { $0.contains("relaywatch keys") }
     }

@@ -57,24 +57,25 @@ enum DestinationsView {
             let selected = m.destinationTop + n == m.destinationCursor
             if selected { g.fill(y: y, role: .selected) }
             let base: Role = selected ? .selected : .text
-            var x = g.put(Format.cell(row.isHop ? row.name : "\(row.name) (no hop)", c.name) + " ", x: 0, y: y, role: base)
+            var x = g.put(Format.cell(row.total.isHop ? row.name : "\(row.name) (no hop)", c.name) + " ", x: 0, y: y, role: base)
             func count(_ messages: Int, _ recipients: Int, _ role: Role) {
                 let text = c.wide ? "\(Format.grouped(messages))/\(Format.grouped(recipients))" : Format.grouped(recipients)
                 x = g.put(Format.cell(text, c.count) + " ", x: x, y: y, role: recipients == 0 ? (selected ? .selected : .dim) : role)
             }
-            count(row.messagesWaiting, row.waiting, base)
-            count(row.messagesDeferred, row.deferred, .reply4xx)
-            count(row.messagesBounced, row.bounced, .reply5xx)
-            count(row.messagesDelivered, row.delivered, .reply2xx)
-            let limit = row.limit.map { "\($0) \(row.limitReply ?? "")" } ?? "-"
-            x = g.put(Format.cell(limit, c.limit) + " ", x: x, y: y, role: row.limit == nil ? (selected ? .selected : .dim) : .replyLimit)
+            let t = row.total
+            count(row.messages.waiting, t.waiting, base)
+            count(row.messages.deferred, t.deferred, .reply4xx)
+            count(row.messages.bounced, t.bounced, .reply5xx)
+            count(row.messages.delivered, t.delivered, .reply2xx)
+            let limit = t.limit.map { "\($0) \(t.limitReply ?? "")" } ?? "-"
+            x = g.put(Format.cell(limit, c.limit) + " ", x: x, y: y, role: t.limit == nil ? (selected ? .selected : .dim) : .replyLimit)
             let last: String
-            if let at = row.lastReplyAt, let reply = row.lastReply {
+            if let at = t.lastReplyAt, let reply = t.lastReply {
                 last = "\(Format.age(m.now - at.seconds))\(c.wide ? " ago" : "") \(reply)"
             } else {
                 last = "-"
             }
-            x = g.put(Format.cell(last, c.last) + " ", x: x, y: y, role: role(of: row.lastReplyClass, selected: selected))
+            x = g.put(Format.cell(last, c.last) + " ", x: x, y: y, role: role(of: t.lastReplyClass, selected: selected))
             let buckets = row.buckets(now: m.now)
             if c.numericAges {
                 for b in buckets { x = g.put(Format.cell(String(b), 5), x: x, y: y, role: b == 0 ? .dim : base) }
