@@ -1,3 +1,5 @@
+import RelayCore
+
 /// Delivery-log lines as one message: the bytes of a batch of lines in one buffer, each line with
 /// its number and whether it was cut for being too long. One copy of what the follower read, so a
 /// large log still loads at the speed of the parser.
@@ -24,7 +26,8 @@ public struct LineBatch: Sendable {
 
     public mutating func append(_ line: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
         if entries.isEmpty, expected > 0 {
-            bytes.reserveCapacity(expected)
+            // The budget, and the line that was cut at the previous read's end.
+            bytes.reserveCapacity(expected + LogDecoder.maxLineLength)
             entries.reserveCapacity(expected / 128)
         }
         entries.append(Entry(start: bytes.count, count: line.count, number: number, overlong: overlong))

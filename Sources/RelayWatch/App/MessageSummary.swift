@@ -3,7 +3,7 @@ import RelayCore
 /// What the screen needs about one message, derived from its record when it changes (not on
 /// every frame): the analyser's findings, each recipient's status, and counts. (Where its
 /// recipients went is worked out only when the destinations view or a `dest:` filter asks:
-/// ``Monitor/destinationTallies``.)
+/// the monitor keeps those apart.)
 public struct MessageSummary: Sendable {
     public var id: String
     public var from: String

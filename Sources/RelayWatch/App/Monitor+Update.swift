@@ -121,7 +121,9 @@ extension Monitor {
         lastDirty = ""
         guard !dirty.isEmpty else { return }
         for id in dirty {
-            if let m = store.message(id) { summaries[id] = MessageSummary(m, peers: store.peers) } else { summaries[id] = nil }
+            let s = store.message(id).map { MessageSummary($0, peers: store.peers) }
+            summaries[id] = s
+            if s?.flagged == true { flaggedIDs.insert(id) } else { flaggedIDs.remove(id) }
             destinationTallies[id] = nil
         }
         let openChanged = detail.map { dirty.contains($0.rows.id) } ?? false
@@ -140,7 +142,7 @@ extension Monitor {
         var excess = finishedOrder.count - historyLimit
         let openID = detail?.rows.id
         func pinned(_ id: String) -> Bool { id == selectedID || id == openID }
-        func unseenFinding(_ id: String) -> Bool { summaries[id]?.flagged == true && !acknowledged.contains(id) }
+        func unseenFinding(_ id: String) -> Bool { flaggedIDs.contains(id) && !acknowledged.contains(id) }
         var kept: [String] = []
         kept.reserveCapacity(historyLimit)
         var keptFindings = 0
@@ -171,6 +173,7 @@ extension Monitor {
     private mutating func forget(_ id: String) {
         store.remove(id)
         summaries[id] = nil
+        flaggedIDs.remove(id)
         destinationTallies[id] = nil
         finishedSeq[id] = nil
         acknowledged.remove(id)

@@ -110,6 +110,9 @@ public struct Monitor: Sendable {
     var finishedOrder: [String] = []
     var finishedSeq: [String: Int] = [:]
     var nextFinishedSeq = 0
+    /// Messages with any finding (kept with the summaries, so history upkeep does not copy a
+    /// summary to ask).
+    var flaggedIDs = Set<String>()
     /// Messages whose findings the admin has seen (`x`, `X`).
     public internal(set) var acknowledged = Set<String>()
     public internal(set) var historyLimit = 5_000
