@@ -294,3 +294,22 @@ enum Screen {
 extension Grid: CustomTestStringConvertible {
     public var testDescription: String { "\n" + text }
 }
+
+/// The mouse over the help scrolls it, and a click closes it rather than acting behind it.
+@Suite struct HelpMouseTests {
+    @Test func theWheelScrollsTheHelpAndAClickClosesIt() {
+        var m = Screen.monitor([Scenario.kb822105.log, Scenario.dsnQuotesNeighbour.log])
+        let selected = m.selectedID
+        Screen.press(&m, .char("?"))
+        for _ in 0..<20 { _ = m.update(.mouse(.wheelDown)) }
+        #expect(!Render.frame(m).text.contains("relaywatch keys"))
+        #expect(m.selectedID == selected, "the list behind did not move")
+        // It stops at its last line, so one turn back up shows more at once.
+        let bottom = Render.frame(m).text
+        _ = m.update(.mouse(.wheelUp))
+        #expect(Render.frame(m).text != bottom)
+        _ = m.update(.mouse(.click(x: 5, y: m.layout.listRows.y + 1)))
+        #expect(m.helpTop == nil)
+        #expect(m.selectedID == selected && m.screen == .list)
+    }
+}

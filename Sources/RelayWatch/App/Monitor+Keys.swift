@@ -7,10 +7,10 @@ extension Monitor {
         if let top = helpTop {
             switch k {
             case .interrupt: return [.quit]
-            case .down, .char("j"): helpTop = top + 1
-            case .up, .char("k"): helpTop = max(0, top - 1)
-            case .pageDown: helpTop = top + max(1, layout.body.height - 2)
-            case .pageUp: helpTop = max(0, top - max(1, layout.body.height - 2))
+            case .down, .char("j"): scrollHelp(top, 1)
+            case .up, .char("k"): scrollHelp(top, -1)
+            case .pageDown: scrollHelp(top, max(1, layout.body.height - 2))
+            case .pageUp: scrollHelp(top, -max(1, layout.body.height - 2))
             default: helpTop = nil
             }
             return []
@@ -86,6 +86,12 @@ extension Monitor {
         return []
     }
 
+    /// Scrolls the help, no further than its last line at the bottom of the body.
+    mutating func scrollHelp(_ top: Int, _ delta: Int) {
+        let last = max(0, KeyMap.helpLines(relay: live.link != nil).count - layout.body.height)
+        helpTop = max(0, min(last, top + delta))
+    }
+
     /// Rows a page moves on this screen.
     var pageRows: Int {
         switch screen {
@@ -108,6 +114,15 @@ extension Monitor {
     }
 
     mutating func mouse(_ m: Mouse) {
+        // While the help is open the wheel scrolls it and a click closes it.
+        if let top = helpTop {
+            switch m {
+            case .wheelUp: scrollHelp(top, -3)
+            case .wheelDown: scrollHelp(top, 3)
+            case .click: helpTop = nil
+            }
+            return
+        }
         switch m {
         case .wheelUp: move(-3)
         case .wheelDown: move(3)
