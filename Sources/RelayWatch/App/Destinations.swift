@@ -3,7 +3,7 @@ import RelayCore
 /// One row of the destinations view (`d`): every message's recipients at one next hop (or, for
 /// recipients never sent, one domain) added up, with what that destination last said and the
 /// ages of the recipients still waiting for it (qshape's view, live).
-public struct DestinationRow: Sendable, Equatable {
+public struct DestinationRow: Sendable {
     /// The recipients there, added up over the messages; the lowest limit and the latest reply.
     public var total: DestinationTally
     /// Messages with recipients waiting, deferred, bounced and delivered there.
@@ -16,10 +16,6 @@ public struct DestinationRow: Sendable, Equatable {
     }
 
     public var name: String { total.name }
-
-    public static func == (a: DestinationRow, b: DestinationRow) -> Bool {
-        a.total == b.total && a.messages == b.messages
-    }
 
     /// How much is wrong there: the sort key (most first).
     var trouble: Int { total.deferred + total.bounced }

@@ -22,7 +22,6 @@ public struct LineBatch: Sendable {
     }
 
     public var isEmpty: Bool { entries.isEmpty }
-    public var count: Int { entries.count }
 
     public mutating func append(_ line: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
         if entries.isEmpty, expected > 0 {

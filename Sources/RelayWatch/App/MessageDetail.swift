@@ -24,7 +24,7 @@ struct MessageDetail: Sendable {
     }
 
     /// One transaction's RCPT replies, counted for the band.
-    struct TxnCounts: Sendable, Equatable {
+    struct TxnCounts: Sendable {
         var id: String
         var peer: String?
         var sent = 0
@@ -36,16 +36,11 @@ struct MessageDetail: Sendable {
         var noReply = 0
         /// MAIL, DATA or end of data refused: that reply decides for its recipients.
         var refusal: (command: String, reply: SMTPReply)?
-
-        static func == (a: TxnCounts, b: TxnCounts) -> Bool {
-            a.id == b.id && a.sent == b.sent && a.accepted == b.accepted && a.tooMany == b.tooMany
-                && a.refused == b.refused && a.noReply == b.noReply && a.refusal?.reply == b.refusal?.reply
-        }
     }
 
     /// What the relay decided for the message's recipients (each counted once, by its latest
     /// outcome), and how many an NDR named.
-    struct Decisions: Sendable, Equatable {
+    struct Decisions: Sendable {
         var delivered = 0, deferred = 0, bounced = 0, expired = 0, undecided = 0, ndr = 0
     }
 

@@ -25,12 +25,13 @@ enum Chrome {
         let rightStart = max(0, g.width - rightWidth)
         let start = g.put(narrow ? " " : " relaywatch ", x: 0, y: y, role: .header)
         let available = rightStart - start - 1
-        // The relay link is the part an admin must see: said in full when it fits beside a
-        // sparkline of ten, else short. The sparkline takes a third of what the link leaves, and
-        // the log's path gives way to both.
+        // The relay link is the part an admin must see. Beside a sparkline of ten it is said in
+        // full where that fits (or, cut, where 40 columns are free: the reason matters), else
+        // short. The sparkline takes a third of what the link leaves; the log's path the rest.
+        let linkRoom = max(0, available - 11)
         let full = m.live.label(now: m.now) ?? ""
-        let linkText = Grid.displayWidth(full) <= available - 11 || available - 11 >= 40 ? full : (m.live.label(now: m.now, short: true) ?? "")
-        let sparkWidth = available >= 18 ? min(30, max(10, (available - min(Grid.displayWidth(linkText), available - 11)) / 3)) : 0
+        let linkText = Grid.displayWidth(full) <= linkRoom || linkRoom >= 40 ? full : (m.live.label(now: m.now, short: true) ?? "")
+        let sparkWidth = available >= 18 ? min(30, max(10, (available - min(Grid.displayWidth(linkText), linkRoom)) / 3)) : 0
         let room = max(0, available - sparkWidth - (sparkWidth > 0 ? 1 : 0))
         var x = start
         let link = Format.fit(linkText, room)
