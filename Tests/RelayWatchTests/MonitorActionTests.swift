@@ -79,6 +79,19 @@ struct MonitorActionTests {
         #expect(m.update(.key(.char("u"))) == [.relay(.release(msg: Self.id))])
     }
 
+    /// The relay's answer is the truth at once: r right after a release is not refused as held
+    /// because the next snapshot has not come yet.
+    @Test func aHoldOrReleaseAnswerTakesEffectBeforeTheNextSnapshot() {
+        var m = Self.connected(held: true)
+        _ = m.update(.relayAnswer(RelayAnswer(action: .release(msg: Self.id), ok: true)))
+        #expect(m.live.queueLabel(Self.id, now: m.now) != "held")
+        _ = m.update(.key(.char("r")))
+        #expect(m.confirming?.question == "Retry 3 recipients of KB1 now? y/n")
+        _ = m.update(.key(.escape))
+        _ = m.update(.relayAnswer(RelayAnswer(action: .hold(msg: Self.id), ok: true)))
+        #expect(m.live.queueLabel(Self.id, now: m.now) == "held")
+    }
+
     @Test func actionsAreRefusedWithAReason() {
         var m = Self.connected(held: true)
         _ = m.update(.key(.char("r")))

@@ -23,6 +23,12 @@ public struct LiveQueue: Sendable {
         receivedAt = received
     }
 
+    /// The relay said it held or released a message: so it is, before the next snapshot says so
+    /// too (a key pressed in between must not meet the old state).
+    public mutating func setHeld(_ id: String, _ held: Bool) {
+        entries[id]?.held = held
+    }
+
     /// The link for the header: honest about what works. `short` for narrow screens.
     public func label(now: Double, short: Bool = false) -> String? {
         switch link {

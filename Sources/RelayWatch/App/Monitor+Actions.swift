@@ -146,8 +146,12 @@ extension Monitor {
                 say("relay: retrying \(id) now", for: 10)
             }
             marks[id] = nil
-        case .hold: say("relay: \(id) held; u releases it", for: 10)
-        case .release: say("relay: \(id) released", for: 10)
+        case .hold:
+            live.setHeld(id, true)
+            say("relay: \(id) held; u releases it", for: 10)
+        case .release:
+            live.setHeld(id, false)
+            say("relay: \(id) released", for: 10)
         }
     }
 }
