@@ -102,13 +102,22 @@ enum Screen {
         #expect(g.line(y).contains("in flight"))
     }
 
-    @Test func fShowsEverythingAndAShowsOnlyFindings() {
+    @Test func fShowsEverythingAndAShowsOnlyFindings() throws {
         let later = (1...30).map { Screen.clean("C\($0)", minute: 10 + $0) }
         var m = Screen.monitor([Scenario.kb822105.log, Scenario.postfixBounce.log] + later)
         #expect(m.order.count == m.layout.listRows.height)
         Screen.press(&m, .char("f"))
         #expect(m.order.count == 32)
         #expect(Render.frame(m).line(m.layout.status.y).contains("showing every message (f: back)"))
+        // The list scrolls to keep the selection in sight: the last row, and back to the first.
+        Screen.press(&m, .end)
+        var g = Render.frame(m)
+        let last = try #require(m.order.last)
+        let y = try #require((0..<g.height).first { g.line($0).hasPrefix(last + " ") })
+        #expect(m.selectedID == last && g[0, y].role == .selected)
+        Screen.press(&m, .home)
+        g = Render.frame(m)
+        #expect(g.line(m.layout.listRows.y).hasPrefix(m.order[0]) && g[0, m.layout.listRows.y].role == .selected)
         Screen.press(&m, .char("f"), .char("a"))
         #expect(Set(m.order) == ["KB1", "PF1"])
         // Said once: the status line names the view one time.

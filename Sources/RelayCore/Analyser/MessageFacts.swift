@@ -131,7 +131,7 @@ struct MessageFacts {
         guard let first = verdicts[k].tooManyPositions.first, let r = verdicts[k].reply(at: first, in: m.transactions[k]) else {
             return "too many recipients"
         }
-        return "\(r.code)\(r.enhanced.map { " \($0)" } ?? "") too many recipients"
+        return "\(r.codeLabel) too many recipients"
     }
 
     /// Every reply that was each recipient's own: its RCPT replies, the MAIL reply where MAIL was

@@ -65,6 +65,9 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
     /// The reply's class by its first digit (RFC 5321 §4.2.1).
     public var replyClass: ReplyClass { ReplyClass(code: code) }
 
+    /// "552 5.5.3": the code and the enhanced code, no text.
+    public var codeLabel: String { "\(code)\(enhanced.map { " \($0)" } ?? "")" }
+
     /// "552 5.5.3 Too many recipients", the way an admin reads it in a log.
     public var description: String {
         var s = String(code)

@@ -11,14 +11,6 @@ enum Command: Sendable, Equatable {
 /// The screens keys are bound on.
 enum ScreenKind: Sendable, CaseIterable {
     case list, message, destinations
-
-    var title: String {
-        switch self {
-        case .list: "the list"
-        case .message: "a message"
-        case .destinations: "destinations (d)"
-        }
-    }
 }
 
 /// One key binding: what the dispatch obeys, what the hint bar shows and what `?` explains, in

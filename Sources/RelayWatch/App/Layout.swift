@@ -79,3 +79,15 @@ public struct MessageLayout: Sendable, Equatable {
     /// The rows a tab scrolls through: the Recipients tab keeps its first row for column titles.
     public func rows(_ tab: Monitor.Tab) -> Rect { tab == .recipients ? content.dropping(1) : content }
 }
+
+/// Scrolling that follows a cursor, the same way in every scrolled view.
+enum Scroll {
+    /// The first row to show so that `cursor` is in sight: `top` moved as little as needed, and
+    /// never past the last screenful of `count` rows.
+    static func top(_ top: Int, keeping cursor: Int, rows: Int, count: Int) -> Int {
+        var t = top
+        if cursor < t { t = cursor }
+        if cursor >= t + rows { t = cursor - rows + 1 }
+        return max(0, min(t, max(0, count - rows)))
+    }
+}

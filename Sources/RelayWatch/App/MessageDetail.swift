@@ -323,8 +323,3 @@ struct RecipientKey: Sendable, Equatable {
     /// The relay's reason, for recipients never sent (an unreachable next hop, an expiry).
     var reason: String?
 }
-
-extension SMTPReply {
-    /// "552 5.5.3": the code and the enhanced code, no text.
-    var codeLabel: String { "\(code)\(enhanced.map { " \($0)" } ?? "")" }
-}

@@ -108,8 +108,7 @@ extension Monitor {
         case .destinations:
             guard !destinationRows.isEmpty else { return }
             destinationCursor = max(0, min(destinationRows.count - 1, destinationCursor.addingReportingOverflow(delta).partialValue))
-            if destinationCursor < destinationTop { destinationTop = destinationCursor }
-            if destinationCursor >= destinationTop + pageSize { destinationTop = destinationCursor - pageSize + 1 }
+            destinationTop = Scroll.top(destinationTop, keeping: destinationCursor, rows: pageSize, count: destinationRows.count)
         }
     }
 

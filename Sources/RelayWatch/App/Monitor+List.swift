@@ -57,8 +57,7 @@ extension Monitor {
         dimmedFrom = rows.count
         if latestOnly {
             var room = pageSize - rows.count
-            for id in finishedOrder.reversed() where room > 0 {
-                guard let s = summaries[id], !s.flagged || acknowledged.contains(id) else { continue }
+            for id in finishedOrder.reversed() where room > 0 && !unseenFinding(id) {
                 rows.append(id)
                 room -= 1
             }
@@ -70,6 +69,9 @@ extension Monitor {
     }
 
     // MARK: acknowledging findings
+
+    /// A message with a finding the admin has not acknowledged: it stays in sight and in memory.
+    func unseenFinding(_ id: String) -> Bool { flaggedIDs.contains(id) && !acknowledged.contains(id) }
 
     /// `x`: the selected (or open) message's findings are seen; it joins the other finished
     /// messages. Again on an acknowledged one, it takes it back.
@@ -87,7 +89,7 @@ extension Monitor {
 
     /// `X`: every message shown with a finding is acknowledged.
     mutating func acknowledgeShown() {
-        let ids = order.filter { summaries[$0]?.flagged == true && !acknowledged.contains($0) }
+        let ids = order.filter(unseenFinding)
         guard !ids.isEmpty else { return say("nothing shown has a finding left to acknowledge") }
         acknowledged.formUnion(ids)
         say("acknowledged \(ids.count) message\(ids.count == 1 ? "" : "s") with findings (a shows them again)")
@@ -96,13 +98,11 @@ extension Monitor {
 
     // MARK: moving in the list
 
+    /// Moves the selection; `settle`, at the end of every update, scrolls it into sight.
     mutating func moveSelection(_ delta: Int) {
         guard !order.isEmpty else { return }
         let current = order.firstIndex { $0 == selectedID } ?? 0
-        let next = max(0, min(order.count - 1, current.addingReportingOverflow(delta).partialValue))
-        selectedID = order[next]
-        if next < listTop { listTop = next }
-        if next >= listTop + pageSize { listTop = next - pageSize + 1 }
+        selectedID = order[max(0, min(order.count - 1, current.addingReportingOverflow(delta).partialValue))]
     }
 
     /// The selected message, only if the list shows it (an empty list has none to open).
@@ -119,11 +119,8 @@ extension Monitor {
         case .escape: editingFilter = nil
         case .enter:
             let wasEmpty = filter.isEmpty
-            filter = MessageFilter(text)
             editingFilter = nil
-            listTop = 0
-            reorder()
-            selectedID = order.first
+            applyFilter(text)
             // The footer shows the filter while it applies; clearing one is worth a word.
             if filter.isEmpty, !wasEmpty { say("filter cleared") }
         case .backspace: editingFilter = String(text.dropLast())
@@ -151,8 +148,13 @@ extension Monitor {
 
     /// Filters the list to one destination (Enter in the destinations view).
     mutating func filterTo(destination name: String) {
-        filter = MessageFilter("dest:\(name)")
         screen = .list
+        applyFilter("dest:\(name)")
+    }
+
+    /// A new filter: the list from its top, the first match selected.
+    private mutating func applyFilter(_ text: String) {
+        filter = MessageFilter(text)
         listTop = 0
         reorder()
         selectedID = order.first

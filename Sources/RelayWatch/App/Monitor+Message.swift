@@ -59,9 +59,7 @@ extension Monitor {
         let count = d.rows.rowCount(tab)
         let rows = max(1, messageLayout.rows(tab).height)
         d.cursor[i] = max(0, min(count - 1, d.cursor[i]))
-        if d.cursor[i] < d.top[i] { d.top[i] = d.cursor[i] }
-        if d.cursor[i] >= d.top[i] + rows { d.top[i] = d.cursor[i] - rows + 1 }
-        d.top[i] = max(0, min(d.top[i], max(0, count - rows)))
+        d.top[i] = Scroll.top(d.top[i], keeping: d.cursor[i], rows: rows, count: count)
         detail = d
     }
 

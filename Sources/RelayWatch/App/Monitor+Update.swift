@@ -142,7 +142,6 @@ extension Monitor {
         var excess = finishedOrder.count - historyLimit
         let openID = detail?.rows.id
         func pinned(_ id: String) -> Bool { id == selectedID || id == openID }
-        func unseenFinding(_ id: String) -> Bool { flaggedIDs.contains(id) && !acknowledged.contains(id) }
         var kept: [String] = []
         kept.reserveCapacity(historyLimit)
         var keptFindings = 0
@@ -188,8 +187,6 @@ extension Monitor {
         }
         let index = order.firstIndex { $0 == selectedID } ?? min(order.count - 1, max(0, listTop))
         if screen == .list || selectedID == nil { selectedID = order[index] }
-        if index < listTop { listTop = index }
-        if index >= listTop + pageSize { listTop = index - pageSize + 1 }
-        listTop = max(0, min(listTop, max(0, order.count - pageSize)))
+        listTop = Scroll.top(listTop, keeping: index, rows: pageSize, count: order.count)
     }
 }
