@@ -27,6 +27,7 @@ public enum Analyser {
             if let a = limitBounced(m, k, facts) { out.append(a) }
             if let a = peerLimit(m, k, facts, peers) { out.append(a) }
         }
+        if let a = limitBouncedUnplaced(m, facts) { out.append(a) }
         let wrong = ndrWrongRecipient(m, facts)
         out.append(contentsOf: wrong.anomalies)
         if let a = ndrCount(m, facts) { out.append(a) }
@@ -134,6 +135,26 @@ public enum Analyser {
                        detail: "peer refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k, in: m)) (\(positions.count)); the relay bounced \(of) instead of sending them again in a new transaction")
     }
 
+    /// The same rule where the log gives each recipient's reply with the relay's decision and no
+    /// RCPT position (Postfix): a bounce whose reply was a too-many refusal to RCPT TO. A recipient
+    /// deferred with a too-many reply and sent later is no finding.
+    static func limitBouncedUnplaced(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
+        guard facts.firstUnplacedTooMany != nil else { return nil }
+        var seen = Set<MessageRecord.RecipientID>()
+        var names: [String] = []
+        var peers: [String] = []
+        for o in m.outcomes where o.transaction == nil && o.status == .bounced && o.command == .rcpt
+            && o.meaning == .tooManyRecipients && seen.insert(o.rcpt).inserted {
+            names.append(m.recipients[Int(o.rcpt)])
+            if let p = o.peer, !peers.contains(p) { peers.append(p) }
+        }
+        guard !names.isEmpty else { return nil }
+        let by = peers.isEmpty ? "the peer" : "peer \(listed(peers))"
+        let n = names.count
+        return Anomaly(rule: .limitBounced, msg: m.id, txn: nil, rcpts: names,
+                       detail: "\(by) refused \(n) recipient\(n == 1 ? "" : "s") at RCPT TO with \(facts.unplacedTooManyLabel(in: m)); the relay bounced \(n == 1 ? "it" : "them") instead of sending \(n == 1 ? "it" : "them") again in a new transaction (the log gives no RCPT positions)")
+    }
+
     // MARK: peer-limit-below-100
 
     static func peerLimit(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts, _ peers: [String: String]) -> Anomaly? {
@@ -215,15 +236,21 @@ public enum Analyser {
             return !tooMany.isEmpty && !facts.ownFailure(r)
         }
         guard !forTooMany.isEmpty, forTooMany.count != tooMany.count else { return nil }
-        guard let k = facts.firstTooManyTxn else {
+        if facts.firstTooManyTxn == nil, tooMany.isEmpty {
             return Anomaly(rule: .ndrCountMismatch, msg: m.id, txn: nil, rcpts: forTooMany.map { m.recipients[Int($0)] }.sorted(),
                            detail: "relay NDR'd \(forTooMany.count) recipient\(forTooMany.count == 1 ? "" : "s") for too many recipients, but the peer never said too many")
         }
-        let t = m.transactions[k]
-        let refused = facts.verdicts[k].tooManyPositions
-        let positionMap = positions(t)
+        // Without a transaction (a log with no RCPT positions) recipients are named, not numbered.
+        let k = facts.firstTooManyTxn
+        let positionMap = k.map { positions(m.transactions[$0]) } ?? [:]
         func position(_ r: MessageRecord.RecipientID) -> Int? { positionMap[r] }
-        var detail = "peer refused RCPT \(describePositions(refused)) with \(facts.tooManyLabel(k, in: m)) (\(tooMany.count)); relay NDR'd \(forTooMany.count)"
+        var detail: String
+        if let k {
+            detail = "peer refused RCPT \(describePositions(facts.verdicts[k].tooManyPositions)) with \(facts.tooManyLabel(k, in: m)) (\(tooMany.count))"
+        } else {
+            detail = "peer refused \(tooMany.count) recipient\(tooMany.count == 1 ? "" : "s") with \(facts.unplacedTooManyLabel(in: m))"
+        }
+        detail += "; relay NDR'd \(forTooMany.count)"
         let acceptedOnes = forTooMany.filter { facts.wasAccepted($0) }
         if !acceptedOnes.isEmpty {
             let pos = acceptedOnes.compactMap(position)
@@ -235,7 +262,7 @@ public enum Analyser {
             let pos = left.compactMap(position)
             detail += ", leaving out " + (pos.count == left.count ? describePositions(pos) : listed(left.map { m.recipients[Int($0)] }))
         }
-        return Anomaly(rule: .ndrCountMismatch, msg: m.id, txn: t.id,
+        return Anomaly(rule: .ndrCountMismatch, msg: m.id, txn: k.map { m.transactions[$0].id },
                        rcpts: forTooMany.symmetricDifference(tooMany).map { m.recipients[Int($0)] }.sorted(),
                        detail: detail)
     }

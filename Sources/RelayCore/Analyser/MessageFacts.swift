@@ -27,6 +27,8 @@ struct MessageFacts {
     /// Recipients that got a too-many reply and were not accepted or delivered afterwards.
     let unresolvedTooMany: Set<RecipientID>
     let firstTooManyTxn: Int?
+    /// The first outcome whose logged reply (without a RCPT position) is a too-many refusal.
+    let firstUnplacedTooMany: Int?
 
     init(_ m: MessageRecord, verdicts: [TransactionVerdict]) {
         let n = m.recipients.count
@@ -51,9 +53,24 @@ struct MessageFacts {
                 }
             }
         }
-        for o in m.outcomes {
+        // A log without RCPT positions (Postfix) gives each recipient's reply with the relay's
+        // decision instead: read it for the same facts a transaction's reply gives.
+        var unplacedTooMany: Int? = nil
+        let positionless = m.transactions.isEmpty
+        for (j, o) in m.outcomes.enumerated() {
             let r = Int(o.rcpt)
             flags[r].insert(.hasOutcome)
+            if o.transaction == nil {
+                if o.reply != nil, o.command == .rcpt, o.meaning == .tooManyRecipients {
+                    flags[r].insert(.gotTooMany)
+                    if unplacedTooMany == nil { unplacedTooMany = j }
+                } else if let reply = o.reply, reply.replyClass == .permanent {
+                    flags[r].insert(.ownPermanent)
+                } else if positionless, o.reply == nil, o.status == .bounced {
+                    // Refused by the relay itself (a local mailbox, a loop): its own failure.
+                    flags[r].insert(.ownPermanent)
+                }
+            }
             switch o.status {
             case .delivered: flags[r].formUnion([.delivered, .finalOutcome])
             case .expired: flags[r].formUnion([.expired, .finalOutcome])
@@ -63,7 +80,7 @@ struct MessageFacts {
         }
         for ndr in m.ndrs { for r in ndr.rcpts { flags[Int(r)].insert(.ndrNamed) } }
         var unresolved = Set<RecipientID>()
-        if firstTooMany != nil {
+        if firstTooMany != nil || unplacedTooMany != nil {
             for r in 0..<n where flags[r].contains(.gotTooMany) && first[r] < 0 && !flags[r].contains(.delivered) {
                 unresolved.insert(RecipientID(r))
             }
@@ -73,6 +90,7 @@ struct MessageFacts {
         acceptedSecond = second
         unresolvedTooMany = unresolved
         firstTooManyTxn = firstTooMany
+        firstUnplacedTooMany = unplacedTooMany
     }
 
     func has(_ r: RecipientID, _ f: Flags) -> Bool { flags[Int(r)].contains(f) }
@@ -124,6 +142,12 @@ struct MessageFacts {
             for r in ndr.rcpts where next[Int(r)] == nil { next[Int(r)] = .bounced }
         }
         return (0..<n).map { r in forThis[r] ?? (sentAgain[r] ? .deferred : next[r]) }
+    }
+
+    /// "552 5.5.3 too many recipients" from the first too-many reply logged with an outcome.
+    func unplacedTooManyLabel(in m: MessageRecord) -> String {
+        guard let j = firstUnplacedTooMany, let r = m.outcomes[j].reply else { return "too many recipients" }
+        return "\(r.codeLabel) too many recipients"
     }
 
     /// "552 5.5.3 too many recipients", from transaction k's first too-many reply.

@@ -502,7 +502,7 @@ struct RawEvent {
             if has(.status) && !isNull(.status) && isBad(.status) && statusText != .none {
                 return "outcome status \"\(string(statusText))\" is not delivered, deferred, bounced or expired"
             }
-            required |= mask(.status, .rcpt); optional = mask(.txn, .reason, .retryAt)
+            required |= mask(.status, .rcpt); optional = mask(.txn, .reason, .retryAt, .code, .peer) | mask(.cmd, .text)
         case .ndr: required |= mask(.rcpts); optional = mask(.ndrMsg, .diagnostics)
         case .retry: optional = mask(.rcpts, .source)
         case .hold, .release, .done: break
@@ -544,8 +544,12 @@ struct RawEvent {
         case .tally:
             body = .tally(Tally(txn: string(txn), accepted: accepted, deferred: deferred, bounced: bounced))
         case .outcome:
+            // The reply an MTA logged with its decision (see ``Outcome/reply``), when there is a code.
+            let reply = hasValue(.code) ? SMTPReply(code: code, enhanced: enhanced, text: optionalString(.text, text) ?? "") : nil
             body = .outcome(Outcome(rcpt: string(rcpt), status: status, txn: optionalString(.txn, txn),
-                                    reason: optionalString(.reason, reason) ?? "", retryAt: hasValue(.retryAt) ? retryAt : nil))
+                                    reason: optionalString(.reason, reason) ?? "", retryAt: hasValue(.retryAt) ? retryAt : nil,
+                                    reply: reply, command: reply != nil && hasValue(.cmd) ? command : nil,
+                                    peer: optionalString(.peer, peer)))
         case .ndr:
             var diags: [String: String]? = nil
             if hasValue(.diagnostics) {

@@ -55,6 +55,14 @@ public enum LogEncoder {
                 w.key("retry_at")
                 w.out.append(0x22); at.appendRFC3339(to: &w.out); w.out.append(0x22)
             }
+            if let reply = o.reply {
+                if let c = o.command { w.key("cmd"); w.string(c.description) }
+                w.key("code"); w.int(reply.code)
+                w.key("enhanced")
+                if let e = reply.enhanced { w.string(e.description) } else { w.raw("null") }
+                w.key("text"); w.string(reply.text)
+            }
+            if let peer = o.peer { w.key("peer"); w.string(peer) }
         case .ndr(let n):
             w.key("ndr_msg"); if let m = n.ndrMsg { w.string(m) } else { w.raw("null") }
             w.key("rcpts"); w.strings(n.rcpts)

@@ -194,15 +194,19 @@ public struct QueueEntry: Codable, Sendable, Equatable {
     /// An attempt is running now.
     public var inProgress: Bool
     public var recipients: [QueueRecipientEntry]
+    /// The MTA's own queue the message sits in (Postfix: incoming, active, deferred, hold), for
+    /// sources whose queue is not mailrelayd's; nil from mailrelayd.
+    public var queue: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, sender, received, age, size, held, attempts, recipients
+        case id, sender, received, age, size, held, attempts, recipients, queue
         case nextAttempt = "next_attempt"
         case inProgress = "in_progress"
     }
 
     public init(id: String, sender: String, received: Double, age: Double, size: Int, held: Bool, attempts: Int,
-                nextAttempt: Double, inProgress: Bool, recipients: [QueueRecipientEntry]) {
+                nextAttempt: Double, inProgress: Bool, recipients: [QueueRecipientEntry], queue: String? = nil) {
+        self.queue = queue
         self.id = id
         self.sender = sender
         self.received = received

@@ -142,13 +142,24 @@ public struct Outcome: Hashable, Sendable {
     public var txn: String?
     public var reason: String
     public var retryAt: Timestamp?
+    /// The peer's reply the decision rests on and the command it answered, when the log gives them
+    /// with the decision rather than as a `reply` of a transaction: an MTA such as Postfix logs
+    /// one line per recipient with the reply in it, and no RCPT position.
+    public var reply: SMTPReply?
+    public var command: SMTPCommand?
+    /// The next hop that gave the reply ("mx.example.net[192.0.2.1]:25"), when logged.
+    public var peer: String?
 
-    public init(rcpt: String, status: Status, txn: String?, reason: String, retryAt: Timestamp? = nil) {
+    public init(rcpt: String, status: Status, txn: String?, reason: String, retryAt: Timestamp? = nil,
+                reply: SMTPReply? = nil, command: SMTPCommand? = nil, peer: String? = nil) {
         self.rcpt = rcpt
         self.status = status
         self.txn = txn
         self.reason = reason
         self.retryAt = retryAt
+        self.reply = reply
+        self.command = command
+        self.peer = peer
     }
 }
 

@@ -196,3 +196,22 @@ extension Int64 {
         return r < 0 ? (q - 1, r + d) : (q, r)
     }
 }
+
+extension Timestamp {
+    /// RFC 3339 from bytes (any offset, any fraction): for adapters reading other programs' logs.
+    public static func parseRFC3339(_ b: UnsafeRawBufferPointer) -> Timestamp? { parse(b) }
+
+    /// A UTC calendar time (month 1-12, day 1-31; not checked beyond what arithmetic needs).
+    public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, microsecond: Int = 0) {
+        let days = Timestamp.civilDays(year: Int64(year), month: Int64(month), day: Int64(day))
+        let secs = days * 86_400 + Int64(hour) * 3600 + Int64(minute) * 60 + Int64(second)
+        self.init(microseconds: secs * 1_000_000 + Int64(microsecond))
+    }
+
+    /// The UTC calendar year and month (1-12).
+    public var yearAndMonth: (year: Int, month: Int) {
+        let (days, _) = microseconds.floorDivided(by: 86_400_000_000)
+        let (y, m, _) = Timestamp.civil(fromDays: days)
+        return (Int(y), Int(m))
+    }
+}

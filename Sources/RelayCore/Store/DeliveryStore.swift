@@ -250,8 +250,14 @@ public struct DeliveryStore: Sendable {
                     notes.append(Unplaced(msg: m.id, reason: "outcome for \(sc.string(r.rcpt)) names unknown transaction \(sc.string(r.txn))"))
                 }
             }
-            m.outcomes.append(OutcomeRecord(rcpt: id, status: r.status, transaction: position,
-                                            reason: optional(.reason, r.reason) ?? "", seq: seq, at: r.ts))
+            var o = OutcomeRecord(rcpt: id, status: r.status, transaction: position,
+                                  reason: optional(.reason, r.reason) ?? "", seq: seq, at: r.ts)
+            if has(.code) {
+                o.reply = SMTPReply(code: r.code, enhanced: r.enhanced, text: optional(.text, r.text) ?? "")
+                o.command = has(.cmd) ? r.command : nil
+                o.peer = optional(.peer, r.peer)
+            }
+            m.outcomes.append(o)
         case .ndr:
             let ids = m.recipients(sc, in: r.rcpts)
             var diags: [MessageRecord.RecipientID: String] = [:]

@@ -126,6 +126,17 @@ public struct OutcomeRecord: Sendable, Hashable {
     public var reason: String
     public var seq: Int32
     public var at: Timestamp
+    /// The reply logged with the decision and the command it answered (see ``Outcome/reply``):
+    /// evidence without a RCPT position.
+    public var reply: SMTPReply? = nil
+    public var command: SMTPCommand? = nil
+    public var peer: String? = nil
+
+    /// What this reply means for the recipient, read as an answer to its command.
+    public var meaning: ReplyMeaning? {
+        guard let reply, let command else { return nil }
+        return ReplyClassifier.meaning(of: reply, to: command)
+    }
 }
 
 public struct NDRRecord: Sendable, Hashable {

@@ -75,6 +75,11 @@ public struct RecipientStatus: Sendable, Hashable {
             case .bounced, .expired: out[r].state = .permanent
             case .deferred: out[r].state = .transient
             }
+            // A reply logged with the decision (Postfix) says why, and a too-many one is a limit.
+            if o.transaction == nil, let reply = o.reply {
+                out[r].reply = reply
+                if o.status != .delivered, o.command == .rcpt, o.meaning == .tooManyRecipients { out[r].state = .tooMany }
+            }
         }
         for ndr in m.ndrs { for r in ndr.rcpts { out[Int(r)].ndr = true } }
         if !anomalies.isEmpty {
