@@ -23,9 +23,13 @@ let package = Package(
         // zlib, so `relaywatch report` reads rotated .gz logs (and stdin) as one stream.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
+        // Postfix's mail log as delivery-log v1 events and `postqueue -j` as a queue snapshot:
+        // pure parsing, no I/O, so the report, `convert` and the monitor share one reading.
+        .target(name: "PostfixLog", dependencies: ["RelayCore"]),
+
         // The monitor as a library, testable without a terminal: log input and the follower, the
         // report, the screen grid with roles, themes, and the app's state, update and views.
-        .target(name: "RelayWatch", dependencies: ["RelayCore", "RelaySockets", "CZlib", "CTerminal"]),
+        .target(name: "RelayWatch", dependencies: ["RelayCore", "PostfixLog", "RelaySockets", "CZlib", "CTerminal"]),
 
         // ncursesw (Debian's libncurses-dev) with a shim for the macros Swift cannot import, and the
         // one backend that uses it. No other code touches curses.
@@ -97,6 +101,7 @@ let package = Package(
         // with a clean signal state.
         .target(name: "TestSupport", dependencies: ["RelayPeers", "RelaySockets"], path: "Tests/TestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
+        .testTarget(name: "PostfixLogTests", dependencies: ["PostfixLog", "RelayCore"]),
         .testTarget(
             name: "MailRelayTests",
             dependencies: ["MailRelay", "RelayPeers", "RelaySockets", "RelayCore", "TestSupport", "mailrelayd", "relaywatch"]
