@@ -19,7 +19,7 @@ struct RelayWatchCommand: ParsableCommand {
             `relaywatch report LOG...` checks a log and prints every anomaly; it exits 0 when there \
             is none, 1 when there is any, 2 on a usage error or an unreadable file.
             """,
-        subcommands: [Report.self, ScenarioCommand.self, DemoCommand.self]
+        subcommands: [Report.self, Convert.self, ScenarioCommand.self, DemoCommand.self]
     )
 
     @Option(name: .long, help: "Delivery log to watch (followed across rotation and truncation).")
@@ -43,13 +43,36 @@ struct RelayWatchCommand: ParsableCommand {
     @Option(name: .long, help: "Config file (default: $XDG_CONFIG_HOME/relaywatch/config.toml).")
     var config: String?
 
+    @Flag(name: .long, help: "Watch this host's Postfix: its mail log, postqueue -j as the live queue, postqueue/postsuper behind r, h and u.")
+    var postfix = false
+
+    @Option(name: .long, help: "With --postfix: the mail log (default: Postfix's maillog_file, /var/log/mail.log or /var/log/maillog; else the journal).")
+    var maillog: String?
+
+    @Flag(name: .long, help: "With --postfix: read Postfix's lines from the systemd journal (journalctl --follow).")
+    var journal = false
+
+    @Option(name: .customLong("postfix-config"), help: "With --postfix: Postfix's configuration directory (postqueue/postsuper -c DIR).")
+    var postfixConfig: String?
+
+    @Option(name: .long, help: "With --postfix: seconds between postqueue -j listings (default 3).")
+    var queueInterval: Double?
+
     func validate() throws {
         if let tail, tail < 1 { throw ValidationError("--tail takes a number of lines, 1 or more") }
         if let since, Duration.seconds(since) == nil {
             throw ValidationError("--since takes a duration such as 90s, 15m, 2h or 1d, not \"\(since)\"")
         }
-        if log == nil, tail != nil || since != nil {
-            throw ValidationError("--tail and --since go with --log FILE")
+        if !postfix, maillog != nil || journal || postfixConfig != nil || queueInterval != nil {
+            throw ValidationError("--maillog, --journal, --postfix-config and --queue-interval go with --postfix")
+        }
+        if postfix, log != nil || socket != nil {
+            throw ValidationError("--postfix reads Postfix's own log and queue: use --maillog FILE, not --log or --socket")
+        }
+        if journal, maillog != nil { throw ValidationError("--journal and --maillog each name where the log is: choose one") }
+        if let queueInterval, queueInterval < 0.5 { throw ValidationError("--queue-interval takes seconds, 0.5 or more") }
+        if log == nil, !postfix, tail != nil || since != nil {
+            throw ValidationError("--tail and --since go with --log FILE or --postfix")
         }
     }
 
@@ -67,6 +90,23 @@ struct RelayWatchCommand: ParsableCommand {
         options.theme = theme ?? file.theme
         if let tail { options.start = .tail(tail) }
         if let since, let seconds = Duration.seconds(since) { options.since = Date().timeIntervalSince1970 - seconds }
+        if postfix {
+            var p = PostfixOptions(configDirectory: postfixConfig)
+            if let queueInterval { p.queueInterval = queueInterval }
+            options.postfix = p
+            switch journal ? nil : (maillog ?? PostfixLogLocation.find(configDirectory: postfixConfig)) {
+            case let path?:
+                options.logPath = path
+                options.format = .postfix
+            case nil:
+                options.format = .journal
+            }
+            throw ExitCode(CursesMonitor.run(options))
+        }
+        if let logPath, LogFormat.ofFile(logPath) == .postfix {
+            writeError("relaywatch: \(logPath) is a Postfix log; watch it with relaywatch --postfix --maillog \(logPath)")
+            throw ExitCode(2)
+        }
         if logPath == nil, socketPath == nil {
             throw ExitCode(try DemoCommand.runDemo(options))
         }

@@ -37,6 +37,13 @@ public struct LineBatch: Sendable {
         line.withUnsafeBytes { append($0, number: number, overlong: false) }
     }
 
+    /// Lines of another MTA's log its adapter could not read, with why: counted as malformed.
+    public private(set) var problems: [(number: Int, reason: String)] = []
+
+    public mutating func noteProblem(number: Int, _ reason: String) { problems.append((number, reason)) }
+
+    public var hasContent: Bool { !entries.isEmpty || !problems.isEmpty }
+
     /// Each line in order: its number, its bytes (valid during the call), whether it was cut.
     public func forEach(_ body: (_ number: Int, _ bytes: UnsafeRawBufferPointer, _ overlong: Bool) -> Void) {
         bytes.withUnsafeBytes { all in

@@ -17,8 +17,13 @@ public struct LiveQueue: Sendable {
         return false
     }
 
+    /// The source names its own queues (Postfix's active, deferred, hold): the RELAY column shows
+    /// the queue and the delay reason, and is wider for it.
+    public private(set) var namesQueues = false
+
     public mutating func replace(_ list: [QueueEntry], at relayNow: Double, received: Double) {
         entries = Dictionary(list.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        namesQueues = list.first?.queue != nil
         snapshotAt = relayNow
         receivedAt = received
     }
@@ -34,7 +39,8 @@ public struct LiveQueue: Sendable {
         switch link {
         case nil: return nil
         case .connecting: return "relay: connecting"
-        case .connected(let relay, let version): return short ? "relay: connected" : "relay: connected (\(relay) \(version))"
+        case .connected(let relay, let version):
+            return short ? "relay: connected" : "relay: connected (\(version.isEmpty ? relay : relay + " " + version))"
         case .reconnecting(let at, let why):
             let wait = "relay: reconnecting in \(max(0, Int((at - now).rounded(.up))))s"
             return short ? wait : wait + " (\(why))"
@@ -47,6 +53,13 @@ public struct LiveQueue: Sendable {
     public func queueLabel(_ id: String, now: Double) -> String {
         guard isConnected else { return "" }
         guard let e = entries[id] else { return "-" }
+        if let queue = e.queue {
+            // Postfix: which queue, and why the first recipient still waiting waits.
+            if e.held { return "hold" }
+            guard let why = e.recipients.first(where: { $0.lastReply != nil })?.lastReply else { return queue }
+            if let code = why.code { return "\(queue) \(code)\(why.enhanced.map { " \($0)" } ?? "")" }
+            return "\(queue): \(why.text)"
+        }
         if e.held { return "held" }
         if e.inProgress { return "sending" }
         let wait = e.nextAttempt - snapshotAt - (now - receivedAt)

@@ -17,6 +17,9 @@ struct MessageDetail: Sendable {
     let appearances: [[Appearance]]
     /// Per recipient, the relay's last outcome.
     let outcome: [Outcome.Status?]
+    /// Each recipient's latest outcome record: where a log gives the reply with the decision and
+    /// no RCPT position (Postfix), its reply, command, next hop and reason are all there is.
+    let lastOutcome: [OutcomeRecord?]
 
     struct Appearance: Sendable, Equatable {
         var txn: Int
@@ -84,11 +87,14 @@ struct MessageDetail: Sendable {
 
         var outcome = [Outcome.Status?](repeating: nil, count: n)
         var reason = [String?](repeating: nil, count: n)
+        var last = [OutcomeRecord?](repeating: nil, count: n)
         for o in m.outcomes {
             outcome[Int(o.rcpt)] = o.status
             reason[Int(o.rcpt)] = o.reason
+            last[Int(o.rcpt)] = o
         }
         self.outcome = outcome
+        lastOutcome = last
         var d = Decisions(ndr: s.ndr)
         for r in 0..<n {
             switch outcome[r] {

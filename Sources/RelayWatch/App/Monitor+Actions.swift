@@ -138,20 +138,22 @@ extension Monitor {
             let code = a.code.map { " [\($0)]" } ?? ""
             return say("relay refused \(a.action.verb) \(id): \(a.detail ?? "no reason given")\(code)", for: 10)
         }
+        // A source that runs a command says which, and how it ended.
+        let how = a.detail.map { " (\($0))" } ?? ""
         switch a.action {
         case .retry:
             if let n = a.rcpts?.count {
-                say("relay: retrying \(n) recipient\(n == 1 ? "" : "s") of \(id) now", for: 10)
+                say("relay: retrying \(n) recipient\(n == 1 ? "" : "s") of \(id) now\(how)", for: 10)
             } else {
-                say("relay: retrying \(id) now", for: 10)
+                say("relay: retrying \(id) now\(how)", for: 10)
             }
             marks[id] = nil
         case .hold:
             live.setHeld(id, true)
-            say("relay: \(id) held; u releases it", for: 10)
+            say("relay: \(id) held; u releases it\(how)", for: 10)
         case .release:
             live.setHeld(id, false)
-            say("relay: \(id) released", for: 10)
+            say("relay: \(id) released\(how)", for: 10)
         }
     }
 }

@@ -22,6 +22,7 @@ extension Monitor {
             effects = key(k)
         case .logLines(let batch):
             batch.forEach { number, bytes, overlong in ingest(line: bytes, number: number, overlong: overlong) }
+            for p in batch.problems { noteMalformed(p.number, p.reason) }
         case .follower(let f):
             source.state = f.label
             source.bytesRead = f.bytesRead

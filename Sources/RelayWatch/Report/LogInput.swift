@@ -31,6 +31,15 @@ public final class LogInput {
         self.fd = fd
     }
 
+    /// Reads a descriptor the caller opened (a child's stdout: `journalctl -o json`); it is
+    /// duplicated, so the caller's stays its own.
+    public init(fileDescriptor: Int32, name: String) {
+        path = name
+        fd = dup(fileDescriptor)
+        // The report reads to the end: a pipe left non-blocking would end it early.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+    }
+
     deinit { close(fd) }
 
     /// Reads the whole input in chunks, handing each to `body`. Throws on a read error (an I/O error,

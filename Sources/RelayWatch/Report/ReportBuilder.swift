@@ -1,3 +1,4 @@
+import PostfixLog
 import RelayCore
 
 /// Streams delivery logs through the store and the analyser, message by message.
@@ -36,8 +37,26 @@ public struct ReportBuilder {
     public static let sampleLimit = 20
 
     private var store = DeliveryStore(options: .init(keepAcceptedReplyText: false, dropFinished: true))
+    /// The log's format; `.auto` until the first line that is not blank decides it.
+    public private(set) var format: LogFormat
+    private var translator: LogTranslator?
+    private let reference: Timestamp
+    private let utcOffset: Int
+    /// Lines another MTA's adapter used though their end was cut off.
+    public private(set) var truncated = 0
 
-    public init() {}
+    /// `reference` and `utcOffset` read syslog times that have no year or zone (Postfix).
+    public init(format: LogFormat = .mailrelayd, reference: Timestamp = Timestamp(seconds: 0), utcOffset: Int = 0) {
+        self.format = format
+        self.reference = reference
+        self.utcOffset = utcOffset
+        if format != .auto, format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset) }
+    }
+
+    /// What the Postfix adapter counted, when the log is Postfix's.
+    public var postfixCounts: PostfixAdapter.Counts? { translator?.postfix.counts }
+    /// The hosts of a Postfix log (more than one: a central log server's file).
+    public var hosts: [String] { translator?.postfix.hosts ?? [] }
 
     /// Reads one input to its end. Events continue across inputs: rotated logs given in order read
     /// as one log.
@@ -65,6 +84,28 @@ public struct ReportBuilder {
             noteMalformed(file, number, "line longer than \(LogDecoder.maxLineLength) bytes")
             return
         }
+        if format == .auto {
+            guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
+            format = LogFormat.detect(bytes)
+            if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset) }
+        }
+        guard var t = translator else { return apply(file, number, bytes) }
+        // Taken out while its lines are applied, so the store and the adapter are not both
+        // borrowed from self at once (and the adapter is not copied).
+        translator = nil
+        defer { translator = t }
+        switch t.translate(bytes) {
+        case .malformed(let why): noteMalformed(file, number, why)
+        case .truncated(let why):
+            truncated += 1
+            if malformedSamples.count < Self.sampleLimit { malformedSamples.append(MalformedLine(file: file, line: number, reason: why + " (what it says was used)")) }
+        case .used, .ignored: break
+        }
+        t.forEachLine { apply(file, number, $0) }
+    }
+
+    /// One delivery-log v1 line, read or translated.
+    private mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer) {
         var notes: [DeliveryStore.Unplaced] = []
         let applied = store.apply(line: bytes) { notes.append($0) }
         for note in notes { noteUnplaced(note) }
@@ -105,7 +146,10 @@ public struct ReportBuilder {
         if m.unplacedEvents > 0 { partialMessages += 1 }
         // Recipients of the queued event; for a message whose `queued` is before the log's start,
         // every address it was seen with.
-        recipients += m.queuedAt != nil ? m.listed.lazy.filter { $0 }.count : m.recipients.count
+        // (An MTA that logs no recipient list at queueing, such as Postfix: every address it
+        // delivered to or tried.)
+        let listed = m.queuedAt != nil ? m.listed.lazy.filter { $0 }.count : 0
+        recipients += listed > 0 ? listed : m.recipients.count
         let anomalies = Analyser.analyse(m, peers: store.peers)
         if !anomalies.isEmpty {
             findings.append(MessageFindings(msg: m.id, from: m.from, recipients: m.recipients.count,

@@ -10,6 +10,21 @@ public enum StandardStreams {
     /// Writes one line (a newline is added when missing).
     public static func error(_ text: String) { write(fd: 2, text.hasSuffix("\n") ? text : text + "\n") }
 
+    /// Bytes as they are (`convert`'s output).
+    public static func out(bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = Glibc.write(1, buf.baseAddress! + offset, buf.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += n
+            }
+        }
+    }
+
     static func write(fd: Int32, _ text: String) {
         var text = text
         text.withUTF8 { buf in

@@ -21,6 +21,11 @@ public struct MonitorOptions: Sendable {
     /// Take SIGTERM, SIGHUP, SIGINT and SIGQUIT as a message (the real program; tests leave the
     /// test runner's signals alone).
     public var catchSignals = true
+    /// Who writes the log: mailrelayd (v1, read as it is) or Postfix (through its adapter).
+    public var format: LogFormat = .mailrelayd
+    /// A Postfix host: its queue tools are the relay source (the log is `logPath`, or the
+    /// journal when `format` is `.journal`).
+    public var postfix: PostfixOptions?
 
     public init(logPath: String?, socketPath: String? = nil) {
         self.logPath = logPath
@@ -37,6 +42,12 @@ public final class MonitorRuntime {
     let terminal: Terminal
     let follower: LogFollower?
     let source: RelaySource?
+    /// Another MTA's log lines to v1 (shared with its relay source, which needs the same keys).
+    let translator: SharedTranslator?
+    /// `journalctl --follow -o json`, when the log is the journal.
+    private var journal: ChildProcess?
+    private var journalLines = LineSplitter()
+    private var journalNumber = 0
     let options: MonitorOptions
     private let signalFD: Int32
     private var lastFollower: FollowerStatus?
@@ -51,15 +62,27 @@ public final class MonitorRuntime {
         self.terminal = terminal
         // With a log, events come from it; the socket adds the live queue and the actions. With
         // the socket alone, the relay pushes the events too.
-        self.source = source ?? options.socketPath.map { ControlClient(path: $0, subscribe: options.logPath == nil) }
-        follower = options.logPath.map { LogFollower(path: $0, start: options.start) }
+        var translator: SharedTranslator? = nil
+        if options.format == .postfix || options.format == .journal {
+            translator = SharedTranslator(LogTranslator(format: options.format, reference: Timestamp(seconds: Self.clock()),
+                                                        utcOffset: LogTranslator.localUTCOffset()))
+        }
+        self.translator = translator
+        if let source {
+            self.source = source
+        } else if let postfix = options.postfix, let translator {
+            self.source = PostfixSource(options: postfix, translator: translator)
+        } else {
+            self.source = options.socketPath.map { ControlClient(path: $0, subscribe: options.logPath == nil) }
+        }
+        follower = options.format == .journal ? nil : options.logPath.map { LogFollower(path: $0, start: options.start) }
         let loaded = ThemeLoader.resolve(options.theme, folders: options.themeFolders, environment: options.environment)
         var settings = Monitor.Settings()
-        settings.label = options.logPath ?? ""
-        settings.live = options.logPath == nil
+        settings.label = options.format == .journal ? "journal (Postfix)" : options.logPath ?? ""
+        settings.live = options.logPath == nil && options.format != .journal
         settings.readonly = options.readonly
         settings.banner = options.banner
-        settings.traits = self.source?.traits ?? .mailrelayd
+        settings.traits = self.source?.traits ?? options.format.traits
         settings.link = self.source?.link
         settings.themeNames = ThemeLoader.available(in: options.themeFolders)
         settings.theme = loaded.theme.name
@@ -70,6 +93,48 @@ public final class MonitorRuntime {
         signalFD = options.catchSignals ? rw_termination_signals_fd() : -1
         let (w, h) = terminal.size
         send(.resize(width: w, height: h))
+        if options.format == .journal { startJournal() }
+    }
+
+    /// journalctl, following Postfix's records from `since` (or the last day).
+    private func startJournal() {
+        let since = options.since.map { "@\(Int($0))" } ?? "-24h"
+        do {
+            journal = try ChildProcess(JournalQuery.argv(follow: true, since: since))
+            send(.follower(FollowerStatus(state: .following)))
+        } catch {
+            send(.follower(FollowerStatus(state: .failed(error.description))))
+        }
+    }
+
+    /// One line of the log through the adapter, into the batch as v1 lines.
+    private func translate(_ bytes: UnsafeRawBufferPointer, number: Int, overlong: Bool, into batch: inout LineBatch) {
+        guard let translator else { return batch.append(bytes, number: number, overlong: overlong) }
+        if overlong { return batch.noteProblem(number: number, "line longer than \(LogDecoder.maxLineLength) bytes") }
+        switch translator.translator.translate(bytes) {
+        case .malformed(let why): batch.noteProblem(number: number, why)
+        case .used, .ignored, .truncated: break
+        }
+        translator.translator.forEachLine { batch.append($0, number: number, overlong: false) }
+    }
+
+    /// What journalctl wrote since the last turn; its end (or failure) on the header.
+    private func readJournal(into batch: inout LineBatch) -> Bool {
+        guard let child = journal else { return false }
+        var read = false
+        let ended = child.readOutput { chunk in
+            read = true
+            journalLines.feed(chunk) { _, bytes, overlong in
+                journalNumber += 1
+                translate(bytes, number: journalNumber, overlong: overlong, into: &batch)
+            }
+        }
+        child.readErrors()
+        if ended, child.reap() != nil {
+            journal = nil
+            send(.follower(FollowerStatus(state: .failed(child.failure ?? "journalctl ended"))))
+        }
+        return read
     }
 
     deinit { if signalFD >= 0 { close(signalFD) } }
@@ -95,13 +160,21 @@ public final class MonitorRuntime {
         var read = false
         if let follower {
             var batch = LineBatch(expecting: Self.readBudget)
-            read = follower.poll(budget: Self.readBudget) { number, bytes, overlong in batch.append(bytes, number: number, overlong: overlong) }
-            if !batch.isEmpty { send(.logLines(batch)) }
+            read = follower.poll(budget: Self.readBudget) { number, bytes, overlong in
+                translate(bytes, number: number, overlong: overlong, into: &batch)
+            }
+            if batch.hasContent { send(.logLines(batch)) }
             let status = FollowerStatus(follower)
             if status != lastFollower {
                 lastFollower = status
                 send(.follower(status))
             }
+        }
+
+        if journal != nil {
+            var batch = LineBatch()
+            read = readJournal(into: &batch) || read
+            if batch.hasContent { send(.logLines(batch)) }
         }
 
         // The relay: never blocks, reconnects by itself.
@@ -123,6 +196,7 @@ public final class MonitorRuntime {
             var fds = [pollfd(fd: terminal.inputDescriptor, events: Int16(POLLIN), revents: 0)]
             if signalFD >= 0 { fds.append(pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)) }
             for fd in source?.descriptors ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            if let journal { fds.append(pollfd(fd: journal.stdoutFD, events: Int16(POLLIN), revents: 0)) }
             fds = fds.filter { $0.fd >= 0 }
             _ = poll(&fds, nfds_t(fds.count), needsFrame ? 33 : 100)
         }

@@ -31,7 +31,8 @@ enum DestinationsView {
         g.fill(y: y0, role: .title)
         var x = 0
         let counts = c.wide ? ["WAITING", "DEFERRED", "BOUNCED", "DELIVERED"] : ["WAIT", "DEFER", "BOUNC", "DELIV"]
-        for (title, w) in [("DESTINATION", c.name)] + counts.map { ($0, c.count) } + [("LIMIT", c.limit), ("LAST REPLY", c.last)] {
+        let titles = [("DESTINATION", c.name)] + counts.map { ($0, c.count) } + [("LIMIT", c.limit), ("LAST REPLY", c.last)]
+        for (title, w) in titles {
             x = g.put(Format.cell(title, w) + " ", x: x, y: y0, role: .title)
         }
         if c.numericAges {

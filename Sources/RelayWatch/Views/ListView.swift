@@ -10,8 +10,9 @@ enum ListView {
         /// The relay's view of the message (held, sending, next attempt): only with a relay.
         var relay = 0
 
-        init(width: Int, live: Bool) {
-            if live { relay = 9 }
+        /// `queues`: the source names its queues and delay reasons (Postfix), which need room.
+        init(width: Int, live: Bool, queues: Bool = false) {
+            if live { relay = queues ? 22 : 9 }
             let fixed = id + age + rcpt + counts + state + flag + 7 + (live ? relay + 1 : 0)
             let rest = width - fixed
             sender = max(8, min(28, rest / 3))
@@ -22,7 +23,7 @@ enum ListView {
     static func render(_ m: Monitor, into g: inout Grid) {
         let layout = m.layout
         let live = m.live.link != nil
-        let c = Columns(width: g.width, live: live)
+        let c = Columns(width: g.width, live: live, queues: m.live.namesQueues)
         let titleRow = layout.listTitles.y
         g.fill(y: titleRow, role: .title)
         var x = 0
@@ -62,7 +63,7 @@ enum ListView {
             x = put(s.stateLabel, c.state, x, y, base, &g)
             if live {
                 let q = m.live.queueLabel(s.id, now: m.now)
-                x = put(q, c.relay, x, y, q == "held" ? .warning : (selected ? .selected : .dim), &g)
+                x = put(q, c.relay, x, y, q == "held" || q == "hold" ? .warning : (selected ? .selected : .dim), &g)
             }
             if s.anomalies.isEmpty {
                 x = put("", c.flag, x, y, base, &g)

@@ -47,7 +47,9 @@ enum MessageView {
         var relay = ""
         if m.live.isConnected {
             if let e = m.live.entries[record.id] {
-                relay = "  relay: \(m.live.queueLabel(record.id, now: m.now)), attempt \(e.attempts), \(e.pending) waiting"
+                relay = e.queue != nil
+                    ? "  queue: \(m.live.queueLabel(record.id, now: m.now)), \(e.pending) waiting"
+                    : "  relay: \(m.live.queueLabel(record.id, now: m.now)), attempt \(e.attempts), \(e.pending) waiting"
             } else {
                 relay = "  relay: not queued"
             }

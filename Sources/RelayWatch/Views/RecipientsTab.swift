@@ -26,6 +26,9 @@ enum RecipientsTab {
 
     static func render(_ m: Monitor, _ record: MessageRecord, _ s: MessageSummary, _ d: MessageDetail,
                        titles y0: Int, rows area: Rect, top: Int, cursor: Int, into g: inout Grid) {
+        if !m.traits.logsRcptPositions {
+            return WithoutPositions.render(m, record, s, d, titles: y0, rows: area, top: top, cursor: cursor, into: &g)
+        }
         let c = Columns(width: g.width)
         var header = " " + Format.cell("#", c.number) + "  " + Format.cell("ADDRESS", c.address) + " " + Format.cell("TXN", c.txn) + Format.cell("POS", c.pos)
         if c.wide { header += Format.cell("MAIL", 5) }

@@ -22,6 +22,10 @@ enum TranscriptTab {
         }
         switch row {
         case .empty:
+            if !m.outcomes.isEmpty {
+                // An MTA such as Postfix logs decisions with replies, not the conversation.
+                return [("  the log holds no SMTP transcript for this message (no MAIL, RCPT or DATA lines); each recipient's last reply is on the Recipients tab", .dim)]
+            }
             return [("  no transaction logged yet", .dim)]
         case .header(let k):
             let t = m.transactions[k]

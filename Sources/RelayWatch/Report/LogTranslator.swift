@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PostfixLog
+import RelayCore
+
+/// Which program wrote a log, and so how its lines become delivery-log v1 events.
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// Tell from the first line that is not blank.
+    case auto
+    /// mailrelayd's own delivery log (v1 JSON Lines): read as it is.
+    case mailrelayd
+    /// Postfix's mail log: syslog lines (RFC 3164 or 5424) or `maillog_file` lines.
+    case postfix
+    /// Postfix's lines as `journalctl -o json` writes them.
+    case journal
+
+    /// The format of a log whose first non-blank line this is.
+    public static func detect(_ line: UnsafeRawBufferPointer) -> LogFormat {
+        var i = 0
+        while i < line.count, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+        if i < line.count, line[i] == UInt8(ascii: "{") {
+            // Both are JSON objects; only the journal's have these fields.
+            let text = String(decoding: line, as: UTF8.self)
+            return text.contains("\"__REALTIME_TIMESTAMP\"") || text.contains("\"__CURSOR\"") ? .journal : .mailrelayd
+        }
+        var syslog = SyslogReader(reference: Timestamp(seconds: 0))
+        return syslog.parse(line) != nil ? .postfix : .mailrelayd
+    }
+
+    public var name: String {
+        switch self {
+        case .auto: "auto"
+        case .mailrelayd: "mailrelayd"
+        case .postfix: "Postfix"
+        case .journal: "Postfix (journal)"
+        }
+    }
+
+    /// What this kind of log cannot show, in words for the report and the views.
+    public var traits: SourceTraits {
+        switch self {
+        case .postfix, .journal: .postfix
+        case .auto, .mailrelayd: .mailrelayd
+        }
+    }
+}
+
+extension SourceTraits {
+    /// Postfix: one line per recipient per attempt with the reply in it; no RCPT positions, no
+    /// accepted RCPT replies, no tally; `postqueue -i` retries whole messages.
+    public static let postfix = SourceTraits(name: "Postfix", logsRcptPositions: false, logsAcceptedReplies: false,
+                                             retriesChosenRecipients: false, canHold: true)
+}
+
+/// Another program's log lines as delivery-log v1 lines: an adapter's events encoded by the one
+/// codec, so the store, the analyser and the monitor read them exactly as they read mailrelayd's.
+public struct LogTranslator {
+    public let format: LogFormat
+    public private(set) var postfix: PostfixAdapter
+    private var out: [UInt8] = []
+    private var ends: [Int] = []
+
+    /// `reference` and `utcOffset`: how to read syslog times that carry no year or zone.
+    public init(format: LogFormat, reference: Timestamp, utcOffset: Int = 0, homeHost: String? = nil) {
+        self.format = format
+        postfix = PostfixAdapter(reference: reference, utcOffset: utcOffset, homeHost: homeHost)
+    }
+
+    /// Reads one line; its events are then in ``forEachLine(_:)`` until the next call.
+    public mutating func translate(_ line: UnsafeRawBufferPointer) -> AdapterVerdict {
+        var buffer = out
+        out = []
+        buffer.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        var lineEnds = ends
+        ends = []
+        let verdict: AdapterVerdict
+        let emit: (DeliveryEvent) -> Void = { event in
+            LogEncoder.append(event, to: &buffer)
+            lineEnds.append(buffer.count - 1)  // without the newline
+        }
+        switch format {
+        case .journal: verdict = postfix.read(journalLine: line, emit: emit)
+        default: verdict = postfix.read(line: line, emit: emit)
+        }
+        out = buffer
+        ends = lineEnds
+        return verdict
+    }
+
+    /// The v1 lines the last line gave, without their newlines.
+    public func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) {
+        out.withUnsafeBytes { all in
+            var start = 0
+            for end in ends {
+                body(UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                start = end + 1
+            }
+        }
+    }
+
+    /// The host's offset from UTC now, for syslog times without a zone.
+    public static func localUTCOffset() -> Int {
+        var now = time(nil)
+        var tm = tm()
+        localtime_r(&now, &tm)
+        return Int(tm.tm_gmtoff)
+    }
+}
