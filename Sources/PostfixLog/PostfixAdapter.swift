@@ -74,7 +74,7 @@ public struct PostfixAdapter: LogAdapter {
     /// The queue id to give postqueue/postsuper for a message key: its latest one when it was
     /// requeued. nil for a message of another host (a central log), which no local tool can reach.
     public func localQueueID(forKey key: String) -> String? {
-        if key.contains("/") { return nil }
+        if let slash = key.firstIndex(of: "/"), hosts.dropFirst().contains(String(key[..<slash])) { return nil }
         return messages[key]?.aliasKeys.last ?? key
     }
 
