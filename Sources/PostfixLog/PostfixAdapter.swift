@@ -129,7 +129,22 @@ public struct PostfixAdapter: LogAdapter {
 
     // MARK: keys
 
+    /// The last line's queue id and host bytes and the key they gave: a message's lines mostly
+    /// come together, so most lines skip building and looking up the key.
+    private var lastID: [UInt8] = []
+    private var lastHost: [UInt8] = []
+    private var lastKey = ""
+
     private mutating func key(_ b: UnsafeRawBufferPointer, _ host: Range<Int>, _ qid: Range<Int>) -> String {
+        if !lastKey.isEmpty, b.equals(qid, lastID), b.equals(host, lastHost) { return lastKey }
+        let k = freshKey(b, host, qid)
+        lastID = Array(UnsafeRawBufferPointer(rebasing: b[qid]))
+        lastHost = Array(UnsafeRawBufferPointer(rebasing: b[host]))
+        lastKey = k
+        return k
+    }
+
+    private mutating func freshKey(_ b: UnsafeRawBufferPointer, _ host: Range<Int>, _ qid: Range<Int>) -> String {
         let id = b.string(qid)
         let own: Bool
         if host.isEmpty {
@@ -207,10 +222,9 @@ public struct PostfixAdapter: LogAdapter {
         if !cut { (reply, command) = Self.reply(b, reasonRange, status: status, smtpReplies: smtpReplies) }
         let outcome = Outcome(rcpt: rcpt, status: status, txn: nil, reason: b.string(reasonRange),
                               reply: reply, command: command, peer: relay == "none" ? nil : relay)
-        var st = messages[key, default: MessageState()]
-        st.note(rcpt, final: status.isFinal)
-        if status == .bounced || status == .expired { st.failedSinceNDR.append(rcpt) }
-        messages[key] = st
+        // In place (a copy out of the dictionary would copy the recipient lists on every line).
+        messages[key, default: MessageState()].note(rcpt, final: status.isFinal)
+        if status == .bounced || status == .expired { messages[key]!.failedSinceNDR.append(rcpt) }
         emit(DeliveryEvent(ts: ts, msg: key, .outcome(outcome)))
         return cut ? .truncated("Postfix delivery line for <\(rcpt)> cut short in its reason") : .used
     }
@@ -262,16 +276,14 @@ public struct PostfixAdapter: LogAdapter {
         if let sizeAt = b.find(">, size=", from: start, to: text.upperBound) {
             let from = b.string(start..<sizeAt)
             let size = b.number(at: sizeAt + 8)?.0 ?? 0
-            var st = messages[key, default: MessageState()]
-            if st.queued {
+            if messages[key]?.queued == true {
                 // Back in the active queue: a new delivery attempt (the back-off ran out, or
                 // `postqueue -i`/`-f` asked for one).
                 emit(DeliveryEvent(ts: ts, msg: key, .retry(Retry(rcpts: nil, source: "schedule"))))
             } else {
-                st.queued = true
-                emit(DeliveryEvent(ts: ts, msg: key, .queued(Queued(from: from, rcpts: [], size: size, messageID: st.messageID))))
+                messages[key, default: MessageState()].queued = true
+                emit(DeliveryEvent(ts: ts, msg: key, .queued(Queued(from: from, rcpts: [], size: size, messageID: messages[key]?.messageID))))
             }
-            messages[key] = st
             return .used
         }
         if b.find(">, status=expired", from: start, to: text.upperBound) != nil {
@@ -295,6 +307,7 @@ public struct PostfixAdapter: LogAdapter {
         emit(DeliveryEvent(ts: ts, msg: key, .done))
         if let st = messages.removeValue(forKey: key) {
             for a in st.aliasKeys { aliases[a] = nil }
+            if !st.aliasKeys.isEmpty { lastKey = "" }
         }
         return .used
     }
@@ -332,6 +345,7 @@ public struct PostfixAdapter: LogAdapter {
         guard newKey != original else { return .ignored }
         aliases[newKey] = original
         messages[original, default: MessageState()].aliasKeys.append(newKey)
+        lastKey = ""
         return .used
     }
 
@@ -339,10 +353,8 @@ public struct PostfixAdapter: LogAdapter {
                                  _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
         guard b.has("sender non-delivery notification: ", at: text.lowerBound) else { return .ignored }
         let ndrID = b.string((text.lowerBound + 35)..<text.upperBound)
-        var st = messages[key, default: MessageState()]
-        let rcpts = st.failedSinceNDR
-        st.failedSinceNDR = []
-        messages[key] = st
+        let rcpts = messages[key]?.failedSinceNDR ?? []
+        messages[key]?.failedSinceNDR = []
         emit(DeliveryEvent(ts: ts, msg: key, .ndr(NDR(ndrMsg: ndrID.isEmpty ? nil : ndrID, rcpts: rcpts))))
         return .used
     }

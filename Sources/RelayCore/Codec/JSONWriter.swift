@@ -13,7 +13,26 @@ public struct JSONWriter {
         out.append(0x2C); out.append(0x22); raw(k); out.append(0x22); out.append(0x3A)
     }
 
-    public mutating func int(_ v: Int) { out.append(contentsOf: String(v).utf8) }
+    public mutating func int(_ v: Int) {
+        guard v >= 0, v < 1_000_000_000_000_000_000 else { return out.append(contentsOf: String(v).utf8) }
+        // Digits on the stack, no String: the log writes a few numbers per event.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { b in
+            var v = v, i = 20
+            repeat {
+                i -= 1
+                b[i] = 0x30 &+ UInt8(truncatingIfNeeded: v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i...]))
+        }
+    }
+
+    /// An enhanced status code as a JSON string ("5.5.3"), without building a String.
+    public mutating func enhanced(_ e: EnhancedStatus) {
+        out.append(0x22)
+        int(Int(e.klass)); out.append(0x2E); int(Int(e.subject)); out.append(0x2E); int(Int(e.detail))
+        out.append(0x22)
+    }
 
     public mutating func strings(_ list: [String]) {
         out.append(0x5B)
@@ -26,8 +45,22 @@ public struct JSONWriter {
 
     /// JSON string: quote, backslash and control characters escaped; other UTF-8 as is.
     public mutating func string(_ s: String) {
-        out.append(0x22)
-        for c in s.utf8 {
+        var s = s
+        // The runs between characters that need escaping go in whole (most strings have none).
+        s.withUTF8 { u in
+            out.append(0x22)
+            var start = 0
+            for i in u.indices where u[i] < 0x20 || u[i] == 0x22 || u[i] == 0x5C {
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
+                escape(u[i])
+                start = i + 1
+            }
+            if start < u.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start...])) }
+            out.append(0x22)
+        }
+    }
+
+    private mutating func escape(_ c: UInt8) {
             switch c {
             case 0x22: out.append(0x5C); out.append(0x22)
             case 0x5C: out.append(0x5C); out.append(0x5C)
@@ -39,7 +72,5 @@ public struct JSONWriter {
                 out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
             default: out.append(c)
             }
-        }
-        out.append(0x22)
     }
 }

@@ -11,6 +11,8 @@ public enum LogEncoder {
     public static func append(_ event: DeliveryEvent, to out: inout [UInt8]) {
         var w = JSONWriter(out: out)
         out = []
+        // Room for a typical line at once, so the appends below do not grow the buffer piecemeal.
+        w.out.reserveCapacity(w.out.count + 512)
         w.raw("{\"v\":1,\"ts\":\"")
         event.ts.appendRFC3339(to: &w.out)
         w.raw("\",\"event\":")
@@ -39,7 +41,7 @@ public enum LogEncoder {
             if let rcpt = r.rcpt { w.key("rcpt"); w.string(rcpt) }
             w.key("code"); w.int(r.reply.code)
             w.key("enhanced")
-            if let e = r.reply.enhanced { w.string(e.description) } else { w.raw("null") }
+            if let e = r.reply.enhanced { w.enhanced(e) } else { w.raw("null") }
             w.key("text"); w.string(r.reply.text)
         case .tally(let t):
             w.key("txn"); w.string(t.txn)
@@ -59,7 +61,7 @@ public enum LogEncoder {
                 if let c = o.command { w.key("cmd"); w.string(c.description) }
                 w.key("code"); w.int(reply.code)
                 w.key("enhanced")
-                if let e = reply.enhanced { w.string(e.description) } else { w.raw("null") }
+                if let e = reply.enhanced { w.enhanced(e) } else { w.raw("null") }
                 w.key("text"); w.string(reply.text)
             }
             if let peer = o.peer { w.key("peer"); w.string(peer) }

@@ -32,19 +32,22 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         let (secs, micros) = microseconds.floorDivided(by: 1_000_000)
         let (days, secOfDay) = secs.floorDivided(by: 86_400)
         let (y, m, d) = Self.civil(fromDays: days)
-        func put(_ v: Int64, _ width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
-            var v = v
-            for i in stride(from: width - 1, through: 0, by: -1) {
-                digits[i] = 0x30 + UInt8(v % 10)
-                v /= 10
+        // Into 27 bytes on the stack, then one append: every event of every log has a timestamp.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 27) { b in
+            func put(_ v: Int64, _ at: Int, _ width: Int) {
+                var v = v
+                var i = at + width - 1
+                while i >= at {
+                    b[i] = 0x30 &+ UInt8(truncatingIfNeeded: v % 10)
+                    v /= 10
+                    i -= 1
+                }
             }
-            out.append(contentsOf: digits)
+            put(y, 0, 4); b[4] = 0x2D; put(m, 5, 2); b[7] = 0x2D; put(d, 8, 2); b[10] = 0x54
+            put(secOfDay / 3600, 11, 2); b[13] = 0x3A; put(secOfDay / 60 % 60, 14, 2); b[16] = 0x3A
+            put(secOfDay % 60, 17, 2); b[19] = 0x2E; put(micros, 20, 6); b[26] = 0x5A
+            out.append(contentsOf: UnsafeBufferPointer(b))
         }
-        put(y, 4); out.append(0x2D); put(m, 2); out.append(0x2D); put(d, 2)
-        out.append(0x54)
-        put(secOfDay / 3600, 2); out.append(0x3A); put(secOfDay / 60 % 60, 2); out.append(0x3A)
-        put(secOfDay % 60, 2); out.append(0x2E); put(micros, 6); out.append(0x5A)
     }
 
     /// RFC 5322 §3.3 date-time in UTC, as mail headers carry it: `Sun, 29 Nov 2026 08:09:45 +0000`.

@@ -22,6 +22,8 @@ public struct LineBatch: Sendable {
     }
 
     public var isEmpty: Bool { entries.isEmpty }
+    /// Bytes of the lines held.
+    public var byteCount: Int { bytes.count }
 
     public mutating func append(_ line: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
         if entries.isEmpty, expected > 0 {

@@ -61,6 +61,7 @@ public struct ReportBuilder {
     /// Reads one input to its end. Events continue across inputs: rotated logs given in order read
     /// as one log.
     public mutating func read(_ input: LogInput) throws(LogInput.OpenError) {
+        if format != .mailrelayd { return try readInTwoStages(input) }
         var splitter = LineSplitter()
         let name = input.path == "-" ? "<stdin>" : input.path
         var failure: LogInput.OpenError?
@@ -75,6 +76,77 @@ public struct ReportBuilder {
         }
         // A last line without a newline is still a line (or a truncated one, reported as such).
         splitter.finish { number, bytes, overlong in self.line(name, number, bytes, overlong: overlong) }
+        if let failure { throw failure }
+    }
+
+    /// Another MTA's log (or one whose format is still to be told): this thread reads the input,
+    /// cuts it into lines and translates them into v1 lines, in batches of a few megabytes; a
+    /// second thread applies them to the store and analyses the messages as they finish. The
+    /// adapter and the store each take about half the work, so the two cores share it. The stages
+    /// share nothing but the batches: the reading stage works on locals, written back at the end.
+    private mutating func readInTwoStages(_ input: LogInput) throws(LogInput.OpenError) {
+        let name = input.path == "-" ? "<stdin>" : input.path
+        var format = self.format
+        var translator = self.translator
+        self.translator = nil
+        let reference = self.reference, utcOffset = self.utcOffset
+        var cut: [MalformedLine] = []
+        var cutCount = 0
+        var failure: LogInput.OpenError?
+        let pipe = BatchPipe(capacity: 3)
+        let batchBytes = 4 << 20
+        var batch = LineBatch(expecting: batchBytes)
+        withUnsafeMutablePointer(to: &self) { me in
+            let target = UnsafeSendable(me)
+            let applier = Worker {
+                while let b = pipe.take() {
+                    b.forEach { number, bytes, _ in target.pointer.pointee.apply(name, number, bytes) }
+                    for p in b.problems { target.pointer.pointee.noteMalformed(name, p.number, p.reason) }
+                }
+            }
+            func take(_ number: Int, _ bytes: UnsafeRawBufferPointer, _ overlong: Bool) {
+                if overlong {
+                    batch.noteProblem(number: number, "line longer than \(LogDecoder.maxLineLength) bytes")
+                } else {
+                    if format == .auto, bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+                        format = LogFormat.detect(bytes)
+                        if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset) }
+                    }
+                    if translator == nil {
+                        batch.append(bytes, number: number, overlong: false)
+                    } else {
+                        switch translator!.translate(bytes) {
+                        case .malformed(let why): batch.noteProblem(number: number, why)
+                        case .truncated(let why):
+                            cutCount += 1
+                            if cut.count < Self.sampleLimit { cut.append(MalformedLine(file: name, line: number, reason: why + " (what it says was used)")) }
+                        case .used, .ignored: break
+                        }
+                        translator!.forEachLine { batch.append($0, number: number, overlong: false) }
+                    }
+                }
+                if batch.byteCount >= batchBytes {
+                    pipe.put(batch)
+                    batch = LineBatch(expecting: batchBytes)
+                }
+            }
+            var splitter = LineSplitter()
+            do throws(LogInput.OpenError) {
+                try input.forEachChunk { chunk in splitter.feed(chunk) { take($0, $1, $2) } }
+            } catch {
+                failure = error
+            }
+            // A last line without a newline is still a line (or a truncated one, reported as such).
+            splitter.finish { take($0, $1, $2) }
+            pipe.put(batch)
+            pipe.close()
+            applier.join()
+        }
+        // The applier has stopped: the reading stage's state comes home.
+        self.format = format
+        self.translator = translator
+        truncated += cutCount
+        for c in cut where malformedSamples.count < Self.sampleLimit { malformedSamples.append(c) }
         if let failure { throw failure }
     }
 

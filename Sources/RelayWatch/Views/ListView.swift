@@ -12,7 +12,9 @@ enum ListView {
 
         /// `queues`: the source names its queues and delay reasons (Postfix), which need room.
         init(width: Int, live: Bool, queues: Bool = false) {
-            if live { relay = queues ? 22 : 9 }
+            // A queue name and delay reason want 22 columns; below 120 they give way, so the
+            // findings column and the recipients strip always keep their room.
+            if live { relay = queues ? max(9, min(22, (width - 80) / 3 + 9)) : 9 }
             let fixed = id + age + rcpt + counts + state + flag + 7 + (live ? relay + 1 : 0)
             let rest = width - fixed
             sender = max(8, min(28, rest / 3))

@@ -38,33 +38,12 @@ enum RecipientsTab {
         g.fill(y: y0, role: .title)
         g.put(header, x: 0, y: y0, role: .title)
         guard area.height > 0, !d.recipientRows.isEmpty else { return }
-        let marked = m.marks[record.id] ?? []
         for (n, row) in d.recipientRows.dropFirst(top).prefix(area.height).enumerated() {
             let y = area.y + n
+            let start = rowStart(m, record, s, row, y: y, atCursor: top + n == cursor, number: c.number, address: c.address, into: &g)
+            var x = start.x
+            let (first, status, base, quiet) = (start.first, start.status, start.base, start.quiet)
             let atCursor = top + n == cursor
-            if atCursor { g.fill(y: y, role: .selected) }
-            let range = row.recipients
-            let first = range.lowerBound
-            let status = s.statuses[first]
-            // Marks: * all of the row's recipients, + some.
-            let markedHere = range.filter(marked.contains).count
-            // The cursor's row is drawn in the selection's colours, but for the replies'.
-            let base: Role = atCursor ? .selected : .text
-            let quiet: Role = atCursor ? .selected : .dim
-            var x = g.put(markedHere == 0 ? " " : markedHere == range.count ? "*" : "+", x: 0, y: y, role: markedHere == 0 ? base : .filter)
-            let number: String
-            let address: String
-            switch row {
-            case .one(let r, let member):
-                number = (member ? "  " : "") + "#\(r + 1)"
-                address = record.recipients[r]
-            case .run(let range, let expanded):
-                number = (expanded ? "▾" : "▸") + "#\(range.lowerBound + 1)–#\(range.upperBound + 1)"
-                address = "\(range.count) recipients: \(record.recipients[range.lowerBound]) … \(record.recipients[range.upperBound])"
-            }
-            x = g.put(Format.cell(number, c.number), x: x, y: y, role: quiet)
-            x = g.put(String(status.glyph) + " ", x: x, y: y, role: Format.role(of: status))
-            x = g.put(Format.cell(address, c.address) + " ", x: x, y: y, role: status.anomaly ? .anomaly : base)
             let seen = d.appearances[first]
             guard let last = seen.last else {
                 let why = d.outcome[first].map { "never sent: \($0.rawValue)" } ?? "never sent"
@@ -95,6 +74,37 @@ enum RecipientsTab {
             x = g.put(status.ndr ? " N  " : "    ", x: x, y: y, role: status.ndr ? .ndr : base)
             g.put(status.anomaly ? "!" : " ", x: x, y: y, role: status.anomaly ? .anomaly : base)
         }
+    }
+
+    /// What every Recipients row starts with, whatever the source: the cursor's fill, the mark
+    /// (`*` all of the row's recipients, `+` some), the number or range, the state's glyph and the
+    /// address (or the run's first and last). Returns where the row goes on, and what it needs.
+    static func rowStart(_ m: Monitor, _ record: MessageRecord, _ s: MessageSummary, _ row: RecipientRow, y: Int,
+                         atCursor: Bool, number numberWidth: Int, address addressWidth: Int, into g: inout Grid)
+        -> (x: Int, first: Int, status: RecipientStatus, base: Role, quiet: Role) {
+        if atCursor { g.fill(y: y, role: .selected) }
+        let range = row.recipients
+        let first = range.lowerBound
+        let status = s.statuses[first]
+        let markedHere = range.filter((m.marks[record.id] ?? []).contains).count
+        // The cursor's row is drawn in the selection's colours, but for the replies'.
+        let base: Role = atCursor ? .selected : .text
+        let quiet: Role = atCursor ? .selected : .dim
+        var x = g.put(markedHere == 0 ? " " : markedHere == range.count ? "*" : "+", x: 0, y: y, role: markedHere == 0 ? base : .filter)
+        let number: String
+        let address: String
+        switch row {
+        case .one(let r, let member):
+            number = (member ? "  " : "") + "#\(r + 1)"
+            address = record.recipients[r]
+        case .run(let range, let expanded):
+            number = (expanded ? "▾" : "▸") + "#\(range.lowerBound + 1)–#\(range.upperBound + 1)"
+            address = "\(range.count) recipients: \(record.recipients[range.lowerBound]) … \(record.recipients[range.upperBound])"
+        }
+        x = g.put(Format.cell(number, numberWidth), x: x, y: y, role: quiet)
+        x = g.put(String(status.glyph) + " ", x: x, y: y, role: Format.role(of: status))
+        x = g.put(Format.cell(address, addressWidth) + " ", x: x, y: y, role: status.anomaly ? .anomaly : base)
+        return (x, first, status, base, quiet)
     }
 
     /// The recipient's RCPT replies across its transactions, the earlier ones by code only:

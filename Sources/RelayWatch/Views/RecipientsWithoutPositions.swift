@@ -30,31 +30,12 @@ extension RecipientsTab {
             g.fill(y: y0, role: .title)
             g.put(header, x: 0, y: y0, role: .title)
             guard area.height > 0, !d.recipientRows.isEmpty else { return }
-            let marked = m.marks[record.id] ?? []
             for (n, row) in d.recipientRows.dropFirst(top).prefix(area.height).enumerated() {
                 let y = area.y + n
                 let atCursor = top + n == cursor
-                if atCursor { g.fill(y: y, role: .selected) }
-                let range = row.recipients
-                let first = range.lowerBound
-                let status = s.statuses[first]
-                let markedHere = range.filter(marked.contains).count
-                let base: Role = atCursor ? .selected : .text
-                let quiet: Role = atCursor ? .selected : .dim
-                var x = g.put(markedHere == 0 ? " " : markedHere == range.count ? "*" : "+", x: 0, y: y, role: markedHere == 0 ? base : .filter)
-                let number: String
-                let address: String
-                switch row {
-                case .one(let r, let member):
-                    number = (member ? "  " : "") + "#\(r + 1)"
-                    address = record.recipients[r]
-                case .run(let range, let expanded):
-                    number = (expanded ? "▾" : "▸") + "#\(range.lowerBound + 1)–#\(range.upperBound + 1)"
-                    address = "\(range.count) recipients: \(record.recipients[range.lowerBound]) … \(record.recipients[range.upperBound])"
-                }
-                x = g.put(Format.cell(number, c.number), x: x, y: y, role: quiet)
-                x = g.put(String(status.glyph) + " ", x: x, y: y, role: Format.role(of: status))
-                x = g.put(Format.cell(address, c.address) + " ", x: x, y: y, role: status.anomaly ? .anomaly : base)
+                let start = rowStart(m, record, s, row, y: y, atCursor: atCursor, number: c.number, address: c.address, into: &g)
+                var x = start.x
+                let (first, status, base, quiet) = (start.first, start.status, start.base, start.quiet)
                 let o = d.lastOutcome[first]
                 if let reply = o?.reply {
                     let to = o?.command.map { $0 == .dot ? " (end of data)" : $0 == .rcpt ? " (RCPT)" : " (\($0))" } ?? ""
@@ -63,7 +44,7 @@ extension RecipientsTab {
                     x = g.put(Format.cell(o.map { $0.reason.isEmpty ? "no reply logged" : $0.reason } ?? "not tried yet", c.reply), x: x, y: y, role: atCursor ? .selected : .pending)
                 }
                 x = g.put(" ", x: x, y: y, role: base)
-                if c.hop > 0 { x = g.put(Format.cell(o?.peer ?? "-", c.hop), x: x, y: y, role: quiet) }
+                if c.hop > 0 { x = g.put(Format.cell(o?.peer ?? "-", c.hop - 1) + " ", x: x, y: y, role: quiet) }
                 let outcome = d.outcome[first]
                 x = g.put(Format.cell(outcome?.rawValue ?? "-", c.outcome), x: x, y: y, role: outcome.map(MessageView.role(of:)) ?? .pending)
                 x = g.put(status.ndr ? " N  " : "    ", x: x, y: y, role: status.ndr ? .ndr : base)

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Postfix's lines from the systemd journal (`journalctl -o json`) through the same adapter: the
+/// report reads journal records from a file or a pipe as it reads syslog lines, and, where this
+/// machine runs journald, from the real journal with --journal.
+@Suite struct PostfixJournalTests {
+    static func record(_ seconds: Int, _ identifier: String, _ message: String) -> String {
+        let escaped = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return #"{"__CURSOR":"s=1;i=\#(seconds)","__REALTIME_TIMESTAMP":"\#(seconds)000000","_HOSTNAME":"deb13","SYSLOG_FACILITY":"2","SYSLOG_IDENTIFIER":"\#(identifier)","SYSLOG_PID":"4242","MESSAGE":"\#(escaped)"}"#
+    }
+
+    static let bounce552: [String] = [
+        record(1_796_161_990, "postfix/qmgr", "ABCDE12345: from=<sender@example.org>, size=276, nrcpt=2 (queue active)"),
+        record(1_796_161_991, "postfix/smtp", "ABCDE12345: to=<a@example.net>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued)"),
+        record(1_796_161_991, "postfix/smtp", "ABCDE12345: to=<b@example.net>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.5.3, status=bounced (host mx[192.0.2.1] said: 552 5.5.3 Too many recipients (in reply to RCPT TO command))"),
+        record(1_796_161_992, "postfix/bounce", "ABCDE12345: sender non-delivery notification: BCDEF23456"),
+        record(1_796_161_992, "postfix/qmgr", "ABCDE12345: removed"),
+        record(1_796_161_992, "systemd", "Started something unrelated."),
+    ]
+
+    @Test func journalRecordsOnStdinAreToldByTheirFirstLine() throws {
+        let run = try Run.relaywatch(["report", "--json", "-"], stdin: Data((Self.bounce552.joined(separator: "\n") + "\n").utf8))
+        #expect(run.status == 1, "\(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(json["format"] as? String == "postfix-journal")
+        #expect(json["malformed"] as? Int == 0)
+        let anomalies = json["anomalies"] as? [[String: Any]] ?? []
+        #expect(anomalies.map { $0["rule"] as? String } == ["limit-bounced"])
+        #expect(anomalies.first?["rcpts"] as? [String] == ["b@example.net"])
+        #expect(json["hosts"] as? [String] == ["deb13"])
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/run/systemd/journal/socket"), "this machine runs no systemd-journald"))
+    func theRealJournal() throws {
+        // A message of our own making, logged under Postfix's identifiers, then read back.
+        let qid = "F" + String(UInt32.random(in: 0x1000_0000...0xFFFF_FFFE), radix: 16, uppercase: true)
+        for (tag, text) in [("postfix/qmgr", "\(qid): from=<s@example.org>, size=1, nrcpt=1 (queue active)"),
+                            ("postfix/smtp", "\(qid): to=<x@example.net>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.5.3, status=bounced (host mx[192.0.2.1] said: 552 5.5.3 Too many recipients (in reply to RCPT TO command))"),
+                            ("postfix/qmgr", "\(qid): removed")] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/logger")
+            p.arguments = ["--journald"]
+            let input = Pipe()
+            p.standardInput = input
+            try p.run()
+            input.fileHandleForWriting.write(Data("SYSLOG_IDENTIFIER=\(tag)\nMESSAGE=\(text)\n".utf8))
+            try input.fileHandleForWriting.close()
+            p.waitUntilExit()
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let run = try Run.relaywatch(["report", "--journal", "--since", "-10min", "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
+        let mine = (json["anomalies"] as? [[String: Any]] ?? []).filter { $0["msg"] as? String == qid }
+        #expect(mine.map { $0["rule"] as? String } == ["limit-bounced"])
+    }
+}
