@@ -14,13 +14,42 @@ struct RelayWatchCommand: ParsableCommand {
             built-in demo: a real mailrelayd in this process delivering generated traffic to test \
             peers with recipient limits. `relaywatch --log FILE` follows a delivery log (v1, as \
             mailrelayd writes it); `--socket PATH` connects to mailrelayd's control socket for the \
-            live queue and the actions (r retry, h hold, u release). Defaults come from \
-            $XDG_CONFIG_HOME/relaywatch/config.toml (log, socket, theme, readonly). \
-            `relaywatch report LOG...` checks a log and prints every anomaly; it exits 0 when there \
-            is none, 1 when there is any, 2 on a usage error or an unreadable file.
+            live queue and the actions (r retry, h hold, u release); `--postfix` watches this \
+            host's Postfix. Defaults come from $XDG_CONFIG_HOME/relaywatch/config.toml (log, \
+            socket, theme, readonly). `relaywatch report LOG...` checks a log and prints every \
+            anomaly; it exits 0 when there is none, 1 when there is any, 2 on a usage error or an \
+            unreadable file. The monitor's options: relaywatch help watch.
             """,
-        subcommands: [Report.self, Convert.self, ScenarioCommand.self, DemoCommand.self]
+        subcommands: [Watch.self, Report.self, Convert.self, ScenarioCommand.self, DemoCommand.self],
+        // The monitor is what `relaywatch` runs. It is a subcommand of its own so that its options
+        // (--journal, --since) and report's of the same name do not meet: ArgumentParser lets a
+        // parent's options follow a subcommand's name and takes them first.
+        defaultSubcommand: Watch.self
     )
+    /// ArgumentParser exits 64 on a usage error; relaywatch promises 2 (0 none, 1 anomalies, 2 error)
+    /// so cron jobs and CI can tell "the relay miscounts" from "you called me wrong".
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            writeError(fullMessage(for: error))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// The monitor: `relaywatch [options]`.
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The monitor (what relaywatch runs when no other command is named).")
 
     @Option(name: .long, help: "Delivery log to watch (followed across rotation and truncation).")
     var log: String?
@@ -37,7 +66,7 @@ struct RelayWatchCommand: ParsableCommand {
     @Option(name: .long, help: "Start with the last N lines of the log instead of all of it.")
     var tail: Int?
 
-    @Option(name: .long, help: "Only events from the last DURATION (e.g. 90s, 15m, 2h, 1d).")
+    @Option(name: .long, parsing: .unconditional, help: "Only events from the last DURATION (e.g. 90s, 15m, 2h, 1d).")
     var since: String?
 
     @Option(name: .long, help: "Config file (default: $XDG_CONFIG_HOME/relaywatch/config.toml).")
@@ -121,25 +150,6 @@ struct RelayWatchCommand: ParsableCommand {
             return WatchConfig()
         }
         do { return try WatchConfig.parse(text, file: path) } catch { throw ValidationError("\(error)") }
-    }
-
-    /// ArgumentParser exits 64 on a usage error; relaywatch promises 2 (0 none, 1 anomalies, 2 error)
-    /// so cron jobs and CI can tell "the relay miscounts" from "you called me wrong".
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Foundation.exit(0)
-            }
-            writeError(fullMessage(for: error))
-            Foundation.exit(2)
-        }
     }
 }
 

@@ -16,7 +16,7 @@ struct LogSelection: ParsableArguments {
     @Flag(name: .long, help: "Read Postfix's lines from the systemd journal (journalctl) instead of files.")
     var journal = false
 
-    @Option(name: .long, help: "With --journal: only records since this time (as journalctl's --since takes it).")
+    @Option(name: .long, parsing: .unconditional, help: "With --journal: only records since this time (as journalctl's --since takes it: -1h, today, \"2026-11-29 08:00\").")
     var since: String?
 
     @Argument(help: "Log files, oldest first (- for stdin; gzip is detected by content).")
@@ -68,6 +68,8 @@ struct LogSelection: ParsableArguments {
             writeError("relaywatch \(command): \(failure)")
             return true
         }
+        // It may have ended well and still have something to say ("No journal files were found").
+        if let note = child.firstErrorLine { writeError("relaywatch \(command): journalctl: \(note)") }
         return false
     }
 }

@@ -55,4 +55,71 @@ import TestSupport
         let mine = (json["anomalies"] as? [[String: Any]] ?? []).filter { $0["msg"] as? String == qid }
         #expect(mine.map { $0["rule"] as? String } == ["limit-bounced"])
     }
+
+    /// A real systemd-journald of the test's own, in a private mount namespace (its sockets and
+    /// journal on tmpfs there; the host's /run is untouched), fed Postfix's lines over its syslog
+    /// socket. `relaywatch --postfix --journal` follows it through journalctl, and `report --journal`
+    /// reads it back.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/lib/systemd/systemd-journald"),
+                   "needs root and Debian's systemd-journald"))
+    func aJournaldOfOurOwn() throws {
+        let scratch = try TempDir()
+        let shellPID = scratch.path + "/shell.pid", journaldPID = scratch.path + "/journald.pid"
+        let relaywatch = Built.binary("relaywatch")
+        let script = """
+            echo $$ > \(shellPID)
+            mkdir -p /run/systemd /run/log && mount -t tmpfs tmpfs /run/systemd && mount -t tmpfs tmpfs /run/log || exit 1
+            /lib/systemd/systemd-journald > \(scratch.path)/journald.out 2>&1 &
+            echo $! > \(journaldPID)
+            while [ ! -S /run/systemd/journal/socket ]; do sleep 0.05; done
+            exec \(relaywatch) --postfix --journal --postfix-config \(scratch.path)/no-postfix-here --queue-interval 1
+            """
+        try script.write(toFile: scratch.path + "/ns.sh", atomically: true, encoding: .utf8)
+        let tmux = try TmuxSession(width: 120, height: 30, command: "unshare -m --propagation private sh \(scratch.path)/ns.sh")
+        defer {
+            if let text = try? String(contentsOfFile: journaldPID, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(pid, SIGKILL)
+            }
+        }
+        try tmux.wait("the monitor on the journal", seconds: 15) { $0.contains("no delivery events yet (following)") }
+        let pid = try String(contentsOfFile: shellPID, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // journald's syslog socket, as the namespace has it.
+        let devLog = "/proc/\(pid)/root/run/systemd/journal/dev-log"
+        let lines: [(String, String)] = [
+            ("postfix/qmgr", "ABCDE12345: from=<sender@example.org>, size=276, nrcpt=2 (queue active)"),
+            ("postfix/smtp", "ABCDE12345: to=<a@example.net>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued)"),
+            ("postfix/smtp", "ABCDE12345: to=<b@example.net>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.5.3, status=bounced (host mx[192.0.2.1] said: 552 5.5.3 Too many recipients (in reply to RCPT TO command))"),
+            ("postfix/bounce", "ABCDE12345: sender non-delivery notification: BCDEF23456"),
+            ("postfix/qmgr", "ABCDE12345: removed"),
+        ]
+        for (tag, text) in lines {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/logger")
+            p.arguments = ["-u", devLog, "-t", tag, "--", text]
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "logger to \(devLog)")
+        }
+        // The message arrives live, with its finding, and its recipients as Postfix logged them.
+        let screen = try tmux.wait("the message from the journal", seconds: 15) { $0.contains("ABCDE12345") && $0.contains("1 anomalies") }
+        let row = try #require(screen.split(separator: "\n").first { $0.contains("ABCDE12345") })
+        #expect(row.contains("done"), "\(screen)")
+        #expect(row.contains("!1"), "\(screen)")
+        // The same journal through report --journal, inside the namespace.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        p.arguments = ["-t", pid, "-m", relaywatch, "report", "--journal", "--json"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(String(decoding: data, as: UTF8.self))")
+        #expect(p.terminationStatus == 1)
+        #expect(json["format"] as? String == "postfix-journal")
+        let anomalies = json["anomalies"] as? [[String: Any]] ?? []
+        #expect(anomalies.map { $0["rule"] as? String } == ["limit-bounced"])
+        #expect(anomalies.first?["msg"] as? String == "ABCDE12345")
+    }
 }
+
