@@ -110,6 +110,11 @@ struct Watch: ParsableCommand {
         let file = try loadConfig(environment)
         let logPath = log ?? file.log
         let socketPath = socket ?? file.socket
+        // A Postfix log named as a delivery log: say what to run instead (before anything else).
+        if !postfix, let logPath, LogFormat.ofFile(logPath) == .postfix {
+            writeError("relaywatch: \(logPath) is a Postfix log; watch it with relaywatch --postfix --maillog \(logPath)")
+            throw ExitCode(2)
+        }
         guard isatty(0) != 0, isatty(1) != 0 else {
             writeError("relaywatch: the monitor needs a terminal; for a log on a pipe use `relaywatch report`")
             throw ExitCode(2)
@@ -131,10 +136,6 @@ struct Watch: ParsableCommand {
                 options.format = .journal
             }
             throw ExitCode(CursesMonitor.run(options))
-        }
-        if let logPath, LogFormat.ofFile(logPath) == .postfix {
-            writeError("relaywatch: \(logPath) is a Postfix log; watch it with relaywatch --postfix --maillog \(logPath)")
-            throw ExitCode(2)
         }
         if logPath == nil, socketPath == nil {
             throw ExitCode(try DemoCommand.runDemo(options))
