@@ -59,6 +59,11 @@ public struct PostfixAdapter: LogAdapter {
         }
     }
 
+    /// Whether a delivered recipient's outcome carries the reply, reason and next hop (the
+    /// monitor and `convert` show them); the report's analysis needs only that it was delivered,
+    /// as it keeps no 2yz reply text of mailrelayd's either.
+    public var keepsDeliveryDetail = true
+
     /// `reference`: the time RFC 3164 lines (which have no year) are read against, normally now;
     /// `utcOffset`: the zone of those lines, in seconds east of UTC.
     public init(reference: Timestamp, utcOffset: Int = 0, homeHost: String? = nil) {
@@ -216,12 +221,18 @@ public struct PostfixAdapter: LogAdapter {
                 cut = true
             }
         }
-        let relay = b.string(relayStart..<relayEnd)
-        var reply: SMTPReply? = nil
-        var command: SMTPCommand? = nil
-        if !cut { (reply, command) = Self.reply(b, reasonRange, status: status, smtpReplies: smtpReplies) }
-        let outcome = Outcome(rcpt: rcpt, status: status, txn: nil, reason: b.string(reasonRange),
+        let outcome: Outcome
+        if status == .delivered, !keepsDeliveryDetail {
+            // For analysis alone: a delivery's reply, reason and next hop decide nothing.
+            outcome = Outcome(rcpt: rcpt, status: status, txn: nil, reason: "")
+        } else {
+            let relay = b.string(relayStart..<relayEnd)
+            var reply: SMTPReply? = nil
+            var command: SMTPCommand? = nil
+            if !cut { (reply, command) = Self.reply(b, reasonRange, status: status, smtpReplies: smtpReplies) }
+            outcome = Outcome(rcpt: rcpt, status: status, txn: nil, reason: b.string(reasonRange),
                               reply: reply, command: command, peer: relay == "none" ? nil : relay)
+        }
         // In place (a copy out of the dictionary would copy the recipient lists on every line).
         messages[key, default: MessageState()].note(rcpt, final: status.isFinal)
         if status == .bounced || status == .expired { messages[key]!.failedSinceNDR.append(rcpt) }

@@ -173,7 +173,8 @@ struct PostfixLogGenerator {
         var deferred: [String] = []
         var bounced = false
         for i in 0..<n {
-            let rcpt = "user\(i % 20)_\(below(100))@\(domain)"
+            // Distinct within the message (Postfix drops duplicate recipients), from a bounded pool.
+            let rcpt = "user\(i)_\(below(50))@\(domain)"
             let tls = ", tls=TLSv1.3:TLS_AES_256_GCM_SHA384:256"
             let head = "\(id): to=<\(rcpt)>, relay=\(relay), delay=0.\(below(99)), delays=0.1/0/0.\(below(9))/0.\(below(9))"
             if limitKind == 0, i % 50 >= 20, i < 50 {

@@ -254,13 +254,13 @@ public enum Analyser {
         let acceptedOnes = forTooMany.filter { facts.wasAccepted($0) }
         if !acceptedOnes.isEmpty {
             let pos = acceptedOnes.compactMap(position)
-            detail += ", including " + (pos.count == acceptedOnes.count ? describePositions(pos) : listed(acceptedOnes.map { m.recipients[Int($0)] }))
+            detail += ", including " + (pos.count == acceptedOnes.count ? describePositions(pos) : listed(acceptedOnes.map { m.recipients[Int($0)] }.sorted()))
                 + " which \(acceptedOnes.count == 1 ? "was" : "were") accepted"
         }
         let left = tooMany.subtracting(forTooMany)
         if !left.isEmpty {
             let pos = left.compactMap(position)
-            detail += ", leaving out " + (pos.count == left.count ? describePositions(pos) : listed(left.map { m.recipients[Int($0)] }))
+            detail += ", leaving out " + (pos.count == left.count ? describePositions(pos) : listed(left.map { m.recipients[Int($0)] }.sorted()))
         }
         return Anomaly(rule: .ndrCountMismatch, msg: m.id, txn: k.map { m.transactions[$0].id },
                        rcpts: forTooMany.symmetricDifference(tooMany).map { m.recipients[Int($0)] }.sorted(),

@@ -62,9 +62,11 @@ public struct LogTranslator {
     private var ends: [Int] = []
 
     /// `reference` and `utcOffset`: how to read syslog times that carry no year or zone.
-    public init(format: LogFormat, reference: Timestamp, utcOffset: Int = 0, homeHost: String? = nil) {
+    /// `forAnalysis`: only what the analyser uses (see ``PostfixAdapter/keepsDeliveryDetail``).
+    public init(format: LogFormat, reference: Timestamp, utcOffset: Int = 0, homeHost: String? = nil, forAnalysis: Bool = false) {
         self.format = format
         postfix = PostfixAdapter(reference: reference, utcOffset: utcOffset, homeHost: homeHost)
+        postfix.keepsDeliveryDetail = !forAnalysis
     }
 
     /// Reads one line; its events are then in ``forEachLine(_:)`` until the next call.

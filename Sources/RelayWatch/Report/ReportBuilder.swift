@@ -50,7 +50,7 @@ public struct ReportBuilder {
         self.format = format
         self.reference = reference
         self.utcOffset = utcOffset
-        if format != .auto, format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset) }
+        if format != .auto, format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true) }
     }
 
     /// What the Postfix adapter counted, when the log is Postfix's.
@@ -110,7 +110,7 @@ public struct ReportBuilder {
                 } else {
                     if format == .auto, bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
                         format = LogFormat.detect(bytes)
-                        if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset) }
+                        if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true) }
                     }
                     if translator == nil {
                         batch.append(bytes, number: number, overlong: false)
@@ -159,7 +159,7 @@ public struct ReportBuilder {
         if format == .auto {
             guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
             format = LogFormat.detect(bytes)
-            if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset) }
+            if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true) }
         }
         guard var t = translator else { return apply(file, number, bytes) }
         // Taken out while its lines are applied, so the store and the adapter are not both
