@@ -48,7 +48,7 @@ struct MonitorActionTests {
         // The view opens on #98; the delivered run #1–#97 is one row. Open it, mark three.
         Screen.press(&m, .enter, .home, .enter, .down, .char(" "), .char(" "), .char(" "))
         #expect(m.marks[Self.id] == [0, 1, 2])
-        #expect(m.cursorRecipients == 3...3)
+        #expect(m.cursorRecipients == Array(3...3))
         _ = m.update(.key(.char("R")))
         let record = m.store.message(Self.id)!
         #expect(m.confirming?.action == .retry(msg: Self.id, rcpts: [record.recipients[0], record.recipients[1]]))

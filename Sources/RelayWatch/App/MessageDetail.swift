@@ -8,7 +8,13 @@ struct MessageDetail: Sendable {
     let id: String
     let txns: [TxnCounts]
     let decisions: Decisions
+    /// Recipients' rows, by display position (see ``order``).
     let recipientRows: [RecipientRow]
+    /// Display position -> recipient number. The message's own order (RCPT order) where the log
+    /// has transactions; in a log without them (Postfix names recipients in the order its
+    /// deliveries happened to be logged, two deliveries of a message interleaved), recipients
+    /// that fared alike are put together, those not delivered first, each group in log order.
+    let order: [Int]
     let transcriptRows: [TranscriptRow]
     /// Rows (by index) that show a flagged recipient, for `n` / `N` and where the view opens.
     let flaggedRecipientRows: [Int]
@@ -117,26 +123,29 @@ struct MessageDetail: Sendable {
                                 replies: appearances[r].map { ReplyKey(m.transactions[$0.txn].rcptReplies[$0.pos], address: address) },
                                 reason: appearances[r].isEmpty ? reason[r].map { ReplyKey.normalise($0, address: address) } : nil)
         }
-        var r = 0
-        while r < n {
-            if s.statuses[r].anomaly {
+        let order = m.transactions.isEmpty ? Self.groupedOrder(keys) : Array(0..<n)
+        // Runs over display positions.
+        var p = 0
+        while p < n {
+            if s.statuses[order[p]].anomaly {
                 flagged.append(rows.count)
-                rows.append(.one(r, member: false))
-                r += 1
+                rows.append(.one(p, member: false))
+                p += 1
                 continue
             }
-            var end = r
-            while end + 1 < n, !s.statuses[end + 1].anomaly, keys[end + 1] == keys[r] { end += 1 }
-            if end == r {
-                rows.append(.one(r, member: false))
-            } else if expandedRecipients.contains(r) {
-                rows.append(.run(r...end, expanded: true))
-                for member in r...end { rows.append(.one(member, member: true)) }
+            var end = p
+            while end + 1 < n, !s.statuses[order[end + 1]].anomaly, keys[order[end + 1]] == keys[order[p]] { end += 1 }
+            if end == p {
+                rows.append(.one(p, member: false))
+            } else if expandedRecipients.contains(p) {
+                rows.append(.run(p...end, expanded: true))
+                for member in p...end { rows.append(.one(member, member: true)) }
             } else {
-                rows.append(.run(r...end, expanded: false))
+                rows.append(.run(p...end, expanded: false))
             }
-            r = end + 1
+            p = end + 1
         }
+        self.order = order
         recipientRows = rows
         flaggedRecipientRows = flagged
 
@@ -190,12 +199,27 @@ struct MessageDetail: Sendable {
     // MARK: where the view opens
 
     /// The first flagged recipient's row, else the first one not delivered, else the top.
+    /// Recipients alike (the same key) together, in order of each group's first appearance;
+    /// groups not delivered first.
+    static func groupedOrder(_ keys: [RecipientKey]) -> [Int] {
+        var groups: [[Int]] = []
+        var groupOf: [RecipientKey: Int] = [:]
+        for (r, k) in keys.enumerated() {
+            if let g = groupOf[k] { groups[g].append(r) } else { groupOf[k] = groups.count; groups.append([r]) }
+        }
+        let delivered = groups.filter { keys[$0[0]].state == .delivered }
+        return (groups.filter { keys[$0[0]].state != .delivered } + delivered).flatMap { $0 }
+    }
+
+    /// The recipient numbers of a row.
+    func recipients(of row: RecipientRow) -> [Int] { row.recipients.map { order[$0] } }
+
     func openingRow(_ tab: Monitor.Tab, _ s: MessageSummary, _ m: MessageRecord) -> Int {
         func undelivered(_ r: Int) -> Bool { s.statuses[r].state != .delivered && s.statuses[r].state != .accepted }
         switch tab {
         case .recipients:
             if let f = flaggedRecipientRows.first { return f }
-            return recipientRows.firstIndex { undelivered($0.recipients.lowerBound) } ?? 0
+            return recipientRows.firstIndex { undelivered(order[$0.recipients.lowerBound]) } ?? 0
         case .transcript:
             if let f = flaggedTranscriptRows.first { return f }
             return transcriptRows.firstIndex { row in
@@ -269,7 +293,8 @@ struct MessageDetail: Sendable {
 
 /// A row of the Recipients tab.
 enum RecipientRow: Sendable, Equatable {
-    /// One recipient (by its number in the message); `member` when it belongs to an expanded run.
+    /// One recipient (by its display position, see ``MessageDetail/order``); `member` when it
+    /// belongs to an expanded run.
     case one(Int, member: Bool)
     /// Consecutive recipients with the same replies and outcome: one row, or (expanded) a heading
     /// above its members.
@@ -303,7 +328,7 @@ enum TranscriptRow: Sendable, Equatable {
 /// A reply as runs compare them: code, enhanced code and text, with the recipient's own address
 /// taken out of the text (servers that echo it would otherwise make every reply unique). A missing
 /// reply is code 0.
-struct ReplyKey: Sendable, Equatable {
+struct ReplyKey: Sendable, Hashable {
     var code: Int
     var enhanced: EnhancedStatus?
     var text: String
@@ -321,7 +346,7 @@ struct ReplyKey: Sendable, Equatable {
 }
 
 /// What makes two neighbouring recipients one run.
-struct RecipientKey: Sendable, Equatable {
+struct RecipientKey: Sendable, Hashable {
     var state: RecipientStatus.State
     var ndr: Bool
     var outcome: Outcome.Status?

@@ -148,8 +148,10 @@ extension Monitor {
         d.rows = rows
         let r = old.cursor[0] < old.rows.recipientRows.count ? old.rows.recipientRows[old.cursor[0]] : nil
         if let r {
-            d.cursor[0] = rows.recipientRows.firstIndex(of: r)
-                ?? rows.recipientRows.firstIndex { $0.recipients.contains(r.recipients.lowerBound) } ?? 0
+            // The same row if it is still there, else the row that now holds its first recipient.
+            let first = old.rows.order[r.recipients.lowerBound]
+            d.cursor[0] = (rows.order == old.rows.order ? rows.recipientRows.firstIndex(of: r) : nil)
+                ?? rows.recipientRows.firstIndex { rows.recipients(of: $0).contains(first) } ?? 0
         }
         let t = old.cursor[1] < old.rows.transcriptRows.count ? old.rows.transcriptRows[old.cursor[1]] : nil
         if let t {

@@ -213,8 +213,8 @@ public struct Monitor: Sendable {
     }
 
     /// The recipients (by number) of the row under the cursor in the Recipients tab.
-    public var cursorRecipients: ClosedRange<Int>? {
+    public var cursorRecipients: [Int]? {
         guard case .message(_, .recipients) = screen, let d = detail, d.cursor[0] < d.rows.recipientRows.count else { return nil }
-        return d.rows.recipientRows[d.cursor[0]].recipients
+        return d.rows.recipients(of: d.rows.recipientRows[d.cursor[0]])
     }
 }

@@ -40,7 +40,7 @@ enum RecipientsTab {
         guard area.height > 0, !d.recipientRows.isEmpty else { return }
         for (n, row) in d.recipientRows.dropFirst(top).prefix(area.height).enumerated() {
             let y = area.y + n
-            let start = rowStart(m, record, s, row, y: y, atCursor: top + n == cursor, number: c.number, address: c.address, into: &g)
+            let start = rowStart(m, record, s, d, row, y: y, atCursor: top + n == cursor, number: c.number, address: c.address, into: &g)
             var x = start.x
             let (first, status, base, quiet) = (start.first, start.status, start.base, start.quiet)
             let atCursor = top + n == cursor
@@ -53,7 +53,7 @@ enum RecipientsTab {
             let t = record.transactions[last.txn]
             var txn = t.id
             var pos = "#\(last.pos + 1)"
-            if case .run(let range, _) = row, let end = d.appearances[range.upperBound].last {
+            if case .run(let range, _) = row, let end = d.appearances[d.order[range.upperBound]].last {
                 let endTxn = record.transactions[end.txn].id
                 if endTxn != txn { txn += "…" }
                 pos = end.txn == last.txn ? "#\(last.pos + 1)–\(end.pos + 1)" : "#\(last.pos + 1)…"
@@ -79,14 +79,15 @@ enum RecipientsTab {
     /// What every Recipients row starts with, whatever the source: the cursor's fill, the mark
     /// (`*` all of the row's recipients, `+` some), the number or range, the state's glyph and the
     /// address (or the run's first and last). Returns where the row goes on, and what it needs.
-    static func rowStart(_ m: Monitor, _ record: MessageRecord, _ s: MessageSummary, _ row: RecipientRow, y: Int,
+    static func rowStart(_ m: Monitor, _ record: MessageRecord, _ s: MessageSummary, _ d: MessageDetail, _ row: RecipientRow, y: Int,
                          atCursor: Bool, number numberWidth: Int, address addressWidth: Int, into g: inout Grid)
         -> (x: Int, first: Int, status: RecipientStatus, base: Role, quiet: Role) {
         if atCursor { g.fill(y: y, role: .selected) }
         let range = row.recipients
-        let first = range.lowerBound
+        let ids = d.recipients(of: row)
+        let first = ids[0]
         let status = s.statuses[first]
-        let markedHere = range.filter((m.marks[record.id] ?? []).contains).count
+        let markedHere = ids.filter((m.marks[record.id] ?? []).contains).count
         // The cursor's row is drawn in the selection's colours, but for the replies'.
         let base: Role = atCursor ? .selected : .text
         let quiet: Role = atCursor ? .selected : .dim
@@ -94,12 +95,12 @@ enum RecipientsTab {
         let number: String
         let address: String
         switch row {
-        case .one(let r, let member):
-            number = (member ? "  " : "") + "#\(r + 1)"
-            address = record.recipients[r]
+        case .one(let p, let member):
+            number = (member ? "  " : "") + "#\(p + 1)"
+            address = record.recipients[d.order[p]]
         case .run(let range, let expanded):
             number = (expanded ? "▾" : "▸") + "#\(range.lowerBound + 1)–#\(range.upperBound + 1)"
-            address = "\(range.count) recipients: \(record.recipients[range.lowerBound]) … \(record.recipients[range.upperBound])"
+            address = "\(range.count) recipients: \(record.recipients[d.order[range.lowerBound]]) … \(record.recipients[d.order[range.upperBound]])"
         }
         x = g.put(Format.cell(number, numberWidth), x: x, y: y, role: quiet)
         x = g.put(String(status.glyph) + " ", x: x, y: y, role: Format.role(of: status))

@@ -33,7 +33,7 @@ extension RecipientsTab {
             for (n, row) in d.recipientRows.dropFirst(top).prefix(area.height).enumerated() {
                 let y = area.y + n
                 let atCursor = top + n == cursor
-                let start = rowStart(m, record, s, row, y: y, atCursor: atCursor, number: c.number, address: c.address, into: &g)
+                let start = rowStart(m, record, s, d, row, y: y, atCursor: atCursor, number: c.number, address: c.address, into: &g)
                 var x = start.x
                 let (first, status, base, quiet) = (start.first, start.status, start.base, start.quiet)
                 let o = d.lastOutcome[first]
