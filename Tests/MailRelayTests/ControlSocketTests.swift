@@ -179,7 +179,10 @@ import TestSupport
             let r = try SMTPClient(port: relay.port).submit(from: "bulk@c.test", to: (0..<250).map { "r\($0)m\(m)@bulk.test" })
             #expect(r.final?.hasPrefix("250") == true)
         }
-        #expect(relay.waitForDone(messages, timeout: 60), "the relay finished while the subscriber did not read")
+        // A generous wait: alone this takes seconds, beside the whole suite on two cores (a real
+        // Postfix and Exim among its peers) it has taken over a minute. A relay held up by its
+        // slow subscriber would never finish, however long the wait.
+        #expect(relay.waitForDone(messages, timeout: 240), "the relay finished while the subscriber did not read")
         let written = relay.log.split(separator: "\n").count - linesBefore
 
         var events = 0, dropped = 0, overflows = 0, snapshots = 0
