@@ -26,10 +26,12 @@ let package = Package(
         // Postfix's mail log as delivery-log v1 events and `postqueue -j` as a queue snapshot:
         // pure parsing, no I/O, so the report, `convert` and the monitor share one reading.
         .target(name: "PostfixLog", dependencies: ["RelayCore"]),
+        // Exim's main log as delivery-log v1 events: pure parsing, beside Postfix's.
+        .target(name: "EximLog", dependencies: ["RelayCore"]),
 
         // The monitor as a library, testable without a terminal: log input and the follower, the
         // report, the screen grid with roles, themes, and the app's state, update and views.
-        .target(name: "RelayWatch", dependencies: ["RelayCore", "PostfixLog", "RelaySockets", "CZlib", "CTerminal"]),
+        .target(name: "RelayWatch", dependencies: ["RelayCore", "PostfixLog", "EximLog", "RelaySockets", "CZlib", "CTerminal"]),
 
         // ncursesw (Debian's libncurses-dev) with a shim for the macros Swift cannot import, and the
         // one backend that uses it. No other code touches curses.
@@ -102,6 +104,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["RelayPeers", "RelaySockets"], path: "Tests/TestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
         .testTarget(name: "PostfixLogTests", dependencies: ["PostfixLog", "RelayCore"]),
+        .testTarget(name: "EximLogTests", dependencies: ["EximLog", "RelayCore"]),
         .testTarget(
             name: "MailRelayTests",
             dependencies: ["MailRelay", "RelayPeers", "RelaySockets", "RelayCore", "TestSupport", "mailrelayd", "relaywatch"]

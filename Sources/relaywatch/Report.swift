@@ -5,12 +5,12 @@ import RelayWatch
 
 extension LogFormat: ExpressibleByArgument {
     /// The names `--from` takes (journal is chosen with --journal).
-    public static var allValueStrings: [String] { ["auto", "mailrelayd", "postfix"] }
+    public static var allValueStrings: [String] { ["auto", "mailrelayd", "postfix", "exim"] }
 }
 
 /// What `report` and `convert` share: which logs, in which format, and reading them.
 struct LogSelection: ParsableArguments {
-    @Option(name: .long, help: "Who wrote the log: auto (detect from the first line), mailrelayd or postfix.")
+    @Option(name: .long, help: "Who wrote the log: auto (detect from the first line), mailrelayd, postfix or exim.")
     var from: LogFormat = .auto
 
     @Flag(name: .long, help: "Read Postfix's lines from the systemd journal (journalctl) instead of files.")
@@ -25,7 +25,7 @@ struct LogSelection: ParsableArguments {
     func validate() throws {
         if journal {
             if !files.isEmpty { throw ValidationError("--journal reads the journal; name no files with it") }
-            if from == .mailrelayd { throw ValidationError("--journal reads Postfix's records; it does not go with --from mailrelayd") }
+            if from == .mailrelayd || from == .exim { throw ValidationError("--journal reads Postfix's records; it does not go with --from \(from.rawValue)") }
         } else {
             if files.isEmpty { throw ValidationError("name at least one log file (- for stdin), or --journal") }
             if since != nil { throw ValidationError("--since goes with --journal (for files, cut the file or use the monitor's --since)") }

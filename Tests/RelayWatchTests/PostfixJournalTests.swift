@@ -101,7 +101,10 @@ import TestSupport
             #expect(p.terminationStatus == 0, "logger to \(devLog)")
         }
         // The message arrives live, with its finding, and its recipients as Postfix logged them.
-        let screen = try tmux.wait("the message from the journal", seconds: 15) { $0.contains("ABCDE12345") && $0.contains("1 anomalies") }
+        // (Records arrive one by one: wait for the last, the removal, not just the finding.)
+        let screen = try tmux.wait("the message from the journal", seconds: 15) { screen in
+            screen.split(separator: "\n").contains { $0.hasPrefix("ABCDE12345") && $0.contains("done") }
+        }
         let row = try #require(screen.split(separator: "\n").first { $0.contains("ABCDE12345") })
         #expect(row.contains("done"), "\(screen)")
         #expect(row.contains("!1"), "\(screen)")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EximLog
 import PostfixLog
 import RelayCore
 
@@ -14,6 +15,8 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case postfix
     /// Postfix's lines as `journalctl -o json` writes them.
     case journal
+    /// Exim's main log (4.9x).
+    case exim
 
     /// The format of a log whose first non-blank line this is.
     public static func detect(_ line: UnsafeRawBufferPointer) -> LogFormat {
@@ -24,6 +27,8 @@ public enum LogFormat: String, Sendable, CaseIterable {
             let text = String(decoding: line, as: UTF8.self)
             return text.contains("\"__REALTIME_TIMESTAMP\"") || text.contains("\"__CURSOR\"") ? .journal : .mailrelayd
         }
+        // Exim's "2026-11-29 08:00:00 …" has a space where RFC 3339 has a T.
+        if EximLine.parse(line) != nil { return .exim }
         var syslog = SyslogReader(reference: Timestamp(seconds: 0))
         return syslog.parse(line) != nil ? .postfix : .mailrelayd
     }
@@ -34,6 +39,7 @@ public enum LogFormat: String, Sendable, CaseIterable {
         case .mailrelayd: "mailrelayd"
         case .postfix: "Postfix"
         case .journal: "Postfix (journal)"
+        case .exim: "Exim"
         }
     }
 
@@ -41,6 +47,7 @@ public enum LogFormat: String, Sendable, CaseIterable {
     public var traits: SourceTraits {
         switch self {
         case .postfix, .journal: .postfix
+        case .exim: .exim
         case .auto, .mailrelayd: .mailrelayd
         }
     }
@@ -53,11 +60,19 @@ extension SourceTraits {
                                              retriesChosenRecipients: false, canHold: true)
 }
 
+extension SourceTraits {
+    /// Exim: like Postfix, one line per recipient per attempt with the reply in it; no RCPT
+    /// positions, no accepted RCPT replies, no tally; `exim -M` delivers whole messages.
+    public static let exim = SourceTraits(name: "Exim", logsRcptPositions: false, logsAcceptedReplies: false,
+                                          retriesChosenRecipients: false, canHold: true)
+}
+
 /// Another program's log lines as delivery-log v1 lines: an adapter's events encoded by the one
 /// codec, so the store, the analyser and the monitor read them exactly as they read mailrelayd's.
 public struct LogTranslator {
     public let format: LogFormat
     public private(set) var postfix: PostfixAdapter
+    public private(set) var exim: EximAdapter
     private var out: [UInt8] = []
     private var ends: [Int] = []
 
@@ -67,6 +82,8 @@ public struct LogTranslator {
         self.format = format
         postfix = PostfixAdapter(reference: reference, utcOffset: utcOffset, homeHost: homeHost)
         postfix.keepsDeliveryDetail = !forAnalysis
+        exim = EximAdapter(utcOffset: utcOffset)
+        exim.keepsDeliveryDetail = !forAnalysis
     }
 
     /// Reads one line; its events are then in ``forEachLine(_:)`` until the next call.
@@ -84,6 +101,7 @@ public struct LogTranslator {
         }
         switch format {
         case .journal: verdict = postfix.read(journalLine: line, emit: emit)
+        case .exim: verdict = exim.read(line: line, emit: emit)
         default: verdict = postfix.read(line: line, emit: emit)
         }
         out = buffer

@@ -53,10 +53,24 @@ public struct ReportBuilder {
         if format != .auto, format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true) }
     }
 
-    /// What the Postfix adapter counted, when the log is Postfix's.
-    public var postfixCounts: PostfixAdapter.Counts? { translator?.postfix.counts }
+    /// What another MTA's adapter counted: every line, those of the MTA (Postfix's programs;
+    /// Exim's lines about a message), those that said something about a message.
+    public struct MTACounts: Sendable {
+        public var lines: Int
+        public var mtaLines: Int
+        public var used: Int
+    }
+
+    public var mtaCounts: MTACounts? {
+        guard let t = translator else { return nil }
+        switch format {
+        case .exim: return MTACounts(lines: t.exim.counts.lines, mtaLines: t.exim.counts.messageLines, used: t.exim.counts.used)
+        case .postfix, .journal: return MTACounts(lines: t.postfix.counts.lines, mtaLines: t.postfix.counts.postfix, used: t.postfix.counts.used)
+        case .auto, .mailrelayd: return nil
+        }
+    }
     /// The hosts of a Postfix log (more than one: a central log server's file).
-    public var hosts: [String] { translator?.postfix.hosts ?? [] }
+    public var hosts: [String] { format == .exim ? [] : translator?.postfix.hosts ?? [] }
 
     /// Reads one input to its end. Events continue across inputs: rotated logs given in order read
     /// as one log.

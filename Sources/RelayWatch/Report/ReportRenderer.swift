@@ -9,11 +9,11 @@ public enum ReportRenderer {
         w.raw(",\"recipients\":"); w.int(r.recipients)
         w.raw(",\"events\":"); w.int(r.events)
         w.raw(",\"malformed\":"); w.int(r.malformed)
-        if let c = r.postfixCounts {
+        if let c = r.mtaCounts {
             // Another MTA's log: what it was and how much of it was read.
-            w.raw(",\"format\":"); w.string(r.format == .journal ? "postfix-journal" : "postfix")
+            w.raw(",\"format\":"); w.string(r.format == .journal ? "postfix-journal" : r.format.rawValue)
             w.raw(",\"lines\":"); w.int(c.lines)
-            w.raw(",\"postfix_lines\":"); w.int(c.postfix)
+            w.raw(",\"mta_lines\":"); w.int(c.mtaLines)
             w.raw(",\"truncated\":"); w.int(r.truncated)
             w.raw(",\"hosts\":"); w.strings(r.hosts)
         }
@@ -44,12 +44,13 @@ public enum ReportRenderer {
         out += "relaywatch report: \(files)\n"
         out += "  messages \(Format.grouped(r.messages))   recipients \(Format.grouped(r.recipients))   events \(Format.grouped(r.events))"
         out += "   malformed lines \(Format.grouped(r.malformed))\n"
-        if let c = r.postfixCounts {
-            out += "  \(r.format.name) log: \(Format.grouped(c.lines)) lines, \(Format.grouped(c.postfix)) from Postfix, \(Format.grouped(c.used)) about messages"
+        if let c = r.mtaCounts {
+            let whose = r.format == .exim ? "about a message" : "from Postfix"
+            out += "  \(r.format.name) log: \(Format.grouped(c.lines)) lines, \(Format.grouped(c.mtaLines)) \(whose), \(Format.grouped(c.used)) used"
             if r.truncated > 0 { out += ", \(Format.grouped(r.truncated)) cut short (read as far as they go)" }
             out += "\n"
             if r.hosts.count > 1 { out += "  hosts: \(r.hosts.joined(separator: ", ")) (messages of all but the first are named host/queue-id)\n" }
-            out += "  \(SourceTraits.postfix.blindSpots.joined(separator: "; ")): findings name recipients, not RCPT positions\n"
+            out += "  \(r.format.traits.blindSpots.joined(separator: "; ")): findings name recipients, not RCPT positions\n"
         }
         if r.unknownEvents > 0 { out += "  \(Format.grouped(r.unknownEvents)) events of kinds this version does not know were skipped\n" }
         if r.unplacedCount > 0 {

@@ -2,18 +2,18 @@
 import Glibc
 #endif
 
-/// Small byte-level helpers for reading log lines in place: Postfix's lines are parsed without
-/// building a String until a value is kept.
+/// Small byte-level helpers for reading other programs' log lines in place (Postfix's, Exim's):
+/// a line is parsed without building a String until a value is kept.
 extension UnsafeRawBufferPointer {
     /// Whether the bytes at `at` are `literal`.
-    @inline(__always) func has(_ literal: StaticString, at: Int) -> Bool {
+    @inline(__always) public func has(_ literal: StaticString, at: Int) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard at >= 0, at + n <= count else { return false }
         return memcmp(baseAddress! + at, literal.utf8Start, n) == 0
     }
 
     /// The first place at or after `from` (and before `to`) where `literal` starts.
-    func find(_ literal: StaticString, from: Int, to: Int? = nil) -> Int? {
+    public func find(_ literal: StaticString, from: Int, to: Int? = nil) -> Int? {
         let n = literal.utf8CodeUnitCount
         let end = Swift.min(to ?? count, count)
         let first = literal.utf8Start[0]
@@ -28,7 +28,7 @@ extension UnsafeRawBufferPointer {
     }
 
     /// The last place before `to` (and at or after `from`) where `literal` starts.
-    func findLast(_ literal: StaticString, from: Int, to: Int) -> Int? {
+    public func findLast(_ literal: StaticString, from: Int, to: Int) -> Int? {
         let n = literal.utf8CodeUnitCount
         var j = to - n
         while j >= from {
@@ -38,18 +38,18 @@ extension UnsafeRawBufferPointer {
         return nil
     }
 
-    func string(_ r: Range<Int>) -> String {
+    public func string(_ r: Range<Int>) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: self[r]), as: UTF8.self)
     }
 
     /// Digits at `from` as a number, and where they end.
-    func number(at from: Int) -> (Int, Int)? {
+    public func number(at from: Int) -> (Int, Int)? {
         var i = from, v = 0
         while i < count, self[i] &- 0x30 < 10, i - from < 18 { v = v * 10 + Int(self[i] &- 0x30); i += 1 }
         return i > from ? (v, i) : nil
     }
 
-    func equals(_ r: Range<Int>, _ other: [UInt8]) -> Bool {
+    public func equals(_ r: Range<Int>, _ other: [UInt8]) -> Bool {
         guard r.count == other.count else { return false }
         return other.withUnsafeBytes { o in r.isEmpty || memcmp(baseAddress! + r.lowerBound, o.baseAddress!, r.count) == 0 }
     }

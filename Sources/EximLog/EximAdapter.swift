@@ -1,0 +1,254 @@
+import RelayCore
+
+/// Exim's main log (4.9x) as delivery-log v1 events (see <doc:EximLogs>).
+///
+/// `<=` is the arrival (sender, size, Message-ID, and the recipients with
+/// `+received_recipients`); `=>` and `->` deliveries (the `C="…"` confirmation is the end-of-data
+/// reply); `**` failures and `==` deferrals, with the remote reply and the command it answered
+/// when the line quotes one; `Completed`; `Frozen` and `Unfrozen`. A bounce (`<= <> R=PARENT`) is
+/// the parent's `ndr`, naming the recipients that failed for good since the parent's previous
+/// one. Like Postfix, Exim logs no RCPT positions, no accepted RCPT replies and no tally, and the
+/// events invent none: each reply rides on its recipient's outcome.
+public struct EximAdapter: LogAdapter {
+    public struct Counts: Sendable, Equatable {
+        public var lines = 0
+        /// Lines about a message.
+        public var messageLines = 0
+        public var used = 0
+        public var malformed = 0
+        public var truncated = 0
+    }
+
+    public internal(set) var counts = Counts()
+    /// Seconds east of UTC for times logged without a zone (Exim's default).
+    public var utcOffset: Int
+    /// Whether a delivered recipient's outcome carries the reply, reason and next hop (see the
+    /// Postfix adapter's option of the same name).
+    public var keepsDeliveryDetail = true
+    private var messages: [String: MessageState] = [:]
+
+    struct MessageState {
+        var order: [String] = []
+        var final: [String: Bool] = [:]
+        var failedSinceNDR: [String] = []
+
+        mutating func note(_ rcpt: String, final isFinal: Bool) {
+            if let was = final[rcpt] {
+                if isFinal, !was { final[rcpt] = true }
+            } else {
+                order.append(rcpt)
+                final[rcpt] = isFinal
+            }
+        }
+    }
+
+    public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
+
+    public mutating func finish(emit: (DeliveryEvent) -> Void) {}
+
+    public mutating func read(line b: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+        counts.lines += 1
+        if b.isEmpty || b.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return .ignored }
+        guard let line = EximLine.parse(b, utcOffset: utcOffset) else {
+            counts.malformed += 1
+            return .malformed("not an Exim main log line")
+        }
+        // Lines about no message: queue runs, daemon starts, rejections before a message existed.
+        guard let idRange = line.id else { return .ignored }
+        counts.messageLines += 1
+        let id = b.string(idRange)
+        let t = line.text
+        let verdict: AdapterVerdict
+        if b.has("<= ", at: t.lowerBound) {
+            verdict = arrival(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, emit)
+        } else if b.has("=> ", at: t.lowerBound) || b.has("-> ", at: t.lowerBound) || b.has("*> ", at: t.lowerBound) {
+            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .delivered, emit)
+        } else if b.has("** ", at: t.lowerBound) {
+            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .bounced, emit)
+        } else if b.has("== ", at: t.lowerBound) {
+            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .deferred, emit)
+        } else if t.count == 9, b.has("Completed", at: t.lowerBound) {
+            emit(DeliveryEvent(ts: line.ts, msg: id, .done))
+            messages[id] = nil
+            verdict = .used
+        } else if b.has("Frozen", at: t.lowerBound) {
+            emit(DeliveryEvent(ts: line.ts, msg: id, .hold))
+            verdict = .used
+        } else if b.has("Unfrozen", at: t.lowerBound) || b.has("unfrozen", at: t.lowerBound) {
+            emit(DeliveryEvent(ts: line.ts, msg: id, .release))
+            verdict = .used
+        } else {
+            verdict = .ignored
+        }
+        switch verdict {
+        case .used: counts.used += 1
+        case .truncated: counts.used += 1; counts.truncated += 1
+        case .malformed: counts.malformed += 1
+        case .ignored: break
+        }
+        return verdict
+    }
+
+    // MARK: arrivals
+
+    /// `SENDER [H=…] [P=…] S=N [id=MSGID] [R=PARENT] … [for r1 r2 …]`; `<>` is the null sender.
+    private mutating func arrival(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ id: String, _ r: Range<Int>,
+                                  _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+        let fields = Self.fields(b, r)
+        guard let sender = fields.first else { return .malformed("Exim arrival line without a sender") }
+        let from = sender == "<>" ? "" : sender
+        var size = 0, messageID: String? = nil, parent: String? = nil
+        var rcpts: [String] = []
+        var inFor = false
+        for f in fields.dropFirst() {
+            if inFor { rcpts.append(f); continue }
+            if f == "for" { inFor = true; continue }
+            if f.hasPrefix("S="), let n = Int(f.dropFirst(2)) { size = n }
+            else if f.hasPrefix("id=") { messageID = "<" + f.dropFirst(3) + ">" }
+            else if f.hasPrefix("R=") { parent = String(f.dropFirst(2)) }
+        }
+        emit(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
+        for rcpt in rcpts { messages[id, default: MessageState()].note(rcpt, final: false) }
+        // A bounce names its parent: the notice for the recipients that failed since the last.
+        if from.isEmpty, let parent, let failed = messages[parent]?.failedSinceNDR, !failed.isEmpty {
+            messages[parent]?.failedSinceNDR = []
+            emit(DeliveryEvent(ts: ts, msg: parent, .ndr(NDR(ndrMsg: id, rcpts: failed))))
+        }
+        return .used
+    }
+
+    /// Space-separated fields, a quoted value (`T="a subject"`, `C="250 ok"`) kept whole.
+    static func fields(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [String] {
+        var out: [String] = []
+        var i = r.lowerBound
+        while i < r.upperBound {
+            while i < r.upperBound, b[i] == 0x20 { i += 1 }
+            guard i < r.upperBound else { break }
+            let start = i
+            var quoted = false
+            while i < r.upperBound {
+                let c = b[i]
+                if c == UInt8(ascii: "\"") { quoted.toggle() } else if c == UInt8(ascii: "\\"), quoted { i += 1 } else if c == 0x20, !quoted { break }
+                i += 1
+            }
+            out.append(b.string(start..<min(i, r.upperBound)))
+        }
+        return out
+    }
+
+    // MARK: deliveries, failures, deferrals
+
+    /// `ADDR [<ORIG>] [(PARENT)] R=router T=transport [defer (N)] [H=host [ip]] … [C="reply"] [: reason]`.
+    private mutating func delivery(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ id: String, _ r: Range<Int>,
+                                   status: Outcome.Status, _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+        // The address: the first field; a file or pipe delivery names the address after it in <>.
+        // A quoted local part may hold spaces and colons: skip over it whole.
+        var end = r.lowerBound
+        var quoted = false
+        while end < r.upperBound {
+            let c = b[end]
+            if c == UInt8(ascii: "\"") { quoted.toggle() }
+            else if !quoted, c == 0x20 || (c == UInt8(ascii: ":") && (end + 1 == r.upperBound || b[end + 1] == 0x20)) { break }
+            end += 1
+        }
+        guard end > r.lowerBound else { return .malformed("Exim delivery line without an address") }
+        var rcpt = b.string(r.lowerBound..<end)
+        if let first = rcpt.first, first == "/" || first == "|", end + 1 < r.upperBound, b[end + 1] == UInt8(ascii: "<"),
+           let close = b.find(">", from: end + 2, to: r.upperBound) {
+            rcpt = b.string((end + 2)..<close)
+        }
+        // The reason: everything after the first ": " past the address (failures and deferrals).
+        var reason = ""
+        var reasonRange: Range<Int>? = nil
+        if status != .delivered, let colon = b.find(": ", from: end, to: r.upperBound) {
+            reasonRange = (colon + 2)..<r.upperBound
+            reason = b.string(colon + 2..<r.upperBound)
+        } else if status != .delivered, end < r.upperBound, b[end] == UInt8(ascii: ":") {
+            reasonRange = min(end + 2, r.upperBound)..<r.upperBound
+            reason = b.string(reasonRange!)
+        }
+        let head = (reasonRange?.lowerBound).map { max(end, $0 - 2) } ?? r.upperBound
+        let peer = Self.host(b, end..<head)
+        var reply: SMTPReply? = nil
+        var command: SMTPCommand? = nil
+        var cut = false
+        if status == .delivered {
+            if keepsDeliveryDetail, let c = b.find(" C=\"", from: end, to: r.upperBound) {
+                if let close = b.find("\"", from: c + 4, to: r.upperBound) {
+                    reply = SMTPReply(parsing: b.string((c + 4)..<close))
+                    command = .dot
+                    reason = b.string((c + 4)..<close)
+                } else {
+                    cut = true
+                }
+            }
+        } else if let rr = reasonRange {
+            (reply, command) = Self.reply(b, rr)
+        }
+        let outcome = status == .delivered && !keepsDeliveryDetail
+            ? Outcome(rcpt: rcpt, status: status, txn: nil, reason: "")
+            : Outcome(rcpt: rcpt, status: status, txn: nil, reason: reason, reply: reply, command: command,
+                      peer: status == .delivered && !keepsDeliveryDetail ? nil : peer)
+        messages[id, default: MessageState()].note(rcpt, final: status.isFinal)
+        if status == .bounced { messages[id]!.failedSinceNDR.append(rcpt) }
+        emit(DeliveryEvent(ts: ts, msg: id, .outcome(outcome)))
+        return cut ? .truncated("Exim delivery line for <\(rcpt)> cut short in its confirmation") : .used
+    }
+
+    /// `H=mx.example.net [203.0.113.5]` in the fields (the host and its address).
+    static func host(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> String? {
+        guard let h = b.find(" H=", from: r.lowerBound, to: r.upperBound) else { return nil }
+        var e = h + 3
+        while e < r.upperBound, b[e] != 0x20 { e += 1 }
+        // The address in brackets after the name.
+        if e + 1 < r.upperBound, b[e + 1] == UInt8(ascii: "["), let close = b.find("]", from: e + 1, to: r.upperBound) {
+            e = close + 1
+        }
+        return b.string((h + 3)..<e)
+    }
+
+    /// `SMTP error from remote mail server after [pipelined ]RCPT TO:<a>: 552 5.5.3 text`, also
+    /// after MAIL FROM, DATA, end of data, the initial connection; an older form puts
+    /// `host H [IP]: ` before the reply.
+    static func reply(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> (SMTPReply?, SMTPCommand?) {
+        guard let at = b.find("SMTP error from remote mail server after ", from: r.lowerBound, to: r.upperBound) else { return (nil, nil) }
+        var i = at + 41
+        if b.has("pipelined ", at: i) { i += 10 }
+        let command: SMTPCommand
+        var replyStart: Int?
+        if b.has("RCPT TO:<", at: i) {
+            command = .rcpt
+            // The address may hold ">: " in quotes: the reply starts after the ">: " that a
+            // reply code (or an older form's "host ") follows.
+            var from = i + 9
+            while let gt = b.find(">: ", from: from, to: r.upperBound) {
+                let next = gt + 3
+                let code = next + 3 <= r.upperBound && b[next] &- 0x30 < 10 && b[next + 1] &- 0x30 < 10 && b[next + 2] &- 0x30 < 10
+                if code || b.has("host ", at: next) {
+                    replyStart = next
+                    break
+                }
+                from = gt + 1
+            }
+        } else if b.has("MAIL FROM:<", at: i) {
+            command = .mail
+            replyStart = b.find(": ", from: i + 11, to: r.upperBound).map { $0 + 2 }
+        } else if b.has("end of data", at: i) {
+            command = .dot
+            replyStart = b.find(": ", from: i, to: r.upperBound).map { $0 + 2 }
+        } else if b.has("DATA", at: i) {
+            command = .data
+            replyStart = b.find(": ", from: i, to: r.upperBound).map { $0 + 2 }
+        } else if b.has("initial connection", at: i) {
+            command = .other("CONNECT")
+            replyStart = b.find(": ", from: i, to: r.upperBound).map { $0 + 2 }
+        } else {
+            let word = b.find(" ", from: i, to: r.upperBound) ?? r.upperBound
+            command = .other(b.string(i..<min(word, b.find(":", from: i, to: r.upperBound) ?? word)))
+            replyStart = b.find(": ", from: i, to: r.upperBound).map { $0 + 2 }
+        }
+        guard var start = replyStart, start < r.upperBound else { return (nil, command) }
+        if b.has("host ", at: start), let colon = b.find("]: ", from: start, to: r.upperBound) { start = colon + 3 }
+        return (SMTPReply(parsing: b.string(start..<r.upperBound)), command)
+    }
+}

@@ -1,0 +1,77 @@
+import RelayCore
+
+/// The prefix of an Exim main log line: `2026-11-29 08:00:00[.123][ +0100][ [pid]] ` (the fraction
+/// with `+millisec`, the zone with `log_timezone`, the pid with `+pid`), then, for lines about a
+/// message, its id and the rest.
+public struct EximLine {
+    public var ts: Timestamp
+    /// The message id, when the line is about one: `1xYTMj-0005XL-1B` (Exim 4.x, 16 characters)
+    /// or `1xYTMj-00000005XL-1Bx` style 23-character ids (4.97 and later).
+    public var id: Range<Int>?
+    /// The text after the id (or after the prefix, for a line about no message).
+    public var text: Range<Int>
+
+    /// Times without a zone are the host's: `utcOffset` seconds east of UTC.
+    public static func parse(_ b: UnsafeRawBufferPointer, utcOffset: Int = 0) -> EximLine? {
+        let n = b.count
+        guard n >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == 0x20,
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") else { return nil }
+        func num(_ at: Int, _ count: Int) -> Int? {
+            var v = 0
+            for i in at..<(at + count) {
+                guard b[i] &- 0x30 < 10 else { return nil }
+                v = v * 10 + Int(b[i] &- 0x30)
+            }
+            return v
+        }
+        guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
+              let s = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s <= 60 else { return nil }
+        var i = 19
+        var micros = 0
+        if i < n, b[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 100_000
+            let start = i
+            while i < n, b[i] &- 0x30 < 10 { micros += Int(b[i] &- 0x30) * scale; scale /= 10; i += 1 }
+            guard i > start else { return nil }
+        }
+        var offset = utcOffset
+        // " +0100" / " -0500"
+        if i + 6 <= n, b[i] == 0x20, b[i + 1] == UInt8(ascii: "+") || b[i + 1] == UInt8(ascii: "-"),
+           let oh = num(i + 2, 2), let om = num(i + 4, 2), i + 6 == n || b[i + 6] == 0x20 {
+            offset = (oh * 3600 + om * 60) * (b[i + 1] == UInt8(ascii: "+") ? 1 : -1)
+            i += 6
+        }
+        guard i < n, b[i] == 0x20 else { return i == n ? nil : nil }
+        i += 1
+        // " [1234] " with +pid
+        if i < n, b[i] == UInt8(ascii: "["), let close = b.find("] ", from: i, to: min(n, i + 12)) {
+            i = close + 2
+        }
+        let local = Timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: s, microsecond: micros)
+        let ts = Timestamp(microseconds: local.microseconds - Int64(offset) * 1_000_000)
+        if let end = Self.idEnd(b, from: i) {
+            let textStart = end < n && b[end] == 0x20 ? end + 1 : end
+            return EximLine(ts: ts, id: i..<end, text: textStart..<n)
+        }
+        return EximLine(ts: ts, id: nil, text: i..<n)
+    }
+
+    /// Where a message id starting at `i` ends: six base-62 characters, a dash, six (4.x) or
+    /// eleven (4.97+) more, a dash, two (4.x) or four (4.97+), then a space or the end.
+    static func idEnd(_ b: UnsafeRawBufferPointer, from i: Int) -> Int? {
+        func alnum(_ c: UInt8) -> Bool { (c &- 0x30 < 10) || (c &- 0x41 < 26) || (c &- 0x61 < 26) }
+        func run(_ at: Int, _ count: Int) -> Bool {
+            guard at + count <= b.count else { return false }
+            for k in at..<(at + count) where !alnum(b[k]) { return false }
+            return true
+        }
+        for (middle, last) in [(6, 2), (11, 4)] {
+            let dash1 = i + 6, dash2 = dash1 + 1 + middle, end = dash2 + 1 + last
+            guard end <= b.count, run(i, 6), b[dash1] == UInt8(ascii: "-"), run(dash1 + 1, middle),
+                  b[dash2] == UInt8(ascii: "-"), run(dash2 + 1, last), end == b.count || b[end] == 0x20 else { continue }
+            return end
+        }
+        return nil
+    }
+}
