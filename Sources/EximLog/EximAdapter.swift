@@ -48,7 +48,8 @@ public struct EximAdapter: LogAdapter {
 
     public mutating func read(line b: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
         counts.lines += 1
-        if b.isEmpty || b.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return .ignored }
+        // A blank line, or the continuation of a multi-line entry (Exim indents those).
+        if b.isEmpty || b[0] == 0x20 || b[0] == 0x09 || b.allSatisfy({ $0 == 0x0D }) { return .ignored }
         guard let line = EximLine.parse(b, utcOffset: utcOffset) else {
             counts.malformed += 1
             return .malformed("not an Exim main log line")
