@@ -26,6 +26,8 @@ public struct EximAdapter: LogAdapter {
     /// Postfix adapter's option of the same name).
     public var keepsDeliveryDetail = true
     private var messages: [String: MessageState] = [:]
+    private var lastID: [UInt8] = []
+    private var lastIDString = ""
 
     struct MessageState {
         var order: [String] = []
@@ -57,7 +59,15 @@ public struct EximAdapter: LogAdapter {
         // Lines about no message: queue runs, daemon starts, rejections before a message existed.
         guard let idRange = line.id else { return .ignored }
         counts.messageLines += 1
-        let id = b.string(idRange)
+        // A message's lines mostly come together: the last id's String serves again.
+        let id: String
+        if b.equals(idRange, lastID) {
+            id = lastIDString
+        } else {
+            id = b.string(idRange)
+            lastID = Array(UnsafeRawBufferPointer(rebasing: b[idRange]))
+            lastIDString = id
+        }
         let t = line.text
         let verdict: AdapterVerdict
         if b.has("<= ", at: t.lowerBound) {
@@ -72,7 +82,8 @@ public struct EximAdapter: LogAdapter {
             emit(DeliveryEvent(ts: line.ts, msg: id, .done))
             messages[id] = nil
             verdict = .used
-        } else if b.has("Frozen", at: t.lowerBound) {
+        } else if b.has("Frozen", at: t.lowerBound) || b.has("frozen by ", at: t.lowerBound) {
+            // "Frozen (delivery error message)" by Exim itself; "frozen by root" by exim -Mf.
             emit(DeliveryEvent(ts: line.ts, msg: id, .hold))
             verdict = .used
         } else if b.has("Unfrozen", at: t.lowerBound) || b.has("unfrozen", at: t.lowerBound) {
@@ -169,7 +180,8 @@ public struct EximAdapter: LogAdapter {
             reason = b.string(reasonRange!)
         }
         let head = (reasonRange?.lowerBound).map { max(end, $0 - 2) } ?? r.upperBound
-        let peer = Self.host(b, end..<head)
+        // The next hop, where the outcome keeps it.
+        let peer = status == .delivered && !keepsDeliveryDetail ? nil : Self.host(b, end..<head)
         var reply: SMTPReply? = nil
         var command: SMTPCommand? = nil
         var cut = false

@@ -21,47 +21,14 @@ struct PostfixBench: ParsableCommand {
     func run() throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let log = "\(dir)/postfix-\(lines).log"
-        if !FileManager.default.fileExists(atPath: log) {
-            print("generating \(log) ...")
+        try MTALogComparison.ensure(log) { path in
             var g = PostfixLogGenerator(seed: 822_105)
-            try g.write(lines: lines, to: log)
+            try g.write(lines: lines, to: path)
         }
-        let size = (try FileManager.default.attributesOfItem(atPath: log)[.size] as? NSNumber)?.intValue ?? 0
-        print("log: \(log), \(lines) lines, \(String(format: "%.1f", Double(size) / 1e6)) MB\n")
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-        let sibling = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("relaywatch").path
-        guard access(sibling, X_OK) == 0 else { throw ValidationError("build relaywatch beside the bench (swift build -c release)") }
-        var rows: [(String, Measure)] = []
-        let report = try best(runs) { try measure([sibling, "report", "--from", "postfix", "--json", log], stdout: "\(dir)/postfix-report.json", okStatus: [0, 1]) }
-        rows.append(("relaywatch report --from postfix", report))
-        var pflog: Measure?
-        if let pflogsumm = which("pflogsumm") {
-            // One run: it is the slow one, and its time does not depend on the cache by much.
-            let m = try best(1) { try measure([pflogsumm, log], stdout: "/dev/null") }
-            rows.append(("pflogsumm", m))
-            pflog = m
-        } else {
-            print("(pflogsumm is not installed: apt-get install pflogsumm to compare)")
-        }
-        if let grep = which("grep") {
-            // To a file: GNU grep stops at the first match when its output is /dev/null.
-            rows.append(("grep -c status= (I/O floor)", try best(runs) { try measure([grep, "-c", "status=", log], stdout: "\(dir)/grep.out") }))
-        }
-        print("tool                                time     lines/s      MB/s   peak RSS")
-        for (name, m) in rows {
-            print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
-                  + String(format: "%6.2f s  %10.0f  %8.0f  %6.1f MB", m.seconds, Double(lines) / m.seconds,
-                           Double(size) / 1e6 / m.seconds, Double(m.maxRSSKiB) / 1024))
-        }
-        if let pflog {
-            print(String(format: "\nrelaywatch report --from postfix is %.1fx pflogsumm's speed (target: 20x); peak RSS %.1f MB (target: < 150 MB)",
-                         pflog.seconds / report.seconds, Double(report.maxRSSKiB) / 1024))
-        }
-        let json = (try? String(contentsOfFile: "\(dir)/postfix-report.json", encoding: .utf8)) ?? ""
-        if let o = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] {
-            print("report: \(o["messages"] ?? 0) messages, \((o["anomalies"] as? [Any])?.count ?? 0) findings, \(o["malformed"] ?? 0) malformed lines")
-        }
-        print("(time: best of \(runs) runs (pflogsumm: one), wall clock; peak RSS: each tool's own VmHWM)")
+        let anchor = which("pflogsumm").map { (name: "pflogsumm", argv: [$0, log]) }
+        try MTALogComparison(format: "postfix", log: log, lines: lines, dir: dir, runs: runs, anchor: anchor,
+                             anchorMissing: "(pflogsumm is not installed: apt-get install pflogsumm to compare)",
+                             target: 20, grepPattern: "status=").run()
     }
 }
 
@@ -69,7 +36,7 @@ struct PostfixBench: ParsableCommand {
 /// disconnects, postscreen and anvil chatter, rejected RCPTs, messages of 1 to 60 recipients
 /// delivered by smtp (some deferred by a peer's 452 and sent later, some bounced by its 552, some
 /// refused as unknown users, then a bounce notification), local deliveries, TLS lines.
-struct PostfixLogGenerator {
+struct PostfixLogGenerator: SeededLines {
     var state: UInt64
     var now = 1_796_000_000.0
     var written = 0
@@ -81,11 +48,6 @@ struct PostfixLogGenerator {
 
     init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state >> 33
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -111,28 +73,16 @@ struct PostfixLogGenerator {
     }
 
     mutating func write(lines target: Int, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ValidationError("\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        func flush() {
-            out.withUnsafeBytes { raw in
-                var off = 0
-                while off < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                    if n <= 0 { return }
-                    off += n
-                }
-            }
-            out.removeAll(keepingCapacity: true)
-        }
+        let file = try GeneratedLogFile(path)
+        defer { file.close() }
         out.reserveCapacity(8 << 20)
         while written < target {
             message()
             noise()
             retryDue()
-            if out.count > 4 << 20 { flush() }
+            if out.count > 4 << 20 { file.flush(&out) }
         }
-        flush()
+        file.flush(&out)
     }
 
     mutating func noise() {

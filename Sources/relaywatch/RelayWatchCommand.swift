@@ -84,24 +84,44 @@ struct Watch: ParsableCommand {
     @Option(name: .customLong("postfix-config"), help: "With --postfix: Postfix's configuration directory (postqueue/postsuper -c DIR).")
     var postfixConfig: String?
 
-    @Option(name: .long, help: "With --postfix: seconds between postqueue -j listings (default 3).")
+    @Option(name: .long, help: "With --postfix or --exim: seconds between queue listings (default 3).")
     var queueInterval: Double?
+
+    @Flag(name: .long, help: "Watch this host's Exim: its main log, exim -bp as the live queue, exim -M/-Mf/-Mt behind r, h and u.")
+    var exim = false
+
+    @Option(name: .long, help: "With --exim: the main log (default: Exim's log_file_path, /var/log/exim4/mainlog, /var/log/exim/main.log).")
+    var mainlog: String?
+
+    @Option(name: .customLong("exim-binary"), help: "With --exim: the exim binary (default exim4, else exim).")
+    var eximBinary: String?
+
+    @Option(name: .customLong("exim-config"), help: "With --exim: a configuration file for exim -C.")
+    var eximConfig: String?
 
     func validate() throws {
         if let tail, tail < 1 { throw ValidationError("--tail takes a number of lines, 1 or more") }
         if let since, Duration.seconds(since) == nil {
             throw ValidationError("--since takes a duration such as 90s, 15m, 2h or 1d, not \"\(since)\"")
         }
-        if !postfix, maillog != nil || journal || postfixConfig != nil || queueInterval != nil {
-            throw ValidationError("--maillog, --journal, --postfix-config and --queue-interval go with --postfix")
+        if !postfix, maillog != nil || journal || postfixConfig != nil {
+            throw ValidationError("--maillog, --journal and --postfix-config go with --postfix")
         }
+        if !exim, mainlog != nil || eximBinary != nil || eximConfig != nil {
+            throw ValidationError("--mainlog, --exim-binary and --exim-config go with --exim")
+        }
+        if postfix, exim { throw ValidationError("--postfix and --exim each watch one MTA: choose one") }
+        if exim, log != nil || socket != nil {
+            throw ValidationError("--exim reads Exim's own log and queue: use --mainlog FILE, not --log or --socket")
+        }
+        if !postfix, !exim, queueInterval != nil { throw ValidationError("--queue-interval goes with --postfix or --exim") }
         if postfix, log != nil || socket != nil {
             throw ValidationError("--postfix reads Postfix's own log and queue: use --maillog FILE, not --log or --socket")
         }
         if journal, maillog != nil { throw ValidationError("--journal and --maillog each name where the log is: choose one") }
         if let queueInterval, queueInterval < 0.5 { throw ValidationError("--queue-interval takes seconds, 0.5 or more") }
-        if log == nil, !postfix, tail != nil || since != nil {
-            throw ValidationError("--tail and --since go with --log FILE or --postfix")
+        if log == nil, !postfix, !exim, tail != nil || since != nil {
+            throw ValidationError("--tail and --since go with --log FILE, --postfix or --exim")
         }
     }
 
@@ -110,10 +130,17 @@ struct Watch: ParsableCommand {
         let file = try loadConfig(environment)
         let logPath = log ?? file.log
         let socketPath = socket ?? file.socket
-        // A Postfix log named as a delivery log: say what to run instead (before anything else).
-        if !postfix, let logPath, LogFormat.ofFile(logPath) == .postfix {
-            writeError("relaywatch: \(logPath) is a Postfix log; watch it with relaywatch --postfix --maillog \(logPath)")
-            throw ExitCode(2)
+        // Another MTA's log named as a delivery log: say what to run instead (before anything else).
+        if !postfix, !exim, let logPath {
+            switch LogFormat.ofFile(logPath) {
+            case .postfix?:
+                writeError("relaywatch: \(logPath) is a Postfix log; watch it with relaywatch --postfix --maillog \(logPath)")
+                throw ExitCode(2)
+            case .exim?:
+                writeError("relaywatch: \(logPath) is an Exim main log; watch it with relaywatch --exim --mainlog \(logPath)")
+                throw ExitCode(2)
+            default: break
+            }
         }
         guard isatty(0) != 0, isatty(1) != 0 else {
             writeError("relaywatch: the monitor needs a terminal; for a log on a pipe use `relaywatch report`")
@@ -135,6 +162,14 @@ struct Watch: ParsableCommand {
             case nil:
                 options.format = .journal
             }
+            throw ExitCode(CursesMonitor.run(options))
+        }
+        if exim {
+            var e = EximOptions(binary: eximBinary ?? EximLogLocation.binary(), configFile: eximConfig)
+            if let queueInterval { e.queueInterval = queueInterval }
+            options.exim = e
+            options.logPath = mainlog ?? EximLogLocation.find(e)
+            options.format = .exim
             throw ExitCode(CursesMonitor.run(options))
         }
         if logPath == nil, socketPath == nil {

@@ -186,3 +186,40 @@ struct EximReading {
         #expect(r.outcomes("1xYTMj-0005XL-1F").first?.status == .delivered)
     }
 }
+
+@Suite struct EximQueueListingTests {
+    @Test func exim_bp() throws {
+        // As Exim 4.96 prints it (the head line right-aligned), a frozen bounce, a delivered recipient.
+        let text = """
+             0m   250 1xYXEV-0002hV-3B <sender@example.org>
+                      user1@example.net
+                    D user2@example.net
+
+            25h  2.9K 1xYXEW-0002hW-3C <> *** frozen ***
+                      postmaster@example.org
+
+            garbage here
+             3d  1.1M 1rVSaR-00000000Gqy-0Ast (user) <u@example.org>
+                      x@example.net
+            """
+        var reader = EximQueuedMessage.Reader()
+        var got: [EximQueuedMessage] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var b = Array(line.utf8)
+            b.withUnsafeMutableBytes { reader.line(UnsafeRawBufferPointer($0)) { got.append($0) } }
+        }
+        reader.finish { got.append($0) }
+        #expect(got.map(\.id) == ["1xYXEV-0002hV-3B", "1xYXEW-0002hW-3C", "1rVSaR-00000000Gqy-0Ast"])
+        #expect(got[0].age == 0 && got[0].size == 250 && got[0].sender == "sender@example.org" && !got[0].frozen)
+        #expect(got[0].recipients.map(\.address) == ["user1@example.net", "user2@example.net"])
+        #expect(got[0].recipients.map(\.delivered) == [false, true])
+        #expect(got[1].age == 90_000 && got[1].size == 2969 && got[1].sender == "" && got[1].frozen)
+        #expect(got[2].age == 259_200 && got[2].sender == "u@example.org")
+        #expect(reader.problems == 1)
+        let e = got[1].entry(now: 1_000_000)
+        #expect(e.held && e.queue == "frozen" && e.received == 910_000)
+        #expect(EximQueuedMessage.isMessageID("1xYXEV-0002hV-3B"))
+        #expect(!EximQueuedMessage.isMessageID("-Mrm"))
+        #expect(!EximQueuedMessage.isMessageID("1xYXEV-0002hV-3B; rm"))
+    }
+}

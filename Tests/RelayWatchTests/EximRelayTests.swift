@@ -90,3 +90,73 @@ import TestSupport
         _ = keep
     }
 }
+
+/// The monitor on an Exim host, run inside the relay's mount namespace as an admin runs it on the
+/// host: a deferred message, frozen and thawed from the keyboard, then delivered with `r`.
+@Suite(.serialized) struct EximMonitorTests {
+    @Test func theMonitorWatchesAndDrivesExim() throws {
+        let scratch = try TempDir()
+        // A greylisting peer: every recipient's first RCPT gets 451, the second is taken.
+        let peer = try Peer(in: scratch, ["--greylist"])
+        // Retries an hour apart and queue runs an hour apart: only exim -M makes it go.
+        let exim = try EximRelay(in: scratch, nextHop: peer.port, retry: "F,10m,1h", queueRuns: "1h")
+        let id = try EximRelayTests.submit(to: exim)
+        #expect(exim.waitFor { $0.components(separatedBy: " \(id) == ").count - 1 == 60 }, "Exim's log: \(exim.log)")
+        let monitor = "\(Built.binary("relaywatch")) --exim --exim-binary /usr/sbin/exim4 --mainlog \(exim.mainlog) --queue-interval 1"
+        let tmux = try TmuxSession(width: 120, height: 32, command: "nsenter -t \(exim.daemon.pid) -m \(monitor)")
+        // First screen: in flight, 60 deferred with the peer's 451.
+        var screen = try tmux.wait("the deferred message", seconds: 20) {
+            $0.contains(id) && $0.contains("0/60/0/0") && $0.contains("relay: connected (Exim 4.96)")
+        }
+        let row = try #require(screen.split(separator: "\n").first { $0.hasPrefix(id) })
+        #expect(row.contains("in flight"))
+        try tmux.keys("Enter")
+        screen = try tmux.wait("its recipients") { $0.contains("LAST REPLY") }
+        #expect(screen.contains("Exim logs no RCPT positions"))
+        let deferred = screen.split(separator: "\n").filter { $0.contains("451 4.7.1") }
+        #expect(deferred.count == 1 && deferred[0].contains("60 recipients") && deferred[0].contains("deferred"), "\(screen)")
+
+        // h: exim -Mf freezes it (exim -bp says so); u: exim -Mt thaws it.
+        try tmux.keys("h")
+        screen = try tmux.wait("the freeze answer") { $0.contains("held; u releases it") }
+        #expect(screen.contains("exim4 -Mf \(id): exit 0"), "\(screen)")
+        try tmux.wait("frozen on screen") { $0.contains("queue: frozen") }
+        #expect(try exim.listQueue().contains("\(id) <sender@example.org> *** frozen ***"), "exim -bp says frozen")
+        #expect(exim.log.contains("\(id) frozen by root"), "\(exim.log)")
+        try tmux.keys("u")
+        try tmux.wait("the thaw answer") { $0.contains("released (exim4 -Mt \(id): exit 0)") }
+        try tmux.wait("thawed on screen") { $0.contains("queue: queued") }
+        #expect(try !exim.listQueue().contains("frozen"), "exim -bp no longer says frozen")
+
+        // r, y: exim -M delivers it now; the greylist lets every recipient through this time.
+        try tmux.keys("r")
+        try tmux.wait("the retry question") { $0.contains("now? y/n") }
+        try tmux.keys("y")
+        screen = try tmux.wait("all delivered", seconds: 30) { $0.contains("60 delivered · 0 deferred") }
+        #expect(Set(peer.waitForRecipients(60).flatMap(\.rcpts)).count == 60)
+        #expect(exim.waitFor { $0.contains("\(id) Completed") })
+    }
+}
+
+extension EximMonitorTests {
+    /// Not an Exim administrator (queue_list_requires_admin): the monitor says what Exim said and
+    /// goes on with the log alone, read-only.
+    @Test func withoutAdminRightsTheLogGoesOnReadOnly() throws {
+        let scratch = try TempDir()
+        let peer = try Peer(in: scratch, ["--greylist"])
+        let exim = try EximRelay(in: scratch, nextHop: peer.port, retry: "F,10m,1h", queueRuns: "1h")
+        let id = try EximRelayTests.submit(to: exim)
+        #expect(exim.waitFor { $0.components(separatedBy: " \(id) == ").count - 1 == 60 })
+        chmod(exim.mainlog, 0o644)
+        let monitor = "\(Built.binary("relaywatch")) --exim --exim-binary /usr/sbin/exim4 --mainlog \(exim.mainlog) --queue-interval 1"
+        let tmux = try TmuxSession(width: 120, height: 32, command:
+            "nsenter -t \(exim.daemon.pid) -m setpriv --reuid=nobody --regid=nogroup --clear-groups \(monitor)")
+        let screen = try tmux.wait("the refusal", seconds: 20) { $0.contains("permission denied, log only") && $0.contains(id) }
+        #expect(screen.lowercased().contains("permission denied"), "\(screen)")
+        let row = try #require(screen.split(separator: "\n").first { $0.hasPrefix(id) })
+        #expect(row.contains("0/60/0/0"), "the log still shows it: \(screen)")
+        try tmux.keys("h")
+        try tmux.wait("hold refused") { $0.contains("permission denied by the relay: this view is read-only") }
+        #expect(!exim.log.contains("frozen by"), "nothing was frozen")
+    }
+}

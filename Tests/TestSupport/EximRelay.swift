@@ -12,7 +12,9 @@ public final class EximRelay: @unchecked Sendable {
     public let daemon: Daemon
     public var mainlog: String { dir + "/log/mainlog" }
 
-    public init(in scratch: TempDir, nextHop: Int) throws {
+    /// `retry`: the retry rule for every address (`F,10m,2s`: again within seconds; `F,10m,1h` and
+    /// `queueRuns` of an hour: only `exim -M` sends it again).
+    public init(in scratch: TempDir, nextHop: Int, retry: String = "F,10m,2s", queueRuns: String = "2s") throws {
         guard getuid() == 0 else { throw DaemonError("Exim as the relay needs root (a mount namespace, a setuid binary)") }
         let exim = EximPeer.root + "/usr/sbin/exim4"
         guard FileManager.default.isExecutableFile(atPath: exim) else {
@@ -62,7 +64,7 @@ public final class EximRelay: @unchecked Sendable {
               hosts_avoid_tls = *
 
             begin retry
-            * * F,10m,2s
+            * * \(retry)
             """
         try config.write(toFile: dir + "/exim4.conf", atomically: true, encoding: .utf8)
         let script = """
@@ -71,7 +73,7 @@ public final class EximRelay: @unchecked Sendable {
             cp \(exim) /usr/sbin/exim4 && chmod 4755 /usr/sbin/exim4
             mount -t overlay overlay -o lowerdir=/etc,upperdir=\(dir)/etc-up,workdir=\(dir)/etc-work /etc
             mkdir -p /etc/exim4 && cp \(dir)/exim4.conf /etc/exim4/exim4.conf
-            exec /usr/sbin/exim4 -bdf -q2s
+            exec /usr/sbin/exim4 -bdf -q\(queueRuns)
             """
         try script.write(toFile: dir + "/ns.sh", atomically: true, encoding: .utf8)
         daemon = try Daemon(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", dir + "/ns.sh"], directory: dir, name: "exim-relay")
@@ -84,6 +86,19 @@ public final class EximRelay: @unchecked Sendable {
     deinit { daemon.kill9() }
 
     public var log: String { (try? String(contentsOfFile: mainlog, encoding: .utf8)) ?? "" }
+
+    /// `exim -bp` inside the relay's namespace, as its admin would run it.
+    public func listQueue() throws -> String {
+        let out = dir + "/bp.out"
+        let pid = try spawnWithCleanSignals(["/usr/bin/nsenter", "-t", String(daemon.pid), "-m", "/usr/sbin/exim4", "-bp"]) { actions in
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    }
 
     public func waitFor(timeout: Double = 30, _ condition: (String) -> Bool) -> Bool {
         let end = Date().addingTimeInterval(timeout)

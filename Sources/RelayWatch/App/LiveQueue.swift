@@ -55,7 +55,8 @@ public struct LiveQueue: Sendable {
         guard let e = entries[id] else { return "-" }
         if let queue = e.queue {
             // Postfix: which queue, and why the first recipient still waiting waits.
-            if e.held { return "hold" }
+            // (Exim's word for it is frozen.)
+            if e.held { return queue == "frozen" ? "frozen" : "hold" }
             guard let why = e.recipients.first(where: { $0.lastReply != nil })?.lastReply else { return queue }
             if let code = why.code { return "\(queue) \(code)\(why.enhanced.map { " \($0)" } ?? "")" }
             return "\(queue): \(why.text)"

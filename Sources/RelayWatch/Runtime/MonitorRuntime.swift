@@ -26,6 +26,8 @@ public struct MonitorOptions: Sendable {
     /// A Postfix host: its queue tools are the relay source (the log is `logPath`, or the
     /// journal when `format` is `.journal`).
     public var postfix: PostfixOptions?
+    /// An Exim host: its queue tools are the relay source (the log is `logPath`).
+    public var exim: EximOptions?
 
     public init(logPath: String?, socketPath: String? = nil) {
         self.logPath = logPath
@@ -63,7 +65,7 @@ public final class MonitorRuntime {
         // With a log, events come from it; the socket adds the live queue and the actions. With
         // the socket alone, the relay pushes the events too.
         var translator: SharedTranslator? = nil
-        if options.format == .postfix || options.format == .journal {
+        if options.format == .postfix || options.format == .journal || options.format == .exim {
             translator = SharedTranslator(LogTranslator(format: options.format, reference: Timestamp(seconds: Self.clock()),
                                                         utcOffset: LogTranslator.localUTCOffset()))
         }
@@ -72,6 +74,8 @@ public final class MonitorRuntime {
             self.source = source
         } else if let postfix = options.postfix, let translator {
             self.source = PostfixSource(options: postfix, translator: translator)
+        } else if let exim = options.exim {
+            self.source = EximSource(options: exim)
         } else {
             self.source = options.socketPath.map { ControlClient(path: $0, subscribe: options.logPath == nil) }
         }

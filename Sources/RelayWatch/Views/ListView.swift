@@ -11,7 +11,9 @@ enum ListView {
         var relay = 0
 
         /// `queues`: the source names its queues and delay reasons (Postfix), which need room.
-        init(width: Int, live: Bool, queues: Bool = false) {
+        /// `idWidth`: the longest queue id to show (Exim's are 16 or 23 characters).
+        init(width: Int, live: Bool, queues: Bool = false, idWidth: Int = 11) {
+            id = max(12, min(24, idWidth + 1))
             // A queue name and delay reason want 22 columns; below 120 they give way, so the
             // findings column and the recipients strip always keep their room.
             if live { relay = queues ? max(9, min(22, (width - 80) / 3 + 9)) : 9 }
@@ -25,7 +27,8 @@ enum ListView {
     static func render(_ m: Monitor, into g: inout Grid) {
         let layout = m.layout
         let live = m.live.link != nil
-        let c = Columns(width: g.width, live: live, queues: m.live.namesQueues)
+        let c = Columns(width: g.width, live: live, queues: m.live.namesQueues,
+                        idWidth: m.order.prefix(layout.listRows.height + m.listTop).reduce(0) { max($0, $1.count) })
         let titleRow = layout.listTitles.y
         g.fill(y: titleRow, role: .title)
         var x = 0
@@ -65,7 +68,7 @@ enum ListView {
             x = put(s.stateLabel, c.state, x, y, base, &g)
             if live {
                 let q = m.live.queueLabel(s.id, now: m.now)
-                x = put(q, c.relay, x, y, q == "held" || q == "hold" ? .warning : (selected ? .selected : .dim), &g)
+                x = put(q, c.relay, x, y, q == "held" || q == "hold" || q == "frozen" ? .warning : (selected ? .selected : .dim), &g)
             }
             if s.anomalies.isEmpty {
                 x = put("", c.flag, x, y, base, &g)
