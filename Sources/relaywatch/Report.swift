@@ -107,7 +107,7 @@ struct Report: ParsableCommand {
         if logs.journalFailed(child, command: "report") { readFailed = true }
         builder.finish()
         for m in builder.malformedSamples {
-            writeError("\(m.file):\(m.line): malformed line skipped: \(m.reason)")
+            writeError("\(StandardStreams.printable(m.file)):\(m.line): malformed line skipped: \(StandardStreams.printable(m.reason))")
         }
         if builder.malformed > builder.malformedSamples.count {
             writeError("... and \(builder.malformed - builder.malformedSamples.count) more malformed lines")
@@ -148,7 +148,7 @@ struct Convert: ParsableCommand {
             }
         }
         if logs.journalFailed(child, command: "convert") { failed = true }
-        for m in converter.problemSamples { writeError("\(m.file):\(m.line): \(m.reason)") }
+        for m in converter.problemSamples { writeError("\(StandardStreams.printable(m.file)):\(m.line): \(StandardStreams.printable(m.reason))") }
         if converter.problems > converter.problemSamples.count {
             writeError("... and \(converter.problems - converter.problemSamples.count) more lines that could not be read")
         }

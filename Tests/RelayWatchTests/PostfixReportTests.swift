@@ -68,4 +68,23 @@ import TestSupport
         #expect(run.status == 2)
         #expect(run.stderr.contains("\(log) is a Postfix log; watch it with relaywatch --postfix --maillog \(log)"), "\(run.stderr)")
     }
+
+    /// Escape sequences in a log's addresses, host names and replies reach the terminal as text.
+    @Test func controlCharactersFromTheLogArePrintedAsText() throws {
+        let scratch = try TempDir()
+        let esc = "\u{1B}"
+        let log = try scratch.write("mail.log", """
+            Dec 01 21:53:10 h postfix/qmgr[1]: ABCDE12346: from=<s\(esc)]0;TITLE\u{07}@x>, size=1, nrcpt=1 (queue active)
+            Dec 01 21:53:11 h postfix/smtp[2]: ABCDE12346: to=<a\(esc)[31m@y>, relay=y\(esc)[2J[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=5.5.3, status=bounced (host y[1.2.3.4] said: 552 5.5.3 too many recipients (in reply to RCPT TO command))
+            Dec 01 21:53:12 h postfix/qmgr[1]: ABCDE12346: removed
+            Dec 01 21:53:13 h postfix/smtp[2]: ABCDE12347: to=<b\(esc)[5m@y>, relay=y[1.2
+            """)
+        let run = try Run.relaywatch(["report", log])
+        #expect(run.status == 1)
+        #expect(!run.stdout.contains(esc) && !run.stderr.contains(esc), "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("from <s\\x1B]0;TITLE\\x07@x>"), "\(run.stdout)")
+        #expect(run.stdout.contains("peer y\\x1B[2J[1.2.3.4]:25"), "\(run.stdout)")
+        #expect(run.stderr.contains("<b\\x1B[5m@y>"), "\(run.stderr)")
+    }
 }
+

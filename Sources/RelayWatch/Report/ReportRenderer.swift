@@ -49,13 +49,13 @@ public enum ReportRenderer {
             out += "  \(r.format.name) log: \(Format.grouped(c.lines)) lines, \(Format.grouped(c.mtaLines)) \(whose), \(Format.grouped(c.used)) used"
             if r.truncated > 0 { out += ", \(Format.grouped(r.truncated)) cut short (read as far as they go)" }
             out += "\n"
-            if r.hosts.count > 1 { out += "  hosts: \(r.hosts.joined(separator: ", ")) (messages of all but the first are named host/queue-id)\n" }
+            if r.hosts.count > 1 { out += "  hosts: \(StandardStreams.printable(r.hosts.joined(separator: ", "))) (messages of all but the first are named host/queue-id)\n" }
             out += "  \(r.format.traits.blindSpots.joined(separator: "; ")): findings name recipients, not RCPT positions\n"
         }
         if r.unknownEvents > 0 { out += "  \(Format.grouped(r.unknownEvents)) events of kinds this version does not know were skipped\n" }
         if r.unplacedCount > 0 {
             out += "  \(Format.grouped(r.unplacedCount)) events could not be placed (the log may start mid-transaction)"
-            if let u = r.unplaced.first { out += ", e.g. \(u.msg ?? "-"): \(u.reason)" }
+            if let u = r.unplaced.first { out += ", e.g. \(StandardStreams.printable(u.msg ?? "-")): \(StandardStreams.printable(u.reason))" }
             out += "\n"
             out += "  \(Format.grouped(r.partialMessages)) message\(r.partialMessages == 1 ? " is" : "s are") only partly in the log: rules that pair replies were not applied to \(r.partialMessages == 1 ? "it" : "them")\n"
         }
@@ -69,13 +69,15 @@ public enum ReportRenderer {
         let counts = Severity.allCases.compactMap { s in bySeverity[s].map { "\($0) \(s.rawValue)" } }
         out += "  anomalies \(Format.grouped(all.count)) (\(counts.joined(separator: ", ")))\n"
         let ruleWidth = Rule.allCases.map(\.rawValue.count).max()!
+        // Everything below comes from the log (ids, addresses, peers' replies and names): printable only.
+        let safe = StandardStreams.printable
         for f in r.findings {
-            let from = f.from.map { $0.isEmpty ? "  from <>" : "  from <\($0)>" } ?? ""
-            out += "\nmessage \(f.msg)\(from)  \(f.recipients) recipient\(f.recipients == 1 ? "" : "s")\(f.done ? "" : "  (still queued)")\n"
+            let from = f.from.map { $0.isEmpty ? "  from <>" : "  from <\(safe($0))>" } ?? ""
+            out += "\nmessage \(safe(f.msg))\(from)  \(f.recipients) recipient\(f.recipients == 1 ? "" : "s")\(f.done ? "" : "  (still queued)")\n"
             for a in f.anomalies {
                 let sev = Format.cell(a.severity.rawValue.uppercased(), 9)
                 let rule = Format.cell(a.rule.rawValue, ruleWidth)
-                out += "  \(sev) \(rule)  \(a.txn.map { "[\($0)] " } ?? "")\(a.detail)\n"
+                out += "  \(sev) \(rule)  \(a.txn.map { "[\(safe($0))] " } ?? "")\(safe(a.detail))\n"
             }
         }
         return out

@@ -7,6 +7,27 @@ import Glibc
 public enum StandardStreams {
     public static func out(_ text: String) { write(fd: 1, text) }
 
+    /// Text from a log or a peer, safe to print on a terminal: control characters (C0 but for the
+    /// tab, DEL, C1) written as `\x1B`, so an escape sequence in an address, a reply or a host
+    /// name shows as text and never moves the cursor, clears the screen or retitles the window.
+    public static func printable(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isControl) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            if isControl(u) {
+                let hex = String(u.value, radix: 16, uppercase: true)
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        (u.value < 0x20 && u.value != 0x09) || (0x7F...0x9F).contains(u.value)
+    }
+
     /// Writes one line (a newline is added when missing).
     public static func error(_ text: String) { write(fd: 2, text.hasSuffix("\n") ? text : text + "\n") }
 
