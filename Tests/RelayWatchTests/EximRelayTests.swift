@@ -101,7 +101,8 @@ import TestSupport
         // Retries an hour apart and queue runs an hour apart: only exim -M makes it go.
         let exim = try EximRelay(in: scratch, nextHop: peer.port, retry: "F,10m,1h", queueRuns: "1h")
         let id = try EximRelayTests.submit(to: exim)
-        #expect(exim.waitFor { $0.components(separatedBy: " \(id) == ").count - 1 == 60 }, "Exim's log: \(exim.log)")
+        // (Beside the whole suite on two cores Exim's first attempt has taken over half a minute.)
+        #expect(exim.waitFor(timeout: 90) { $0.components(separatedBy: " \(id) == ").count - 1 >= 60 }, "Exim's log: \(exim.log)")
         let monitor = "\(Built.binary("relaywatch")) --exim --exim-binary /usr/sbin/exim4 --mainlog \(exim.mainlog) --queue-interval 1"
         let tmux = try TmuxSession(width: 120, height: 32, command: "nsenter -t \(exim.daemon.pid) -m \(monitor)")
         // First screen: in flight, 60 deferred with the peer's 451.
@@ -113,8 +114,10 @@ import TestSupport
         try tmux.keys("Enter")
         screen = try tmux.wait("its recipients") { $0.contains("LAST REPLY") }
         #expect(screen.contains("Exim logs no RCPT positions"))
-        let deferred = screen.split(separator: "\n").filter { $0.contains("451 4.7.1") }
-        #expect(deferred.count == 1 && deferred[0].contains("60 recipients") && deferred[0].contains("deferred"), "\(screen)")
+        // One row of 60, deferred (with the peer's 451, or Exim's "retry time not reached" when a
+        // slow first attempt left a retry record for the host).
+        let deferred = screen.split(separator: "\n").filter { $0.contains("recipients: ") }
+        #expect(deferred.count == 1 && deferred[0].contains("60 recipients") && deferred[0].hasSuffix("deferred"), "\(screen)")
 
         // h: exim -Mf freezes it (exim -bp says so); u: exim -Mt thaws it.
         try tmux.keys("h")
@@ -146,7 +149,7 @@ extension EximMonitorTests {
         let peer = try Peer(in: scratch, ["--greylist"])
         let exim = try EximRelay(in: scratch, nextHop: peer.port, retry: "F,10m,1h", queueRuns: "1h")
         let id = try EximRelayTests.submit(to: exim)
-        #expect(exim.waitFor { $0.components(separatedBy: " \(id) == ").count - 1 == 60 })
+        #expect(exim.waitFor(timeout: 90) { $0.components(separatedBy: " \(id) == ").count - 1 >= 60 })
         chmod(exim.mainlog, 0o644)
         let monitor = "\(Built.binary("relaywatch")) --exim --exim-binary /usr/sbin/exim4 --mainlog \(exim.mainlog) --queue-interval 1"
         let tmux = try TmuxSession(width: 120, height: 32, command:
