@@ -3,18 +3,15 @@ import RelayCore
 /// `relaywatch convert`: another MTA's log written out as delivery-log v1, streamed (output is
 /// handed on in chunks of about a megabyte, so a large log needs no more memory than a small one).
 public struct LogConverter {
-    public private(set) var format: LogFormat
-    private var translator: LogTranslator?
-    private let reference: Timestamp
-    private let utcOffset: Int
+    /// Tells the format (given `.auto`) and translates; a v1 log passes through.
+    private var translator: LogTranslator
+    public var format: LogFormat { translator.format }
     /// Lines that could not be read (or were cut short), counted; the first few kept.
     public private(set) var problems = 0
     public private(set) var problemSamples: [ReportBuilder.MalformedLine] = []
 
     public init(format: LogFormat, reference: Timestamp, utcOffset: Int = 0) {
-        self.format = format
-        self.reference = reference
-        self.utcOffset = utcOffset
+        translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset)
     }
 
     public mutating func read(_ input: LogInput, write: ([UInt8]) -> Void) throws(LogInput.OpenError) {
@@ -38,23 +35,17 @@ public struct LogConverter {
 
     private mutating func line(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer, _ overlong: Bool, _ out: inout [UInt8]) {
         if overlong { return note(file, number, "line longer than \(LogDecoder.maxLineLength) bytes, skipped") }
-        if format == .auto {
-            guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
-            format = LogFormat.detect(bytes)
-        }
-        if format == .mailrelayd {
+        switch translator.translate(bytes) {
+        case nil:
             // Already v1: passed through as it is.
             out.append(contentsOf: bytes)
             out.append(0x0A)
             return
+        case .malformed(let why)?: note(file, number, "skipped: " + why)
+        case .truncated(let why)?: note(file, number, why + ReportBuilder.usedAnyway)
+        case .used?, .ignored?: break
         }
-        if translator == nil { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset) }
-        switch translator!.translate(bytes) {
-        case .malformed(let why): note(file, number, "skipped: " + why)
-        case .truncated(let why): note(file, number, why + " (what it says was used)")
-        case .used, .ignored: break
-        }
-        translator!.forEachLine { out.append(contentsOf: $0); out.append(0x0A) }
+        translator.forEachLine { out.append(contentsOf: $0); out.append(0x0A) }
     }
 
     private mutating func note(_ file: String, _ number: Int, _ reason: String) {

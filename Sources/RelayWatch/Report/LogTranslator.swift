@@ -69,8 +69,10 @@ extension SourceTraits {
 
 /// Another program's log lines as delivery-log v1 lines: an adapter's events encoded by the one
 /// codec, so the store, the analyser and the monitor read them exactly as they read mailrelayd's.
+/// Given `.auto`, the first line that is not blank decides the format; a mailrelayd log is v1
+/// already and passes through untouched.
 public struct LogTranslator {
-    public let format: LogFormat
+    public private(set) var format: LogFormat
     public private(set) var postfix: PostfixAdapter
     public private(set) var exim: EximAdapter
     private var out: [UInt8] = []
@@ -86,12 +88,19 @@ public struct LogTranslator {
         exim.keepsDeliveryDetail = !forAnalysis
     }
 
-    /// Reads one line; its events are then in ``forEachLine(_:)`` until the next call.
-    public mutating func translate(_ line: UnsafeRawBufferPointer) -> AdapterVerdict {
+    /// Reads one line; its events are then in ``forEachLine(_:)`` until the next call. nil: the
+    /// line is delivery-log v1 already, to be read as it is (no copy is made of it).
+    public mutating func translate(_ line: UnsafeRawBufferPointer) -> AdapterVerdict? {
+        ends.removeAll(keepingCapacity: true)
+        if format == .auto {
+            // Blank lines before the first that tells say nothing in any format.
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return .ignored }
+            format = LogFormat.detect(line)
+        }
+        if format == .mailrelayd { return nil }
         var buffer = out
         out = []
         buffer.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
         var lineEnds = ends
         ends = []
         let verdict: AdapterVerdict
@@ -108,6 +117,9 @@ public struct LogTranslator {
         ends = lineEnds
         return verdict
     }
+
+    /// Whether this log goes through an adapter (it is another MTA's, or not yet told).
+    public var adapts: Bool { format != .mailrelayd }
 
     /// The v1 lines the last line gave, without their newlines.
     public func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) {

@@ -37,20 +37,17 @@ public struct ReportBuilder {
     public static let sampleLimit = 20
 
     private var store = DeliveryStore(options: .init(keepAcceptedReplyText: false, dropFinished: true))
-    /// The log's format; `.auto` until the first line that is not blank decides it.
-    public private(set) var format: LogFormat
-    private var translator: LogTranslator?
-    private let reference: Timestamp
-    private let utcOffset: Int
+    /// Tells the format (`.auto` until the first line that is not blank decides it) and turns
+    /// another MTA's lines into v1 lines.
+    private var translator: LogTranslator
+    /// The log's format.
+    public var format: LogFormat { translator.format }
     /// Lines another MTA's adapter used though their end was cut off.
     public private(set) var truncated = 0
 
     /// `reference` and `utcOffset` read syslog times that have no year or zone (Postfix).
     public init(format: LogFormat = .mailrelayd, reference: Timestamp = Timestamp(seconds: 0), utcOffset: Int = 0) {
-        self.format = format
-        self.reference = reference
-        self.utcOffset = utcOffset
-        if format != .auto, format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true) }
+        translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true)
     }
 
     /// What another MTA's adapter counted: every line, those of the MTA (Postfix's programs;
@@ -62,7 +59,7 @@ public struct ReportBuilder {
     }
 
     public var mtaCounts: MTACounts? {
-        guard let t = translator else { return nil }
+        let t = translator
         switch format {
         case .exim: return MTACounts(lines: t.exim.counts.lines, mtaLines: t.exim.counts.messageLines, used: t.exim.counts.used)
         case .postfix, .journal: return MTACounts(lines: t.postfix.counts.lines, mtaLines: t.postfix.counts.postfix, used: t.postfix.counts.used)
@@ -70,12 +67,12 @@ public struct ReportBuilder {
         }
     }
     /// The hosts of a Postfix log (more than one: a central log server's file).
-    public var hosts: [String] { format == .exim ? [] : translator?.postfix.hosts ?? [] }
+    public var hosts: [String] { format == .postfix || format == .journal ? translator.postfix.hosts : [] }
 
     /// Reads one input to its end. Events continue across inputs: rotated logs given in order read
     /// as one log.
     public mutating func read(_ input: LogInput) throws(LogInput.OpenError) {
-        if format != .mailrelayd { return try readInTwoStages(input) }
+        if translator.adapts { return try readInTwoStages(input) }
         var splitter = LineSplitter()
         let name = input.path == "-" ? "<stdin>" : input.path
         var failure: LogInput.OpenError?
@@ -100,10 +97,9 @@ public struct ReportBuilder {
     /// share nothing but the batches: the reading stage works on locals, written back at the end.
     private mutating func readInTwoStages(_ input: LogInput) throws(LogInput.OpenError) {
         let name = input.path == "-" ? "<stdin>" : input.path
-        var format = self.format
-        var translator = self.translator
-        self.translator = nil
-        let reference = self.reference, utcOffset = self.utcOffset
+        // Swapped out, not copied: a copy would duplicate the adapter's state at its first change.
+        var translator = LogTranslator(format: .mailrelayd, reference: Timestamp(seconds: 0))
+        swap(&translator, &self.translator)
         var cut: [MalformedLine] = []
         var cutCount = 0
         var failure: LogInput.OpenError?
@@ -122,22 +118,15 @@ public struct ReportBuilder {
                 if overlong {
                     batch.noteProblem(number: number, "line longer than \(LogDecoder.maxLineLength) bytes")
                 } else {
-                    if format == .auto, bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
-                        format = LogFormat.detect(bytes)
-                        if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true) }
+                    switch translator.translate(bytes) {
+                    case nil: batch.append(bytes, number: number, overlong: false)
+                    case .malformed(let why)?: batch.noteProblem(number: number, why)
+                    case .truncated(let why)?:
+                        cutCount += 1
+                        if cut.count < Self.sampleLimit { cut.append(MalformedLine(file: name, line: number, reason: why + Self.usedAnyway)) }
+                    case .used?, .ignored?: break
                     }
-                    if translator == nil {
-                        batch.append(bytes, number: number, overlong: false)
-                    } else {
-                        switch translator!.translate(bytes) {
-                        case .malformed(let why): batch.noteProblem(number: number, why)
-                        case .truncated(let why):
-                            cutCount += 1
-                            if cut.count < Self.sampleLimit { cut.append(MalformedLine(file: name, line: number, reason: why + " (what it says was used)")) }
-                        case .used, .ignored: break
-                        }
-                        translator!.forEachLine { batch.append($0, number: number, overlong: false) }
-                    }
+                    translator.forEachLine { batch.append($0, number: number, overlong: false) }
                 }
                 if batch.byteCount >= batchBytes {
                     pipe.put(batch)
@@ -157,8 +146,7 @@ public struct ReportBuilder {
             applier.join()
         }
         // The applier has stopped: the reading stage's state comes home.
-        self.format = format
-        self.translator = translator
+        swap(&translator, &self.translator)
         truncated += cutCount
         for c in cut where malformedSamples.count < Self.sampleLimit { malformedSamples.append(c) }
         if let failure { throw failure }
@@ -170,25 +158,24 @@ public struct ReportBuilder {
             noteMalformed(file, number, "line longer than \(LogDecoder.maxLineLength) bytes")
             return
         }
-        if format == .auto {
-            guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
-            format = LogFormat.detect(bytes)
-            if format != .mailrelayd { translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true) }
-        }
-        guard var t = translator else { return apply(file, number, bytes) }
-        // Taken out while its lines are applied, so the store and the adapter are not both
-        // borrowed from self at once (and the adapter is not copied).
-        translator = nil
-        defer { translator = t }
-        switch t.translate(bytes) {
+        guard translator.adapts, let verdict = translator.translate(bytes) else { return apply(file, number, bytes) }
+        switch verdict {
         case .malformed(let why): noteMalformed(file, number, why)
         case .truncated(let why):
             truncated += 1
-            if malformedSamples.count < Self.sampleLimit { malformedSamples.append(MalformedLine(file: file, line: number, reason: why + " (what it says was used)")) }
+            if malformedSamples.count < Self.sampleLimit { malformedSamples.append(MalformedLine(file: file, line: number, reason: why + Self.usedAnyway)) }
         case .used, .ignored: break
         }
+        // Taken out while its lines are applied, so the store and the adapter are not both
+        // borrowed from self at once (and the adapter is not copied).
+        var t = LogTranslator(format: .mailrelayd, reference: Timestamp(seconds: 0))
+        swap(&t, &translator)
+        defer { swap(&t, &translator) }
         t.forEachLine { apply(file, number, $0) }
     }
+
+    /// Said after a truncated line's reason: what it did say was used.
+    static let usedAnyway = " (what it says was used)"
 
     /// One delivery-log v1 line, read or translated.
     private mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer) {

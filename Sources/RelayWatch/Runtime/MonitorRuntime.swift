@@ -116,8 +116,9 @@ public final class MonitorRuntime {
         guard let translator else { return batch.append(bytes, number: number, overlong: overlong) }
         if overlong { return batch.noteProblem(number: number, "line longer than \(LogDecoder.maxLineLength) bytes") }
         switch translator.translator.translate(bytes) {
-        case .malformed(let why): batch.noteProblem(number: number, why)
-        case .used, .ignored, .truncated: break
+        case nil: return batch.append(bytes, number: number, overlong: false)
+        case .malformed(let why)?: batch.noteProblem(number: number, why)
+        case .used?, .ignored?, .truncated?: break
         }
         translator.translator.forEachLine { batch.append($0, number: number, overlong: false) }
     }
