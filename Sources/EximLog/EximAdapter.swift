@@ -25,24 +25,9 @@ public struct EximAdapter: LogAdapter {
     /// Whether a delivered recipient's outcome carries the reply, reason and next hop (see the
     /// Postfix adapter's option of the same name).
     public var keepsDeliveryDetail = true
-    private var messages: [String: MessageState] = [:]
+    private var messages: [String: RecipientLedger] = [:]
     private var lastID: [UInt8] = []
     private var lastIDString = ""
-
-    struct MessageState {
-        var order: [String] = []
-        var final: [String: Bool] = [:]
-        var failedSinceNDR: [String] = []
-
-        mutating func note(_ rcpt: String, final isFinal: Bool) {
-            if let was = final[rcpt] {
-                if isFinal, !was { final[rcpt] = true }
-            } else {
-                order.append(rcpt)
-                final[rcpt] = isFinal
-            }
-        }
-    }
 
     public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
 
@@ -120,10 +105,9 @@ public struct EximAdapter: LogAdapter {
             else if f.hasPrefix("R=") { parent = String(f.dropFirst(2)) }
         }
         emit(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
-        for rcpt in rcpts { messages[id, default: MessageState()].note(rcpt, final: false) }
+        for rcpt in rcpts { messages[id, default: RecipientLedger()].note(rcpt, final: false) }
         // A bounce names its parent: the notice for the recipients that failed since the last.
-        if from.isEmpty, let parent, let failed = messages[parent]?.failedSinceNDR, !failed.isEmpty {
-            messages[parent]?.failedSinceNDR = []
+        if from.isEmpty, let parent, messages[parent]?.failedSinceNDR.isEmpty == false, let failed = messages[parent]?.takeFailed() {
             emit(DeliveryEvent(ts: ts, msg: parent, .ndr(NDR(ndrMsg: id, rcpts: failed))))
         }
         return .used
@@ -202,8 +186,7 @@ public struct EximAdapter: LogAdapter {
             ? Outcome(rcpt: rcpt, status: status, txn: nil, reason: "")
             : Outcome(rcpt: rcpt, status: status, txn: nil, reason: reason, reply: reply, command: command,
                       peer: status == .delivered && !keepsDeliveryDetail ? nil : peer)
-        messages[id, default: MessageState()].note(rcpt, final: status.isFinal)
-        if status == .bounced { messages[id]!.failedSinceNDR.append(rcpt) }
+        messages[id, default: RecipientLedger()].note(rcpt, status: status)
         emit(DeliveryEvent(ts: ts, msg: id, .outcome(outcome)))
         return cut ? .truncated("Exim delivery line for <\(rcpt)> cut short in its confirmation") : .used
     }

@@ -41,22 +41,9 @@ public struct PostfixAdapter: LogAdapter {
     struct MessageState {
         var messageID: String?
         var queued = false
-        /// Recipients in order of first appearance, and whether each has a final outcome.
-        var order: [String] = []
-        var final: [String: Bool] = [:]
-        /// Failed for good since the last NDR: what Postfix's next notification will report.
-        var failedSinceNDR: [String] = []
+        var recipients = RecipientLedger()
         /// New queue ids this message has had (requeues), to forget with it.
         var aliasKeys: [String] = []
-
-        mutating func note(_ rcpt: String, final isFinal: Bool) {
-            if let was = final[rcpt] {
-                if isFinal, !was { final[rcpt] = true }
-            } else {
-                order.append(rcpt)
-                final[rcpt] = isFinal
-            }
-        }
     }
 
     /// Whether a delivered recipient's outcome carries the reply, reason and next hop (the
@@ -234,8 +221,7 @@ public struct PostfixAdapter: LogAdapter {
                               reply: reply, command: command, peer: relay == "none" ? nil : relay)
         }
         // In place (a copy out of the dictionary would copy the recipient lists on every line).
-        messages[key, default: MessageState()].note(rcpt, final: status.isFinal)
-        if status == .bounced || status == .expired { messages[key]!.failedSinceNDR.append(rcpt) }
+        messages[key, default: MessageState()].recipients.note(rcpt, status: status)
         emit(DeliveryEvent(ts: ts, msg: key, .outcome(outcome)))
         return cut ? .truncated("Postfix delivery line for <\(rcpt)> cut short in its reason") : .used
     }
@@ -300,14 +286,10 @@ public struct PostfixAdapter: LogAdapter {
         if b.find(">, status=expired", from: start, to: text.upperBound) != nil {
             // The queue lifetime ran out: every recipient still waiting expires, and goes into the
             // notification the bounce daemon sends next.
-            var st = messages[key, default: MessageState()]
-            for r in st.order where st.final[r] == false {
-                st.final[r] = true
-                st.failedSinceNDR.append(r)
+            for r in messages[key, default: MessageState()].recipients.expireWaiting() {
                 emit(DeliveryEvent(ts: ts, msg: key, .outcome(Outcome(rcpt: r, status: .expired, txn: nil,
                                                                         reason: "expired, returned to sender"))))
             }
-            messages[key] = st
             return .used
         }
         return b.find(">, status=", from: start, to: text.upperBound) == nil
@@ -364,8 +346,7 @@ public struct PostfixAdapter: LogAdapter {
                                  _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
         guard b.has("sender non-delivery notification: ", at: text.lowerBound) else { return .ignored }
         let ndrID = b.string((text.lowerBound + 35)..<text.upperBound)
-        let rcpts = messages[key]?.failedSinceNDR ?? []
-        messages[key]?.failedSinceNDR = []
+        let rcpts = messages[key]?.recipients.takeFailed() ?? []
         emit(DeliveryEvent(ts: ts, msg: key, .ndr(NDR(ndrMsg: ndrID.isEmpty ? nil : ndrID, rcpts: rcpts))))
         return .used
     }

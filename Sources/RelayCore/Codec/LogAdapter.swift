@@ -21,3 +21,46 @@ public enum AdapterVerdict: Sendable, Equatable {
     /// A line it used as far as it went: the end was cut off (syslog's line limit).
     case truncated(String)
 }
+
+/// What an adapter of an MTA's log keeps per message to say what the log leaves implicit: its
+/// recipients in order of first appearance and whether each has a final outcome (for an expiry
+/// that names none), and those that failed for good since the message's last notification (the
+/// recipients Postfix's and Exim's next bounce reports).
+public struct RecipientLedger: Sendable {
+    public private(set) var order: [String] = []
+    private var final: [String: Bool] = [:]
+    /// Failed for good since the last NDR.
+    public private(set) var failedSinceNDR: [String] = []
+
+    public init() {}
+
+    /// A recipient's outcome: final or not; a failure for good also goes into the next NDR.
+    public mutating func note(_ rcpt: String, status: Outcome.Status) {
+        note(rcpt, final: status.isFinal)
+        if status == .bounced || status == .expired { failedSinceNDR.append(rcpt) }
+    }
+
+    /// A recipient named without an outcome (a listed recipient at arrival).
+    public mutating func note(_ rcpt: String, final isFinal: Bool) {
+        if let was = final[rcpt] {
+            if isFinal, !was { final[rcpt] = true }
+        } else {
+            order.append(rcpt)
+            final[rcpt] = isFinal
+        }
+    }
+
+    /// The queue lifetime ran out: every recipient still waiting expires (and goes into the next
+    /// NDR). Returns them, in order.
+    public mutating func expireWaiting() -> [String] {
+        let waiting = order.filter { final[$0] == false }
+        for r in waiting { note(r, status: .expired) }
+        return waiting
+    }
+
+    /// The recipients the next NDR names; the list starts again.
+    public mutating func takeFailed() -> [String] {
+        defer { failedSinceNDR = [] }
+        return failedSinceNDR
+    }
+}
