@@ -114,15 +114,23 @@ import TestSupport
         _ = keep
     }
 
+    /// A Postfix whose peer takes 20 recipients of a transaction and defers the rest with 452,
+    /// with a back-off of hours (only a command makes the deferred ones go): the 60-recipient
+    /// message submitted, once Postfix has logged every recipient's first outcome.
+    static func deferredMessage(in scratch: TempDir, settings: String = "") throws -> (postfix: PostfixHost, peer: Peer, qid: String) {
+        let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "452 4.5.3 Too many recipients"])
+        let postfix = try PostfixHost(in: scratch, relayhost: peer.port, backoff: 7200, settings: settings)
+        let qid = try submit(to: postfix)
+        #expect(postfix.waitFor { $0.components(separatedBy: "\(qid): to=<").count - 1 == 60 })
+        return (postfix, peer, qid)
+    }
+
     /// The monitor on a Postfix host, as an admin runs it: deferred recipients, then hold and
     /// release from the keyboard, then retries that deliver them.
     @Test func theMonitorWatchesAndDrivesPostfix() throws {
         let scratch = try TempDir()
-        let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "452 4.5.3 Too many recipients"])
         // A back-off of hours: only the r key can make the deferred ones go.
-        let postfix = try PostfixHost(in: scratch, relayhost: peer.port, backoff: 7200)
-        let qid = try Self.submit(to: postfix)
-        #expect(postfix.waitFor { $0.components(separatedBy: "\(qid): to=<").count - 1 == 60 })
+        let (postfix, peer, qid) = try Self.deferredMessage(in: scratch)
 
         let tmux = try TmuxSession(width: 120, height: 32, command: "\(Built.binary("relaywatch")) --postfix --postfix-config \(postfix.config) --queue-interval 1")
         // First screen, before any key: the message, in flight, in Postfix's deferred queue for
@@ -181,10 +189,8 @@ import TestSupport
     /// for the new id, and `h` holds it under its new id.
     @Test func aRequeuedMessageStaysItself() throws {
         let scratch = try TempDir()
-        let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "452 4.5.3 Too many recipients"])
-        let postfix = try PostfixHost(in: scratch, relayhost: peer.port, backoff: 7200)
-        let qid = try Self.submit(to: postfix)
-        #expect(postfix.waitFor { $0.components(separatedBy: "\(qid): to=<").count - 1 == 60 })
+        let (postfix, peer, qid) = try Self.deferredMessage(in: scratch)
+        defer { withExtendedLifetime(peer) {} }  // its next attempt goes to this peer
         let tmux = try TmuxSession(width: 120, height: 32, command: "\(Built.binary("relaywatch")) --postfix --postfix-config \(postfix.config) --queue-interval 1")
         try tmux.wait("the deferred message", seconds: 20) { $0.contains(qid) && $0.contains("30/0/0/30") && $0.contains("deferred 452 4.5.3") }
         try postfix.run(["/usr/sbin/postsuper", "-c", postfix.config, "-r", qid])
@@ -215,10 +221,8 @@ import TestSupport
     /// host's own /etc/postfix is never touched.
     @Test func withoutRootTheLogGoesOnReadOnly() throws {
         let scratch = try TempDir()
-        let peer = try Peer(in: scratch, ["--limit", "20", "--too-many", "452 4.5.3 Too many recipients"])
-        let postfix = try PostfixHost(in: scratch, relayhost: peer.port, backoff: 7200, settings: "authorized_mailq_users = root")
-        let qid = try Self.submit(to: postfix)
-        #expect(postfix.waitFor { $0.components(separatedBy: "\(qid): to=<").count - 1 == 60 })
+        let (postfix, peer, qid) = try Self.deferredMessage(in: scratch, settings: "authorized_mailq_users = root")
+        defer { withExtendedLifetime(peer) {} }
         chmod(postfix.maillog, 0o644)
         let etc = scratch.path + "/etc-postfix"
         try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
@@ -230,7 +234,7 @@ import TestSupport
         let monitor = "\(Built.binary("relaywatch")) --postfix --postfix-config \(postfix.config) --queue-interval 1"
         let tmux = try TmuxSession(width: 120, height: 30, command:
             "unshare -m sh -c 'mount --bind \(etc) /etc/postfix && exec setpriv --reuid=nobody --regid=nogroup --clear-groups \(monitor)'")
-        var screen = try tmux.wait("the refusal", seconds: 20) { $0.contains("permission denied, log only") }
+        let screen = try tmux.wait("the refusal", seconds: 20) { $0.contains("permission denied, log only") }
         #expect(screen.contains("not allowed to view the mail queue"), "\(screen)")
         // The log still shows the message and its deferred recipients.
         let row = try #require(screen.split(separator: "\n").first { $0.contains(qid) }, "\(screen)")
