@@ -99,12 +99,25 @@ let package = Package(
             ]
         ),
 
+        // The parsers that read outside bytes, as libFuzzer targets (Tests/run-fuzzers builds
+        // `relaywatch-fuzz` with -sanitize=fuzzer,address; a normal build replays files).
+        .target(
+            name: "RelayFuzz",
+            dependencies: [
+                "RelayCore", "PostfixLog", "EximLog", "MailRelay", "RelayWatch",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "relaywatch-fuzz", dependencies: ["RelayFuzz"]),
+
         // Helpers every test target shares: the built binaries, scratch folders, spawning a child
         // with a clean signal state.
         .target(name: "TestSupport", dependencies: ["RelayPeers", "RelaySockets"], path: "Tests/TestSupport"),
         .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
         .testTarget(name: "PostfixLogTests", dependencies: ["PostfixLog", "RelayCore"]),
         .testTarget(name: "EximLogTests", dependencies: ["EximLog", "RelayCore"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["RelayFuzz"], exclude: ["corpus", "crashers"]),
         .testTarget(
             name: "MailRelayTests",
             dependencies: ["MailRelay", "RelayPeers", "RelaySockets", "RelayCore", "TestSupport", "mailrelayd", "relaywatch"]

@@ -100,7 +100,7 @@ public struct EximAdapter: LogAdapter {
         for f in fields.dropFirst() {
             if inFor { rcpts.append(f); continue }
             if f == "for" { inFor = true; continue }
-            if f.hasPrefix("S="), let n = Int(f.dropFirst(2)) { size = n }
+            if f.hasPrefix("S="), let n = UInt(f.dropFirst(2)), let s = Int(exactly: n) { size = s }
             else if f.hasPrefix("id=") { messageID = "<" + f.dropFirst(3) + ">" }
             else if f.hasPrefix("R=") { parent = String(f.dropFirst(2)) }
         }

@@ -34,6 +34,10 @@ public struct SyslogReader {
     /// Seconds east of UTC for times without a zone.
     public var utcOffset: Int
 
+    /// Longer runs of digits where a pid goes are kept out of the number (RFC 5424 allows a
+    /// PROCID of 128 characters; no pid has more than 10 digits).
+    static let maxPidDigits = 10
+
     public init(reference: Timestamp, utcOffset: Int = 0) {
         let (y, m) = reference.adding(seconds: Double(utcOffset)).yearAndMonth
         year = y
@@ -128,9 +132,10 @@ public struct SyslogReader {
         var pid: Int? = nil
         if b[j] == UInt8(ascii: "[") {
             var p = 0, k = j + 1
-            while k < n, isDigit(b[k]) { p = p * 10 + Int(b[k]) - 48; k += 1 }
+            while k < n, isDigit(b[k]) { p = p &* 10 &+ Int(b[k]) - 48; k += 1 }
             guard k < n, b[k] == UInt8(ascii: "]") else { return nil }
-            pid = p
+            // A pid of more digits than any system's is not one (and would overflow).
+            pid = k - j - 1 <= Self.maxPidDigits ? p : nil
             j = k + 1
         }
         guard j < n, b[j] == UInt8(ascii: ":") else { return nil }
@@ -167,7 +172,7 @@ public struct SyslogReader {
         // A UTF-8 byte order mark may open the message.
         if i + 3 <= n, b[i] == 0xEF, b[i + 1] == 0xBB, b[i + 2] == 0xBF { i += 3 }
         var pid: Int? = nil
-        if procid.count > 0, b[procid.lowerBound] != UInt8(ascii: "-") {
+        if procid.count > 0, procid.count <= Self.maxPidDigits, b[procid.lowerBound] != UInt8(ascii: "-") {
             var p = 0
             for k in procid { guard isDigit(b[k]) else { p = -1; break }; p = p * 10 + Int(b[k]) - 48 }
             if p >= 0 { pid = p }

@@ -78,20 +78,13 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func handle(_ line: SMTPLine) {
         if line.overlong {
-            return garbage(.none, ControlError(.lineTooLong, "a request line may be at most \(ControlProtocol.maxRequestLine) bytes"))
+            return garbage(.none, ControlProtocol.requestTooLong)
         }
-        let bytes = Data(line.bytes.readableBytesView)
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
-        guard let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
-            return garbage(.none, ControlError(.badJSON, "each request is one JSON object on one line"))
-        }
-        let rawID: ControlID = (object["id"] as? String).map(ControlID.string) ?? (object["id"] as? Int).map(ControlID.int) ?? .none
-        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: bytes) else {
-            return garbage(rawID, ControlError(.badRequest, "a request needs \"id\" (a string or an integer) and \"op\" (a string); msg is a string and rcpts an array of strings"))
-        }
-        guard let op = ControlOp(rawValue: request.op) else {
-            let known = ControlOp.allCases.map(\.rawValue).joined(separator: ", ")
-            return garbage(request.id, ControlError(.unknownOp, "unknown op \"\(request.op)\"; known: \(known)"))
+        let request: ControlRequest, op: ControlOp
+        switch ControlProtocol.readRequest(Array(line.bytes.readableBytesView)) {
+        case .blank: return
+        case .unusable(let id, let error): return garbage(id, error)
+        case .request(let r, let o): (request, op) = (r, o)
         }
         errorsInARow = 0
         switch op {

@@ -3,9 +3,9 @@ import NIOPosix
 import RelayCore
 
 /// A reply from a next hop with its lines kept (EHLO's keywords are its lines).
-struct PeerReply: Sendable {
-    var reply: SMTPReply
-    var lines: [String]
+package struct PeerReply: Sendable {
+    package var reply: SMTPReply
+    package var lines: [String]
 }
 
 /// Why talking to a next hop stopped. Each carries the replies that did arrive, so the caller can
@@ -39,7 +39,7 @@ enum PeerFailure: Error, CustomStringConvertible {
 final class ReplyCollector: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = SMTPLine
 
-    private var lines: [String] = []
+    private var assembler = ReplyAssembler()
     /// Replies nobody has asked for yet (the greeting, or a peer answering more than it was asked).
     private var unclaimed: [PeerReply] = []
     private var waiting: (count: Int, got: [PeerReply], promise: EventLoopPromise<[PeerReply]>, timer: Scheduled<Void>?)?
@@ -47,17 +47,16 @@ final class ReplyCollector: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
-        let text = String(decoding: line.bytes.readableBytesView, as: UTF8.self)
-        let b = Array(text.utf8.prefix(4))
-        guard !line.overlong, b.count >= 3, b[0...2].allSatisfy({ $0 &- 0x30 < 10 }), b.count == 3 || b[3] == 0x20 || b[3] == 0x2D else {
-            fail(.outOfStep("not an SMTP reply: \(text.prefix(80))", received: waiting?.got ?? []))
+        let step = line.bytes.withUnsafeReadableBytes { assembler.take($0, overlong: line.overlong) }
+        let reply: PeerReply
+        switch step {
+        case .more: return
+        case .reply(let r): reply = r
+        case .malformed(let why):
+            fail(.outOfStep(why, received: waiting?.got ?? []))
             context.close(promise: nil)
             return
         }
-        lines.append(text)
-        if b.count == 4, b[3] == 0x2D { return }  // more lines of this reply follow
-        let reply = PeerReply(reply: PeerReply.join(lines), lines: lines.map { String($0.dropFirst(4)) })
-        lines = []
         guard var w = waiting else {
             unclaimed.append(reply)
             return

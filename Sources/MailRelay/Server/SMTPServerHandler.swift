@@ -163,9 +163,7 @@ package enum SMTPServer {
     package static func bind(config: RelayConfig, group: EventLoopGroup, intake: any MessageIntake,
                      tooManyReply: String = "452 4.5.3 Too many recipients",
                      counter: ConnectionCounter? = nil, recipientPolicy: RecipientPolicy? = nil) async throws -> Channel {
-        var limits = ServerSession.Limits(hostname: config.hostname, maxMessageSize: config.maxMessageSize,
-                                          maxRecipients: config.maxRecipients, maxCommandLine: config.maxCommandLine,
-                                          maxTextLine: config.maxTextLine)
+        var limits = ServerSession.Limits(config: config)
         limits.tooManyReply = tooManyReply
         limits.recipientPolicy = recipientPolicy
         let counter = counter ?? ConnectionCounter(limit: config.maxConnections)

@@ -5,8 +5,8 @@ import NIOCore
 ///
 /// RFC 2920 duties live here and in the handler: replies in command order, buffered input never
 /// dropped, 354 only after an accepted RCPT.
-struct ServerSession {
-    struct Limits {
+package struct ServerSession {
+    package struct Limits {
         var hostname: String
         var maxMessageSize: Int
         var maxRecipients: Int
@@ -20,7 +20,7 @@ struct ServerSession {
         var recipientPolicy: RecipientPolicy?
     }
 
-    enum Action: Equatable {
+    package enum Action: Equatable {
         case reply(String)
         /// The message is complete: commit it durably, then answer. Nothing after it in the same
         /// batch may be processed before that answer (the handler holds the rest).
@@ -41,15 +41,15 @@ struct ServerSession {
     /// A data line longer than the decoder keeps was cut: the message cannot be queued intact.
     var sawLostLine = false
     /// The longest line the decoder keeps whole (a data line longer than this is refused).
-    static let decoderLimit = 1 << 20
+    package static let decoderLimit = 1 << 20
     var badCommands = 0
 
-    init(limits: Limits, refused: Bool) {
+    package init(limits: Limits, refused: Bool) {
         self.limits = limits
         self.refused = refused
     }
 
-    mutating func receive(_ line: SMTPLine) -> [Action] {
+    package mutating func receive(_ line: SMTPLine) -> [Action] {
         if inData { return dataLine(line) }
         if line.overlong || line.wireLength > limits.maxCommandLine {
             return bad("500 5.5.2 Line too long (the limit is \(limits.maxCommandLine) bytes)")
@@ -211,6 +211,14 @@ struct ServerSession {
         guard !address.contains(where: { $0 == " " || $0 == "<" || $0 == "\u{0}" }) else { return nil }
         let params = rest[rest.index(after: close)...].split(separator: " ")
         return (String(address), params)
+    }
+}
+
+extension ServerSession.Limits {
+    /// The relay's own listener's limits, from its configuration.
+    package init(config: RelayConfig) {
+        self.init(hostname: config.hostname, maxMessageSize: config.maxMessageSize, maxRecipients: config.maxRecipients,
+                  maxCommandLine: config.maxCommandLine, maxTextLine: config.maxTextLine)
     }
 }
 

@@ -43,17 +43,29 @@ public struct JSONWriter {
         out.append(0x5D)
     }
 
-    /// JSON string: quote, backslash and control characters escaped; other UTF-8 as is.
+    /// JSON string: quote, backslash and control characters escaped; other UTF-8 as is. DEL and
+    /// the C1 controls (U+0080–U+009F; U+009B is a terminal's CSI) are escaped too, though JSON
+    /// allows them raw: a log line may end up on a terminal through `tail` or `grep`.
     public mutating func string(_ s: String) {
         var s = s
         // The runs between characters that need escaping go in whole (most strings have none).
         s.withUTF8 { u in
             out.append(0x22)
             var start = 0
-            for i in u.indices where u[i] < 0x20 || u[i] == 0x22 || u[i] == 0x5C {
-                if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
-                escape(u[i])
-                start = i + 1
+            var i = 0
+            while i < u.count {
+                let c = u[i]
+                if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
+                    if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
+                    escape(c)
+                    start = i + 1
+                } else if c == 0xC2, i + 1 < u.count, u[i + 1] < 0xA0 {
+                    if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
+                    escape(u[i + 1])
+                    i += 1
+                    start = i + 1
+                }
+                i += 1
             }
             if start < u.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start...])) }
             out.append(0x22)
@@ -67,7 +79,7 @@ public struct JSONWriter {
             case 0x0A: out.append(0x5C); out.append(0x6E)
             case 0x0D: out.append(0x5C); out.append(0x72)
             case 0x09: out.append(0x5C); out.append(0x74)
-            case 0..<0x20:
+            case 0..<0x20, 0x7F...0x9F:
                 let hex: [UInt8] = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
             default: out.append(c)
