@@ -11,7 +11,7 @@ public final class Relay: Sendable {
     let spool: Spool
     let log: DeliveryLogWriter
     let ids = IDGenerator()
-    let limits = PeerLimits()
+    let limits: PeerLimits
     let queue: QueueManager
     let group: MultiThreadedEventLoopGroup
     let listener: Channel
@@ -48,6 +48,7 @@ public final class Relay: Sendable {
         self.log = log
         self.group = group
         self.logger = logger
+        limits = PeerLimits(spool: spool, lifetime: config.peerLimitLifetime)
         let ids = self.ids
         queue = QueueManager(config: config, spool: spool, log: log, ids: ids, limits: limits, group: group, logger: logger)
         let intake = Intake(config: config, spool: spool, log: log, ids: ids, queue: queue, logger: logger)

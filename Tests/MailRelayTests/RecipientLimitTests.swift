@@ -41,6 +41,44 @@ import TestSupport
         #expect(try reportRules(relay.logPath) == ["peer-limit-below-100"])
     }
 
+    /// The first transaction of each message to the peer, by the first recipient's prefix.
+    static func firstBatch(_ relay: RelayUnderTest, _ prefix: String) -> Int? {
+        (relay.events("txn").first { ($0["rcpts"] as? [String])?.first?.hasPrefix(prefix) == true }?["rcpts"] as? [String])?.count
+    }
+
+    /// A learned limit is in the spool with its time: a restarted relay starts at it. Once it is
+    /// older than `peer_limit_lifetime` the relay sends a full batch again and learns the peer's
+    /// new, higher limit.
+    @Test func aLearnedLimitSurvivesARestartAndIsRelearnedWhenThePeerRaisesIt() throws {
+        let scratch = try TempDir()
+        var peer = try Peer(in: scratch, name: "peer20", ["--limit", "20", "--too-many", "552 5.5.3 Too many recipients"])
+        let port = peer.port
+        let relay = try RelayUnderTest(in: scratch, nextHop: port, settings: "peer_limit_lifetime = \"8s\"")
+        let learnedAt = Date()
+        _ = try SMTPClient(port: relay.port).submit(from: "s@example.org", to: Self.recipients(50, "a.test"))
+        #expect(relay.waitForDone(1))
+        #expect(Self.firstBatch(relay, "u") == 50)
+        relay.daemon.kill9()
+        try relay.start()
+        _ = try SMTPClient(port: relay.port).submit(from: "s@example.org", to: Self.recipients(50, "a.test").map { "b" + $0 })
+        #expect(relay.waitForDone(2))
+        #expect(Self.firstBatch(relay, "b") == 20, "the restarted relay forgot the peer's limit")
+
+        // The peer now takes 40; once the learned 20 is older than its lifetime it is relearned.
+        peer.daemon.stop()
+        peer = try Peer(in: scratch, name: "peer40", ["--port", String(port), "--limit", "40", "--too-many", "552 5.5.3 Too many recipients"])
+        let stale = learnedAt.addingTimeInterval(8.5).timeIntervalSinceNow
+        if stale > 0 { usleep(useconds_t(stale * 1_000_000)) }
+        _ = try SMTPClient(port: relay.port).submit(from: "s@example.org", to: Self.recipients(50, "a.test").map { "c" + $0 })
+        #expect(relay.waitForDone(3))
+        #expect(Self.firstBatch(relay, "c") == 50)
+        _ = try SMTPClient(port: relay.port).submit(from: "s@example.org", to: Self.recipients(50, "a.test").map { "d" + $0 })
+        #expect(relay.waitForDone(4))
+        #expect(Self.firstBatch(relay, "d") == 40)
+        #expect(Set(peer.deliveries.flatMap(\.rcpts)).count == 100)
+        #expect(relay.events("ndr").isEmpty)
+    }
+
     @Test func a452LimitWith400Recipients() throws {
         let scratch = try TempDir()
         let peer = try Peer(in: scratch, ["--limit", "30", "--too-many", "452 4.5.3 Too many recipients"])

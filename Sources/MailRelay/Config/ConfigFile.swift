@@ -47,6 +47,8 @@ extension RelayConfig {
             case "connect_timeout": config.connectTimeout = try reader.duration(key, value)
             case "reply_timeout": config.replyTimeout = try reader.duration(key, value)
             case "idle_connection_time": config.idleConnectionTime = try reader.duration(key, value)
+            case "dead_hop_time": config.deadHopTime = try reader.duration(key, value)
+            case "peer_limit_lifetime": config.peerLimitLifetime = try reader.duration(key, value)
             case "default_route":
                 config.defaultRoute = try readRoute(value, base: config.defaultRoute, reader: KeyReader(file: file, section: key))
             case "routes":

@@ -44,6 +44,13 @@ public struct RelayConfig: Sendable {
     public var replyTimeout: Double = 300
     /// An unused connection to a next hop is closed after this long.
     public var idleConnectionTime: Double = 5
+    /// A next hop that could not be reached (or would not talk) is not tried again for this long:
+    /// the jobs queued for it are deferred at once instead of each waiting for a timeout (the way
+    /// Postfix's dead-destination cache works).
+    public var deadHopTime: Double = 60
+    /// A recipient limit a peer showed is trusted this long; after it the relay sends up to the
+    /// route's `max_rcpt_per_txn` again once, to relearn a limit the peer may have raised.
+    public var peerLimitLifetime: Double = 86_400
 
     public init() {}
 

@@ -10,6 +10,8 @@ struct MessageDelivery {
     let log: DeliveryLogWriter
     let ids: IDGenerator
     let limits: PeerLimits
+    let dead: DeadHops
+    let spool: Spool
     let group: EventLoopGroup
 
     /// Returns one result per recipient of the job and the connection, if it can carry more.
@@ -19,19 +21,26 @@ struct MessageDelivery {
             conn = existing
         } else {
             existing?.close()
+            let hop = job.route.nextHop.description
+            if let entry = dead.check(hop) {
+                return (finish(job, job.recipients, .deferred, nil, dead.reason(hop, entry)), nil)
+            }
             let session = ids.session()
             do {
                 switch try await PeerConnection.open(to: job.route.nextHop, hostname: config.hostname, sessionID: session, group: group,
                                                      connectTimeout: config.connectTimeout, replyTimeout: config.replyTimeout) {
                 case .ready(let opened):
+                    dead.answered(hop)
                     log.write([DeliveryEvent(ts: .now, msg: nil, .session(Session(session: session, peer: opened.peer, ehlo: opened.ehloKeywords)))])
                     conn = opened
                 case .refused(let refusal):
                     // A 5xx greeting or HELO refuses this host for now; RFC 5321 §3.1 makes a 554
                     // greeting about the session, so every recipient waits for the next attempt.
+                    dead.failed(hop, "refused the session: \(refusal.reply.code)")
                     return (finish(job, job.recipients, .deferred, refusal.reply, "\(job.route.nextHop) refused the session"), nil)
                 }
             } catch {
+                dead.failed(hop, "\(error)")
                 return (finish(job, job.recipients, .deferred, nil, "\(error)"), nil)
             }
         }
@@ -43,7 +52,7 @@ struct MessageDelivery {
             let batch = Array(pending.prefix(limit))
             pending = pending.dropFirst(batch.count)
             let (verdicts, failure, txn) = await transaction(job, batch, conn)
-            if let k = verdicts.learnedLimit { limits.learn(k, for: conn.peer) }
+            limits.observe(peer: conn.peer, sent: batch.count, limit: verdicts.learnedLimit)
             var again: [(position: Int, address: String)] = []
             var decided: [RecipientResult] = []
             let expired = isExpired(job)
@@ -57,6 +66,8 @@ struct MessageDelivery {
                 }
             }
             logOutcomes(job, decided, txn: txn)
+            let delivered = decided.filter { $0.status == .delivered }.map { (position: $0.position, lastReply: $0.reply.map { "\($0)" } ?? $0.reason) }
+            if !delivered.isEmpty { try? await spool.recordDelivered(job.messageID, delivered) }
             results += decided
             // Too-many recipients go first in the next transaction, at most the learned limit.
             pending = (again + pending)[...]
@@ -214,7 +225,8 @@ struct MessageDelivery {
     private func logOutcomes(_ job: DeliveryJob, _ results: [RecipientResult], txn: String?) {
         let retryAt = Timestamp.now.adding(seconds: config.backoffDelay(afterAttempt: job.attempt))
         log.write(results.map { r in
-            let reason = r.reply.map { "\($0)" } ?? r.reason
+            // Outside a transaction a reply alone does not say what it answered (a greeting, HELO).
+            let reason = r.reply.map { txn == nil ? "\(r.reason): \($0)" : "\($0)" } ?? r.reason
             return DeliveryEvent(ts: .now, msg: job.messageID, .outcome(Outcome(
                 rcpt: r.address, status: r.status, txn: txn, reason: reason, retryAt: r.status == .deferred ? retryAt : nil)))
         })

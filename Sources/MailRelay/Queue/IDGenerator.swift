@@ -23,15 +23,3 @@ final class IDGenerator: Sendable {
     func session() -> String { "s\(run)-\(counter.add(1, ordering: .relaxed).newValue)" }
     func transaction() -> String { "t\(run)-\(counter.add(1, ordering: .relaxed).newValue)" }
 }
-
-/// The recipient limits next hops have shown (RFC 5321 §4.5.3.1.10: remembered so later
-/// transactions to that peer split at its limit instead of meeting too-many again).
-final class PeerLimits: Sendable {
-    private let known = Mutex<[String: Int]>([:])
-
-    func limit(for peer: String) -> Int? { known.withLock { $0[peer] } }
-
-    func learn(_ limit: Int, for peer: String) {
-        known.withLock { k in k[peer] = min(k[peer] ?? Int.max, limit) }
-    }
-}

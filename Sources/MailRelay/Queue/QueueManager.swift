@@ -45,7 +45,8 @@ actor QueueManager {
         self.log = log
         self.ids = ids
         self.logger = logger
-        self.delivery = MessageDelivery(config: config, log: log, ids: ids, limits: limits, group: group)
+        self.delivery = MessageDelivery(config: config, log: log, ids: ids, limits: limits,
+                                        dead: DeadHops(time: config.deadHopTime), spool: spool, group: group)
     }
 
     /// Loads what a previous run left and starts the clock that wakes deferred messages.
@@ -86,7 +87,12 @@ actor QueueManager {
     private func startAttempt(_ id: String, only: Set<Int>? = nil, requestedBy source: String? = nil) -> [String] {
         guard var m = messages[id], attempts[id] == nil, !m.held else { return [] }
         let pending = m.recipients.enumerated().filter { $0.element.state == .pending && (only?.contains($0.offset) ?? true) }
-        guard !pending.isEmpty else { return [] }
+        guard !pending.isEmpty else {
+            // Every recipient was recorded delivered transaction by transaction, but the relay
+            // stopped before settling the attempt: settle it now, so the message leaves the queue.
+            if m.isFinished { attempts[id] = AttemptProgress(jobsLeft: 0); Task { await self.settleResumed(id) } }
+            return []
+        }
         m.attempts += 1
         messages[id] = m
         let addresses = pending.map(\.element.address)
@@ -199,6 +205,11 @@ actor QueueManager {
             for d in drained { d.resume() }
             drained = []
         }
+    }
+
+    private func settleResumed(_ id: String) async {
+        await settle(id, [])
+        attempts[id] = nil
     }
 
     /// A job came back: once the attempt's last job is in, settle the message.

@@ -54,7 +54,38 @@ public final class Spool: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2-peer-limits") { db in
+            try db.execute(sql: """
+                CREATE TABLE peer_limit (
+                    peer TEXT PRIMARY KEY,
+                    rcpt_limit INTEGER NOT NULL,
+                    learned REAL NOT NULL
+                );
+                """)
+        }
         return m
+    }
+
+    /// The recipient limits next hops have shown, as ``PeerLimits`` left them.
+    func peerLimits() throws -> [String: PeerLimits.Learned] {
+        try db.read { db in
+            var out: [String: PeerLimits.Learned] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT peer, rcpt_limit, learned FROM peer_limit") {
+                out[row["peer"]] = PeerLimits.Learned(limit: row["rcpt_limit"], learned: row["learned"])
+            }
+            return out
+        }
+    }
+
+    func savePeerLimit(_ peer: String, _ l: PeerLimits.Learned) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO peer_limit (peer, rcpt_limit, learned) VALUES (?, ?, ?)",
+                           arguments: [peer, l.limit, l.learned])
+        }
+    }
+
+    func forgetPeerLimit(_ peer: String) throws {
+        try db.write { db in try db.execute(sql: "DELETE FROM peer_limit WHERE peer = ?", arguments: [peer]) }
     }
 
     /// Stores a message and its recipients in one durable transaction.
@@ -116,6 +147,16 @@ public final class Spool: Sendable {
     /// Writes what one delivery attempt decided, in one transaction: recipient states, the
     /// message's schedule, the DSN (if any) with its recipients marked reported, and the message's
     /// removal once every recipient is final.
+    /// Records recipients one transaction delivered, as soon as the peer said 250 to its data: a
+    /// crash later in the attempt (another transaction, the settlement) then cannot send them again.
+    /// Only a crash between the peer's 250 and this write can (at-least-once delivery).
+    func recordDelivered(_ id: String, _ recipients: [(position: Int, lastReply: String)]) async throws {
+        try await db.write { db in
+            let update = try db.makeStatement(sql: "UPDATE recipient SET state = 'delivered', last_reply = ? WHERE message = ? AND position = ?")
+            for r in recipients { try update.execute(arguments: [r.lastReply, id, r.position]) }
+        }
+    }
+
     public func settle(_ s: Settlement) async throws {
         try await db.write { db in
             let update = try db.makeStatement(sql: "UPDATE recipient SET state = ?, reported = ?, last_reply = ?, attempts = ? WHERE message = ? AND position = ?")
