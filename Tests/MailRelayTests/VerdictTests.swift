@@ -140,4 +140,20 @@ import Testing
         // Unfolding gives back the whole reply.
         #expect(text.replacingOccurrences(of: "\r\n ", with: " ").contains("Diagnostic-Code: smtp; \(long)\r\n"))
     }
+
+    /// A hostile peer's reply text is quoted in the DSN without its control characters: a bare CR
+    /// cannot start a header of its own, and ESC cannot reach the terminal of whoever reads it.
+    @Test func controlCharactersInAPeersReplyNeverReachTheDSN() {
+        let hostile = SMTPReply(code: 550, enhanced: EnhancedStatus("5.1.1"), text: "no\rBcc: victim@x.test \u{1B}]0;pwned\u{07} \u{9B}31m \u{7F}end")
+        let failures = [DSNBuilder.Failure(recipient: "a@x.test", reply: hostile, reason: "", remoteMTA: "127.0.0.1:25", expired: false)]
+        let original = QueuedMessage(id: "Q1", sender: "s@y.test", size: 10, messageID: nil, received: 0, nextAttempt: 0, recipients: [])
+        let text = String(decoding: DSNBuilder(hostname: "relay.test").build(
+            id: "D1", original: original, originalBody: Array("Subject: hi\r\n\r\nbody\r\n".utf8), failures: failures,
+            now: Timestamp(seconds: 0)), as: UTF8.self)
+        let bytes = Array(text.utf8)
+        for (i, b) in bytes.enumerated() where b == 0x0D { #expect(i + 1 < bytes.count && bytes[i + 1] == 0x0A, "a bare CR in the DSN") }
+        #expect(!text.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\r" && $0 != "\n" && $0 != "\t") || (0x7F...0x9F).contains($0.value) })
+        #expect(text.contains("Diagnostic-Code: smtp; 550 5.1.1 no?Bcc: victim@x.test ?]0;pwned? ?31m ?end\r\n"))
+        #expect(!text.contains("\r\nBcc:"))
+    }
 }

@@ -64,6 +64,7 @@ public struct RelayConfig: Sendable {
     /// parent of it, else the default.
     public func route(for recipient: String) -> Route {
         guard !routes.isEmpty else { return defaultRoute }
+        // The domain follows the last "@": a quoted local part may hold one ("a@b"@c routes by c).
         var domain = Substring(recipient.split(separator: "@", omittingEmptySubsequences: false).last ?? "").lowercased()[...]
         while true {
             if let r = routes[String(domain)] { return r }

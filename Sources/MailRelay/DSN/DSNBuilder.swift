@@ -87,9 +87,11 @@ struct DSNBuilder {
     /// Keeps a long diagnostic (in a header or the text part) inside RFC 5322's 998-octet line limit by folding it at spaces
     /// (§2.2.3: a reader unfolds by removing the CRLF), so the whole reply is still quoted (R5).
     /// A run of 900 octets without a space is broken where it stands.
+    /// A peer's reply text is quoted here: its control characters (a bare CR, ESC, DEL, C1) become
+    /// "?" so they can neither end a header line nor reach the terminal of whoever reads the DSN.
     static func fold(_ s: String) -> String {
         var lines: [Substring] = []
-        var rest = Substring(s)
+        var rest = Substring(printable(s))
         while rest.utf8.count > 900 {
             let window = rest.utf8.prefix(900)
             let cut = window.lastIndex(of: 0x20).flatMap { $0 > rest.startIndex ? $0 : nil } ?? window.endIndex
@@ -99,5 +101,14 @@ struct DSNBuilder {
         }
         lines.append(rest)
         return lines.joined(separator: "\r\n")
+    }
+
+    static func printable(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isControl) else { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { isControl($0) ? "?" : $0 }))
+    }
+
+    private static func isControl(_ c: Unicode.Scalar) -> Bool {
+        (c.value < 0x20 && c != "\t") || (0x7F...0x9F).contains(c.value)
     }
 }

@@ -201,14 +201,46 @@ package struct ServerSession {
     }
 
     /// `FROM:<a@b> SIZE=10` → ("a@b", ["SIZE=10"]). Accepts a space after the colon, as many clients
-    /// send it; source routes (`<@x:a@b>`) are stripped as RFC 5321 §C allows.
+    /// send it; source routes (`<@x,@y:a@b>`) are stripped as RFC 5321 §C allows, so they route
+    /// nothing. A quoted local part (`"john smith"@b`, `"a>b"@b`) is kept as written, quotes and
+    /// all: its `>`, `@` and spaces are inside the quotes, and the domain is what follows the last
+    /// `@` outside them. `%` and `!` in a local part are just characters: the relay routes by the
+    /// domain only, and every address goes to the route's next hop unchanged.
     static func path(_ argument: Substring, keyword: String) -> (String, [Substring])? {
         guard argument.uppercased().hasPrefix(keyword) else { return nil }
         let rest = argument.dropFirst(keyword.count).drop(while: { $0 == " " })
-        guard rest.first == "<", let close = rest.firstIndex(of: ">") else { return nil }
-        var address = rest[rest.index(after: rest.startIndex)..<close]
-        if address.first == "@", let colon = address.firstIndex(of: ":") { address = address[address.index(after: colon)...] }
-        guard !address.contains(where: { $0 == " " || $0 == "<" || $0 == "\u{0}" }) else { return nil }
+        guard rest.first == "<" else { return nil }
+        let open = rest.index(after: rest.startIndex)
+        var i = open
+        var quoted = false
+        var close: Substring.Index?
+        while i < rest.endIndex {
+            let c = rest[i]
+            if quoted {
+                if c == "\\" {
+                    i = rest.index(after: i)
+                    guard i < rest.endIndex else { return nil }
+                } else if c == "\"" {
+                    quoted = false
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == ">" {
+                close = i
+                break
+            } else if c == " " || c == "<" {
+                return nil
+            }
+            i = rest.index(after: i)
+        }
+        guard let close else { return nil }
+        var address = rest[open..<close]
+        if address.first == "@" {
+            // A source route has no quotes: it ends at the first colon.
+            guard let colon = address.firstIndex(of: ":") else { return nil }
+            address = address[address.index(after: colon)...]
+        }
+        guard !address.contains("\u{0}") else { return nil }
         let params = rest[rest.index(after: close)...].split(separator: " ")
         return (String(address), params)
     }
