@@ -163,6 +163,34 @@ import TestSupport
         #expect((stats?["connections"] as? [String: Any])?["control"] as? Int == 100)
     }
 
+    /// One connection cannot monopolise the relay: past 100 requests a second (bursts of 200) its
+    /// requests are refused unrun, ten refusals in a row close it, and a client that writes
+    /// thousands of requests without reading is closed before the relay buffers them; another
+    /// client is served throughout.
+    @Test func aFloodingClientIsRateLimitedAndClosed() throws {
+        let scratch = try TempDir()
+        let relay = try RelayUnderTest(in: scratch, nextHop: LoopbackPort.unused())
+        let flood = try ControlConnection(relay.controlPath)
+        flood.send((0..<500).map { #"{"id":\#($0),"op":"hello"}"# + "\n" }.joined())
+        var codes: [String] = []
+        var answered = 0
+        while let o = flood.object() {
+            if o.isOK { answered += 1 } else { codes.append(o.errorCode ?? "?") }
+        }
+        #expect(answered >= 200 && answered < 300, "\(answered) answered")
+        #expect(codes.filter { $0 == "rate-limited" }.count == 9 || codes.filter { $0 == "rate-limited" }.count == 10, "\(codes)")
+        #expect(codes.last == "too-many-errors")
+
+        let writer = try ControlConnection(relay.controlPath)
+        writer.send((0..<3000).map { #"{"id":\#($0),"op":"stats"}"# + "\n" }.joined())
+        var last: [String: Any]?
+        while let o = writer.object() { last = o }
+        #expect(["too-many-pending", "too-many-errors"].contains(last?.errorCode ?? ""), "\(String(describing: last))")
+
+        let other = try ControlConnection(relay.controlPath)
+        #expect(other.call(#"{"id":"still","op":"hello"}"#)?.isOK == true)
+    }
+
     /// A subscriber that stops reading never slows the relay: once its buffer is full it is sent
     /// nothing, and when it reads again it is told how many events it missed and given the queue.
     @Test func aSlowSubscriberIsToldWhatItMissedAndResynchronised() async throws {

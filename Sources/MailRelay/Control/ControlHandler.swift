@@ -20,6 +20,9 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
     private var waiting: [SMTPLine] = []
     private var busy = false
     private var errorsInARow = 0
+    /// The request rate's token bucket (ControlProtocol.requestsPerSecond, requestBurst).
+    private var tokens = ControlProtocol.requestBurst
+    private var refilled = NIODeadline.now()
     private var subscription: Int?
     private var dropped = 0
     private var resyncing = false
@@ -62,8 +65,26 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }
+        guard waiting.count < ControlProtocol.maxPendingRequests else {
+            send(ControlResponse.failure(.none, ControlError(.tooManyPending, "\(waiting.count) requests sent and not yet answered; closing")))
+            context.close(promise: nil)
+            closed = true
+            return
+        }
         waiting.append(unwrapInboundIn(data))
         drain()
+    }
+
+    /// Takes a token for one request; false when the connection is over its rate.
+    private func withinRate() -> Bool {
+        let now = NIODeadline.now()
+        let elapsed = Double((now - refilled).nanoseconds) / 1e9
+        refilled = now
+        tokens = min(ControlProtocol.requestBurst, tokens + elapsed * ControlProtocol.requestsPerSecond)
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -85,6 +106,9 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         case .blank: return
         case .unusable(let id, let error): return garbage(id, error)
         case .request(let r, let o): (request, op) = (r, o)
+        }
+        guard withinRate() else {
+            return garbage(request.id, ControlError(.rateLimited, "more than \(Int(ControlProtocol.requestsPerSecond)) requests a second; this one was not run"))
         }
         errorsInARow = 0
         switch op {

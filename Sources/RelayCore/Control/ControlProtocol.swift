@@ -12,6 +12,13 @@ public enum ControlProtocol {
     public static let maxRequestLine = 64 * 1024
     /// Connections that send this many unusable lines in a row are closed.
     public static let maxConsecutiveErrors = 10
+    /// Requests a connection may make per second, on average, and in one burst: beyond them a
+    /// request is answered `rate-limited` without being run (and counts as an unusable line).
+    public static let requestsPerSecond = 100.0
+    public static let requestBurst = 200.0
+    /// Lines a connection may have waiting for their answers (requests run one at a time); a
+    /// client that sends more without reading is closed, so it cannot make the relay buffer them.
+    public static let maxPendingRequests = 1000
 
     public static func encode<T: Encodable>(_ value: T) -> [UInt8] {
         let encoder = JSONEncoder()
@@ -131,6 +138,8 @@ public enum ControlErrorCode: String, Codable, Sendable {
     case alreadySubscribed = "already-subscribed"
     case permissionDenied = "permission-denied"
     case tooManyErrors = "too-many-errors"
+    case rateLimited = "rate-limited"
+    case tooManyPending = "too-many-pending"
     case shuttingDown = "shutting-down"
     case internalError = "internal"
 }
