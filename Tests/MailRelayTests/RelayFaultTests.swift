@@ -129,6 +129,40 @@ import TestSupport
         #expect(relay.waitForDone(3))
     }
 
+    /// A client that pipelines commands and never reads the replies: the relay stops reading it
+    /// once its replies fill the socket, so its memory does not grow with the client's commands.
+    @Test func aClientThatNeverReadsItsRepliesCannotGrowTheRelaysMemory() throws {
+        let scratch = try TempDir()
+        let peer = try Peer(in: scratch, [])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
+        func rss() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(relay.daemon.pid)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        let before = rss()
+        nonisolated(unsafe) let c = try SMTPClient(port: relay.port)
+        // EHLO: a 5-line reply for each 8-byte command, so replies pile up 12 times faster.
+        let chunk = Array(String(repeating: "EHLO x\r\n", count: 100_000).utf8)
+        let sent = Accepted()
+        Thread.detachNewThread {
+            // 20 MB of commands; send blocks once the relay stops reading.
+            for i in 0..<35 { c.send(chunk); sent.add(["\(i)"]) }
+        }
+        // Once the relay has stopped reading, the writer stays blocked: no chunk goes between
+        // the two looks (a relay still reading takes a chunk every half second here).
+        sleep(3)
+        let early = sent.count
+        sleep(3)
+        let grown = rss() - before
+        print("never-reads: sent \(early) then \(sent.count) chunks, grew \(grown) kB")
+        #expect(sent.count == early, "the relay kept reading commands whose replies nobody reads")
+        #expect(grown < 40_000, "the relay grew by \(grown) kB")
+        // The relay goes on serving others.
+        let (_, final) = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["ok@x.test"])
+        #expect(final?.hasPrefix("250") == true)
+    }
+
     @Test func aFullDiskRefusesWith4xxAndTheRelayKeepsGoing() throws {
         let scratch = try TempDir()
         let peer = try Peer(in: scratch, [])

@@ -62,7 +62,7 @@ final class SMTPServerHandler: ChannelInboundHandler, @unchecked Sendable {
         if committing || !held.isEmpty {
             held.append(line)
             // A client that keeps pipelining while we commit: stop reading, the kernel buffers.
-            if held.count == 10_000 { context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
+            if held.count == 10_000 { updateReading(context) }
             return
         }
         process(context, line)
@@ -120,7 +120,21 @@ final class SMTPServerHandler: ChannelInboundHandler, @unchecked Sendable {
             process(context, held.removeFirst())
         }
         context.flush()
-        if held.isEmpty { context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in } }
+        updateReading(context)
+    }
+
+    /// A client that does not read its replies: its commands are not read either until it does,
+    /// so the replies waiting in memory stay within the channel's write high-water mark (64 KiB)
+    /// however many commands it pipelines.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateReading(context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Reads while the client reads its replies and fewer than 10,000 lines wait behind a commit.
+    private func updateReading(_ context: ChannelHandlerContext) {
+        let read = context.channel.isWritable && held.count < 10_000
+        context.channel.setOption(ChannelOptions.autoRead, value: read).whenComplete { _ in }
     }
 
     private func send(_ context: ChannelHandlerContext, _ reply: String) {
