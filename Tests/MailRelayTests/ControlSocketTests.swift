@@ -177,9 +177,11 @@ import TestSupport
         while let o = flood.object() {
             if o.isOK { answered += 1 } else { codes.append(o.errorCode ?? "?") }
         }
-        #expect(answered >= 200 && answered < 300, "\(answered) answered")
-        #expect(codes.filter { $0 == "rate-limited" }.count == 9 || codes.filter { $0 == "rate-limited" }.count == 10, "\(codes)")
-        #expect(codes.last == "too-many-errors")
+        // The burst always passes; how many more depends on how fast this machine answers (the
+        // bucket refills at 100/s), so the rule itself is checked in RequestRateTests.
+        #expect(answered >= 200, "\(answered) answered")
+        #expect(Set(codes).isSubset(of: ["rate-limited", "too-many-errors"]), "\(codes)")
+        #expect(answered + codes.count <= 501)
 
         let writer = try ControlConnection(relay.controlPath)
         writer.send((0..<3000).map { #"{"id":\#($0),"op":"stats"}"# + "\n" }.joined())
@@ -189,6 +191,21 @@ import TestSupport
 
         let other = try ControlConnection(relay.controlPath)
         #expect(other.call(#"{"id":"still","op":"hello"}"#)?.isOK == true)
+    }
+
+    @Test func theRequestRateIsATokenBucket() {
+        var rate = RequestRate(perSecond: 100, burst: 200)
+        var got: [Bool] = []
+        for _ in 0..<200 { got.append(rate.allow(at: 0)) }
+        got.append(rate.allow(at: 0))
+        got.append(rate.allow(at: 0.005))
+        got.append(rate.allow(at: 0.02))   // 2 tokens back after 20 ms
+        got.append(rate.allow(at: 0.02))
+        got.append(rate.allow(at: 0.02))
+        #expect(got == Array(repeating: true, count: 200) + [false, false, true, true, false])
+        var later = 0
+        while rate.allow(at: 100) { later += 1 }
+        #expect(later == 200, "refilled to the burst, not beyond")
     }
 
     /// A subscriber that stops reading never slows the relay: once its buffer is full it is sent

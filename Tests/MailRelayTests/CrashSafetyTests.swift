@@ -35,6 +35,9 @@ import TestSupport
                         accepted.add(rcpts)
                         messages.add(1, ordering: .relaxed)
                     }
+                    // Steady, not flat out: about 20 messages (2,400 recipients) a second in all,
+                    // so the suite's other tests beside this one keep their timings.
+                    usleep(150_000)
                 }
             }
         }
@@ -67,7 +70,7 @@ import TestSupport
             try? (figures + "\n").write(toFile: out + ".crash", atomically: true, encoding: .utf8)
         }
         #expect(survived >= 20)
-        #expect(owed.count >= 20 * Self.recipientsPerMessage, "too little load: \(figures)")
+        #expect(owed.count >= 100 * Self.recipientsPerMessage, "too little load: \(figures)")
         #expect(missing.isEmpty, "\(missing.count) recipients of accepted messages never delivered: \(missing.sorted().prefix(5))")
         // A kill can catch at most the route's 4 connections between the peer's 250 and the commit,
         // each with at most one transaction of 100 recipients.

@@ -17,7 +17,8 @@ import TestSupport
         }
 
         func exited() -> String {
-            let end = Date().addingTimeInterval(20)
+            // Generous: beside the whole suite (the crash test's load among it) quitting is slower.
+            let end = Date().addingTimeInterval(60)
             while Date() < end, !FileManager.default.fileExists(atPath: scratch.path("exit")) { usleep(50_000) }
             return ((try? String(contentsOfFile: scratch.path("exit"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         }

@@ -20,9 +20,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
     private var waiting: [SMTPLine] = []
     private var busy = false
     private var errorsInARow = 0
-    /// The request rate's token bucket (ControlProtocol.requestsPerSecond, requestBurst).
-    private var tokens = ControlProtocol.requestBurst
-    private var refilled = NIODeadline.now()
+    private var rate = RequestRate()
     private var subscription: Int?
     private var dropped = 0
     private var resyncing = false
@@ -76,16 +74,6 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         drain()
     }
 
-    /// Takes a token for one request; false when the connection is over its rate.
-    private func withinRate() -> Bool {
-        let now = NIODeadline.now()
-        let elapsed = Double((now - refilled).nanoseconds) / 1e9
-        refilled = now
-        tokens = min(ControlProtocol.requestBurst, tokens + elapsed * ControlProtocol.requestsPerSecond)
-        guard tokens >= 1 else { return false }
-        tokens -= 1
-        return true
-    }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
@@ -107,7 +95,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         case .unusable(let id, let error): return garbage(id, error)
         case .request(let r, let o): (request, op) = (r, o)
         }
-        guard withinRate() else {
+        guard rate.allow(at: Double(NIODeadline.now().uptimeNanoseconds) / 1e9) else {
             return garbage(request.id, ControlError(.rateLimited, "more than \(Int(ControlProtocol.requestsPerSecond)) requests a second; this one was not run"))
         }
         errorsInARow = 0
