@@ -12,22 +12,18 @@ import Glibc
 struct EximBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exim",
         abstract: "Generate an Exim main log (once) and time relaywatch report --from exim, eximstats and grep on it.")
-    @Option(help: "Lines in the generated log.") var lines = 2_000_000
-    @Option(help: "Where to keep the generated log.") var dir = ".build/bench"
-    @Option(help: "Runs of each tool (the best is reported).") var runs = 3
+    @OptionGroup var options: MTALogOptions
     @Option(help: "eximstats (default: on PATH, else the one Tests/run-all-tests extracts).") var eximstats: String?
 
     func run() throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let log = "\(dir)/exim-\(lines).log"
-        try MTALogComparison.ensure(log) { path in
+        let log = try options.log("exim") { path in
             var g = EximLogGenerator(seed: 822_105)
-            try g.write(lines: lines, to: path)
+            try g.write(lines: options.lines, to: path)
         }
         let extracted = FileManager.default.currentDirectoryPath + "/.build/peers/exim/usr/sbin/eximstats"
         let tool = eximstats ?? which("eximstats") ?? (FileManager.default.fileExists(atPath: extracted) ? extracted : nil)
         let anchor = tool.flatMap { t in which("perl").map { (name: "eximstats", argv: [$0, t, log]) } }
-        try MTALogComparison(format: "exim", log: log, lines: lines, dir: dir, runs: runs, anchor: anchor,
+        try MTALogComparison(format: "exim", log: log, options: options, anchor: anchor,
                              anchorMissing: "(eximstats not found: run Tests/run-all-tests, which extracts Exim, or name it with --eximstats)",
                              target: 10, grepPattern: " => ").run()
     }
@@ -65,19 +61,6 @@ struct EximLogGenerator: SeededLines {
         let s = t.rfc3339
         out.append(contentsOf: "\(s.prefix(10)) \(s.dropFirst(11).prefix(8)) \(text)\n".utf8)
         written += 1
-    }
-
-    mutating func write(lines target: Int, to path: String) throws {
-        let file = try GeneratedLogFile(path)
-        defer { file.close() }
-        out.reserveCapacity(8 << 20)
-        while written < target {
-            message()
-            noise()
-            retryDue()
-            if out.count > 4 << 20 { file.flush(&out) }
-        }
-        file.flush(&out)
     }
 
     mutating func noise() {

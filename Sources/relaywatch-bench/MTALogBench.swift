@@ -7,24 +7,36 @@ import Glibc
 /// What the Postfix and Exim benchmarks share: generate the log once, time the report, the
 /// MTA's own summariser and grep on the same file in the same run, and print them side by side
 /// with the ratio to the target.
+/// The options the Postfix and Exim benchmarks both take.
+struct MTALogOptions: ParsableArguments {
+    @Option(help: "Lines in the generated log.") var lines = 2_000_000
+    @Option(help: "Where to keep the generated log.") var dir = ".build/bench"
+    @Option(help: "Runs of each tool (the best is reported).") var runs = 3
+
+    /// The generated `format` log's path; `generate` writes it unless it is there already.
+    func log(_ format: String, generate: (String) throws -> Void) throws -> String {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let log = "\(dir)/\(format)-\(lines).log"
+        if !FileManager.default.fileExists(atPath: log) {
+            print("generating \(log) ...")
+            try generate(log)
+        }
+        return log
+    }
+}
+
 struct MTALogComparison {
     var format: String           // "postfix", "exim"
     var log: String
-    var lines: Int
-    var dir: String
-    var runs: Int
+    var options: MTALogOptions
+    var lines: Int { options.lines }
+    var dir: String { options.dir }
+    var runs: Int { options.runs }
     /// The summariser's argument vector (nil: not installed, with the advice to print).
     var anchor: (name: String, argv: [String])?
     var anchorMissing: String
     var target: Double
     var grepPattern: String
-
-    /// Writes the log with `generate` unless it is there already.
-    static func ensure(_ log: String, generate: (String) throws -> Void) throws {
-        guard !FileManager.default.fileExists(atPath: log) else { return }
-        print("generating \(log) ...")
-        try generate(log)
-    }
 
     func run() throws {
         let size = (try FileManager.default.attributesOfItem(atPath: log)[.size] as? NSNumber)?.intValue ?? 0
@@ -91,12 +103,31 @@ struct GeneratedLogFile {
     func close() { _ = Glibc.close(fd) }
 }
 
-/// The generators' deterministic randomness (a 64-bit LCG): the same seed, the same log.
+/// A generated MTA log: deterministic randomness (a 64-bit LCG: the same seed, the same log) and
+/// the loop that writes it, a message, some noise and the retries due at a time, in chunks.
 protocol SeededLines {
     var state: UInt64 { get set }
+    var written: Int { get }
+    var out: [UInt8] { get set }
+    mutating func message()
+    mutating func noise()
+    mutating func retryDue()
 }
 
 extension SeededLines {
+    mutating func write(lines target: Int, to path: String) throws {
+        let file = try GeneratedLogFile(path)
+        defer { file.close() }
+        out.reserveCapacity(8 << 20)
+        while written < target {
+            message()
+            noise()
+            retryDue()
+            if out.count > 4 << 20 { file.flush(&out) }
+        }
+        file.flush(&out)
+    }
+
     mutating func next() -> UInt64 {
         state = state &* 6364136223846793005 &+ 1442695040888963407
         return state >> 33

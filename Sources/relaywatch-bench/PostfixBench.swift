@@ -14,19 +14,15 @@ import Glibc
 struct PostfixBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "postfix",
         abstract: "Generate a Postfix mail log (once) and time relaywatch report --from postfix, pflogsumm and grep on it.")
-    @Option(help: "Lines in the generated log.") var lines = 2_000_000
-    @Option(help: "Where to keep the generated log.") var dir = ".build/bench"
-    @Option(help: "Runs of each tool (the best is reported).") var runs = 3
+    @OptionGroup var options: MTALogOptions
 
     func run() throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let log = "\(dir)/postfix-\(lines).log"
-        try MTALogComparison.ensure(log) { path in
+        let log = try options.log("postfix") { path in
             var g = PostfixLogGenerator(seed: 822_105)
-            try g.write(lines: lines, to: path)
+            try g.write(lines: options.lines, to: path)
         }
         let anchor = which("pflogsumm").map { (name: "pflogsumm", argv: [$0, log]) }
-        try MTALogComparison(format: "postfix", log: log, lines: lines, dir: dir, runs: runs, anchor: anchor,
+        try MTALogComparison(format: "postfix", log: log, options: options, anchor: anchor,
                              anchorMissing: "(pflogsumm is not installed: apt-get install pflogsumm to compare)",
                              target: 20, grepPattern: "status=").run()
     }
@@ -70,19 +66,6 @@ struct PostfixLogGenerator: SeededLines {
     mutating func qid() -> String {
         queueSerial &+= UInt64(1 + below(7))
         return String(queueSerial, radix: 16, uppercase: true)
-    }
-
-    mutating func write(lines target: Int, to path: String) throws {
-        let file = try GeneratedLogFile(path)
-        defer { file.close() }
-        out.reserveCapacity(8 << 20)
-        while written < target {
-            message()
-            noise()
-            retryDue()
-            if out.count > 4 << 20 { file.flush(&out) }
-        }
-        file.flush(&out)
     }
 
     mutating func noise() {
