@@ -10,16 +10,7 @@ import RelayCore
 /// one. Like Postfix, Exim logs no RCPT positions, no accepted RCPT replies and no tally, and the
 /// events invent none: each reply rides on its recipient's outcome.
 public struct EximAdapter: LogAdapter {
-    public struct Counts: Sendable, Equatable {
-        public var lines = 0
-        /// Lines about a message.
-        public var messageLines = 0
-        public var used = 0
-        public var malformed = 0
-        public var truncated = 0
-    }
-
-    public internal(set) var counts = Counts()
+    public internal(set) var counts = AdapterCounts()
     /// Seconds east of UTC for times logged without a zone (Exim's default).
     public var utcOffset: Int
     /// Whether a delivered recipient's outcome carries the reply, reason and next hop (see the
@@ -43,7 +34,7 @@ public struct EximAdapter: LogAdapter {
         }
         // Lines about no message: queue runs, daemon starts, rejections before a message existed.
         guard let idRange = line.id else { return .ignored }
-        counts.messageLines += 1
+        counts.mtaLines += 1
         // A message's lines mostly come together: the last id's String serves again.
         let id: String
         if b.equals(idRange, lastID) {

@@ -19,17 +19,7 @@ import RelayCore
 /// keyed by their queue id; those of any other host in the same file (a central log server) by
 /// `host/queue-id`, so they cannot collide and the host shows wherever the message does.
 public struct PostfixAdapter: LogAdapter {
-    public struct Counts: Sendable, Equatable {
-        public var lines = 0
-        /// Lines from a Postfix program.
-        public var postfix = 0
-        /// Lines that said something about a message.
-        public var used = 0
-        public var malformed = 0
-        public var truncated = 0
-    }
-
-    public internal(set) var counts = Counts()
+    public internal(set) var counts = AdapterCounts()
     /// Every host seen, in order of first appearance.
     public private(set) var hosts: [String] = []
     public var syslog: SyslogReader
@@ -86,7 +76,7 @@ public struct PostfixAdapter: LogAdapter {
     public mutating func record(_ b: UnsafeRawBufferPointer, ts: Timestamp, host: Range<Int>, tag: Range<Int>,
                                 message m: Range<Int>, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
         guard let daemon = PostfixDaemon.of(tag: b, tag) else { return .ignored }
-        counts.postfix += 1
+        counts.mtaLines += 1
         if case .other = daemon { return .ignored }
         // "QID: text": a queue id is 5 to 24 letters and digits (short hex ids, long ids).
         var i = m.lowerBound

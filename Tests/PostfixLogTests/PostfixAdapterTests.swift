@@ -330,7 +330,7 @@ struct Reading {
             """)
         #expect(r.events.isEmpty)
         #expect(r.verdicts.allSatisfy { $0 == .ignored })
-        #expect(r.adapter.counts.postfix == 5)
+        #expect(r.adapter.counts.mtaLines == 5)
         #expect(r.adapter.counts.malformed == 0)
     }
 

@@ -26,6 +26,19 @@ public enum AdapterVerdict: Sendable, Equatable {
 /// recipients in order of first appearance and whether each has a final outcome (for an expiry
 /// that names none), and those that failed for good since the message's last notification (the
 /// recipients Postfix's and Exim's next bounce reports).
+/// How an adapter fared with a log, for the report's summary and the tests.
+public struct AdapterCounts: Sendable, Equatable {
+    public var lines = 0
+    /// Lines from the MTA about mail: Postfix's programs' lines, Exim's lines with a message id.
+    public var mtaLines = 0
+    /// Lines that said something about a message.
+    public var used = 0
+    public var malformed = 0
+    public var truncated = 0
+
+    public init() {}
+}
+
 public struct RecipientLedger: Sendable {
     public private(set) var order: [String] = []
     private var final: [String: Bool] = [:]

@@ -52,17 +52,10 @@ public struct ReportBuilder {
 
     /// What another MTA's adapter counted: every line, those of the MTA (Postfix's programs;
     /// Exim's lines about a message), those that said something about a message.
-    public struct MTACounts: Sendable {
-        public var lines: Int
-        public var mtaLines: Int
-        public var used: Int
-    }
-
-    public var mtaCounts: MTACounts? {
-        let t = translator
+    public var mtaCounts: AdapterCounts? {
         switch format {
-        case .exim: return MTACounts(lines: t.exim.counts.lines, mtaLines: t.exim.counts.messageLines, used: t.exim.counts.used)
-        case .postfix, .journal: return MTACounts(lines: t.postfix.counts.lines, mtaLines: t.postfix.counts.postfix, used: t.postfix.counts.used)
+        case .exim: return translator.exim.counts
+        case .postfix, .journal: return translator.postfix.counts
         case .auto, .mailrelayd: return nil
         }
     }
