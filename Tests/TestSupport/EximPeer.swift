@@ -55,9 +55,7 @@ public final class EximPeer: @unchecked Sendable {
         // -odq: queue only. The test reads what Exim accepted from its main log.
         daemon = try Daemon([exim, "-C", dir + "/exim.conf", "-bdf", "-odq"], directory: dir, name: "exim",
                             environment: ["LD_LIBRARY_PATH": EximPeer.root + "/usr/lib/x86_64-linux-gnu"])
-        let end = Date().addingTimeInterval(10)
-        while Date() < end, !mainlog.contains("daemon started") { usleep(50_000) }
-        guard mainlog.contains("daemon started") else { throw DaemonError("exim did not start: \(daemon.stderr)\(mainlog)") }
+        guard waitUntil(timeout: 10, { mainlog.contains("daemon started") }) else { throw DaemonError("exim did not start: \(daemon.stderr)\(mainlog)") }
     }
 
     deinit { daemon.kill9() }
@@ -74,8 +72,7 @@ public final class EximPeer: @unchecked Sendable {
     }
 
     public func waitForRecipients(_ n: Int, timeout: Double = 30) -> [(clientPort: String, rcpts: [String])] {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end, received.reduce(0, { $0 + $1.rcpts.count }) < n { usleep(50_000) }
+        waitUntil(timeout: timeout) { received.reduce(0, { $0 + $1.rcpts.count }) >= n }
         return received
     }
 }

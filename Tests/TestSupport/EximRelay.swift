@@ -78,9 +78,8 @@ public final class EximRelay: @unchecked Sendable {
         try script.write(toFile: dir + "/ns.sh", atomically: true, encoding: .utf8)
         daemon = try Daemon(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", dir + "/ns.sh"], directory: dir, name: "exim-relay")
         let end = Date().addingTimeInterval(15)
-        while Date() < end, !log.contains("daemon started") { usleep(50_000) }
-        guard log.contains("daemon started") else { throw DaemonError("exim (relay) did not start: \(daemon.stderr)\(log)") }
-        while Date() < end, (try? SMTPClient(port: port)) == nil { usleep(50_000) }
+        guard waitUntil(timeout: 15, { log.contains("daemon started") }) else { throw DaemonError("exim (relay) did not start: \(daemon.stderr)\(log)") }
+        waitUntil(timeout: end.timeIntervalSinceNow) { (try? SMTPClient(port: port)) != nil }
     }
 
     deinit { daemon.kill9() }
@@ -101,11 +100,6 @@ public final class EximRelay: @unchecked Sendable {
     }
 
     public func waitFor(timeout: Double = 30, _ condition: (String) -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if condition(log) { return true }
-            usleep(100_000)
-        }
-        return false
+        waitUntil(timeout: timeout, every: 0.1) { condition(log) }
     }
 }

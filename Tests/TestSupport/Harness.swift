@@ -106,22 +106,12 @@ public final class RelayUnderTest: @unchecked Sendable {
 
     /// Waits until the log has `count` events named `name`.
     public func waitForEvents(_ name: String, _ count: Int, timeout: Double = 30) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if events(name).count >= count { return true }
-            usleep(50_000)
-        }
-        return false
+        waitUntil(timeout: timeout) { events(name).count >= count }
     }
 
     /// Waits until the log says `done` for `count` messages.
     public func waitForDone(_ count: Int, timeout: Double = 30) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if events("done").count >= count { return true }
-            usleep(50_000)
-        }
-        return false
+        waitForEvents("done", count, timeout: timeout)
     }
 }
 

@@ -68,10 +68,9 @@ public final class PostfixHost: @unchecked Sendable {
         try lines.joined(separator: "\n").write(toFile: config + "/master.cf", atomically: true, encoding: .utf8)
         try run(["/usr/sbin/postfix", "-c", config, "start"])
         let end = Date().addingTimeInterval(15)
-        while Date() < end, !log.contains("daemon started") { usleep(50_000) }
-        guard log.contains("daemon started") else { throw DaemonError("postfix did not start:\n\(log)") }
+        guard waitUntil(timeout: 15, { log.contains("daemon started") }) else { throw DaemonError("postfix did not start:\n\(log)") }
         // smtpd is spawned on demand: wait until the port takes connections.
-        while Date() < end, (try? SMTPClient(port: port)) == nil { usleep(50_000) }
+        waitUntil(timeout: end.timeIntervalSinceNow) { (try? SMTPClient(port: port)) != nil }
     }
 
     deinit { _ = try? run(["/usr/sbin/postfix", "-c", config, "abort"]) }
@@ -86,21 +85,11 @@ public final class PostfixHost: @unchecked Sendable {
 
     /// Waits until the log says `count` messages left the queue.
     public func waitForRemoved(_ count: Int, timeout: Double = 60) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if log.components(separatedBy: ": removed\n").count - 1 >= count { return true }
-            usleep(100_000)
-        }
-        return false
+        waitFor(timeout: timeout) { $0.components(separatedBy: ": removed\n").count - 1 >= count }
     }
 
     public func waitFor(timeout: Double = 30, _ condition: (String) -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if condition(log) { return true }
-            usleep(100_000)
-        }
-        return false
+        waitUntil(timeout: timeout, every: 0.1) { condition(log) }
     }
 
     @discardableResult

@@ -42,6 +42,17 @@ public final class TempDir: @unchecked Sendable {
 /// posix_spawn with every signal unblocked and at its default action. The test runner blocks
 /// signals on its threads and children inherit masks: a tmux pane would ignore SIGHUP and outlive
 /// its server, and a relay would never see SIGTERM. `fileActions` sets up the child's descriptors.
+/// Polls `condition` every `every` seconds until it holds (true) or `timeout` seconds pass (false).
+@discardableResult
+public func waitUntil(timeout: Double, every: Double = 0.05, _ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(timeout)
+    while Date() < end {
+        if condition() { return true }
+        usleep(useconds_t(every * 1_000_000))
+    }
+    return condition()
+}
+
 public func spawnWithCleanSignals(_ argv: [String], environment: [String: String]? = nil,
                                   fileActions: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
