@@ -76,6 +76,13 @@ import TestSupport
         // each with at most one transaction of 100 recipients.
         #expect(duplicates <= survived * 4 * 100, "\(figures)")
         #expect(counts.keys.allSatisfy { owed.contains($0) || $0.hasSuffix("@load.test") })
+        // And the queue empties: a message whose recipients were all recorded delivered before a
+        // kill, but not yet settled, is settled when the relay comes back, not left behind.
+        let emptied = waitUntil(timeout: 60, every: 0.5) {
+            let snapshot = (try? ControlConnection(relay.controlPath))?.call(#"{"id":1,"op":"snapshot"}"#)
+            return (snapshot?["messages"] as? [[String: Any]])?.isEmpty == true
+        }
+        #expect(emptied, "messages left in the queue after every recipient was delivered")
         // Across every kill the log still accounts for each recipient.
         let rules = try reportRules(relay.logPath)
         #expect(!rules.contains("recipient-lost"), "\(rules)")

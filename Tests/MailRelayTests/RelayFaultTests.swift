@@ -163,6 +163,27 @@ import TestSupport
         #expect(final?.hasPrefix("250") == true)
     }
 
+    /// A kill after a message's last transaction was recorded delivered but before the attempt
+    /// was settled: the restarted relay settles it (done, out of the queue) and sends nothing again.
+    @Test func aMessageRecordedDeliveredButNotSettledLeavesTheQueueOnRestart() async throws {
+        let scratch = try TempDir()
+        let peer = try Peer(in: scratch, [])
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port, start: false)
+        do {
+            let spool = try Spool(directory: relay.spool)
+            let rcpts = ["a@x.test", "b@x.test"].map { QueuedRecipient(address: $0) }
+            try await spool.enqueue(QueuedMessage(id: "KILLED1", sender: "s@y.test", size: 10, messageID: nil, received: 0,
+                                                  nextAttempt: 0, recipients: rcpts), body: Array("Subject: x\r\n\r\nx\r\n".utf8))
+            try await spool.recordDelivered("KILLED1", [(0, "250 2.0.0 Ok"), (1, "250 2.0.0 Ok")])
+        }
+        try relay.start()
+        #expect(relay.waitForDone(1))
+        #expect(relay.events("done").first?["msg"] as? String == "KILLED1")
+        let snapshot = try ControlConnection(relay.controlPath).call(#"{"id":1,"op":"snapshot"}"#)
+        #expect((snapshot?["messages"] as? [[String: Any]])?.isEmpty == true)
+        #expect(peer.deliveries.isEmpty)
+    }
+
     @Test func aFullDiskRefusesWith4xxAndTheRelayKeepsGoing() throws {
         let scratch = try TempDir()
         let peer = try Peer(in: scratch, [])

@@ -49,7 +49,12 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func refuse(_ why: String) {
-        send(ControlResponse.failure(.none, ControlError(.permissionDenied, why)))
+        closeWith(ControlError(.permissionDenied, why))
+    }
+
+    /// The last word to a client the relay will not serve any further, then the connection closes.
+    private func closeWith(_ error: ControlError) {
+        send(ControlResponse.failure(.none, error))
         context?.close(promise: nil)
         closed = true
     }
@@ -65,15 +70,11 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closed else { return }
         guard waiting.count < ControlProtocol.maxPendingRequests else {
-            send(ControlResponse.failure(.none, ControlError(.tooManyPending, "\(waiting.count) requests sent and not yet answered; closing")))
-            context.close(promise: nil)
-            closed = true
-            return
+            return closeWith(ControlError(.tooManyPending, "\(waiting.count) requests sent and not yet answered; closing"))
         }
         waiting.append(unwrapInboundIn(data))
         drain()
     }
-
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
@@ -124,9 +125,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         errorsInARow += 1
         send(ControlResponse.failure(id, error))
         if errorsInARow >= ControlProtocol.maxConsecutiveErrors {
-            send(ControlResponse.failure(.none, ControlError(.tooManyErrors, "\(errorsInARow) unusable lines in a row; closing")))
-            context?.close(promise: nil)
-            closed = true
+            closeWith(ControlError(.tooManyErrors, "\(errorsInARow) unusable lines in a row; closing"))
         }
     }
 

@@ -24,6 +24,9 @@ struct RecipientResult: Sendable {
     var reply: SMTPReply?
     var reason: String
     var remoteMTA: String?
+
+    /// What the spool keeps as the recipient's last reply ("code enhanced text", quoted in a DSN).
+    var lastReply: String { reply.map { "\($0)" } ?? reason }
 }
 
 /// The message text as it goes on the wire: lines starting with "." get another (RFC 5321

@@ -66,7 +66,7 @@ struct MessageDelivery {
                 }
             }
             logOutcomes(job, decided, txn: txn)
-            let delivered = decided.filter { $0.status == .delivered }.map { (position: $0.position, lastReply: $0.reply.map { "\($0)" } ?? $0.reason) }
+            let delivered = decided.filter { $0.status == .delivered }.map { (position: $0.position, lastReply: $0.lastReply) }
             if !delivered.isEmpty { try? await spool.recordDelivered(job.messageID, delivered) }
             results += decided
             // Too-many recipients go first in the next transaction, at most the learned limit.

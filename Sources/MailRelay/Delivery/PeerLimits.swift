@@ -38,8 +38,8 @@ final class PeerLimits: Sendable {
         enum Change { case keep, store(Learned), forget }
         let change: Change = known.withLock { k in
             if let limit {
+                if let old = k[peer], old.limit == limit, now - old.learned < lifetime { return .keep }
                 let l = Learned(limit: limit, learned: now)
-                if k[peer]?.limit == limit, let old = k[peer], now - old.learned < lifetime { return .keep }
                 k[peer] = l
                 return .store(l)
             }

@@ -51,7 +51,15 @@ actor QueueManager {
 
     /// Loads what a previous run left and starts the clock that wakes deferred messages.
     func start(resuming queued: [QueuedMessage]) {
-        for m in queued { messages[m.id] = m }
+        for m in queued {
+            messages[m.id] = m
+            // Every recipient was recorded delivered, transaction by transaction, but the previous
+            // run stopped before settling the attempt: settle it now, so the message leaves the queue.
+            if m.isFinished {
+                attempts[m.id] = AttemptProgress(jobsLeft: 0)
+                Task { await self.settleResumed(m.id) }
+            }
+        }
         if !queued.isEmpty { logger.info("resuming \(queued.count) queued messages") }
         ticker = Task { [weak self] in
             while !Task.isCancelled {
@@ -87,12 +95,7 @@ actor QueueManager {
     private func startAttempt(_ id: String, only: Set<Int>? = nil, requestedBy source: String? = nil) -> [String] {
         guard var m = messages[id], attempts[id] == nil, !m.held else { return [] }
         let pending = m.recipients.enumerated().filter { $0.element.state == .pending && (only?.contains($0.offset) ?? true) }
-        guard !pending.isEmpty else {
-            // Every recipient was recorded delivered transaction by transaction, but the relay
-            // stopped before settling the attempt: settle it now, so the message leaves the queue.
-            if m.isFinished { attempts[id] = AttemptProgress(jobsLeft: 0); Task { await self.settleResumed(id) } }
-            return []
-        }
+        guard !pending.isEmpty else { return [] }
         m.attempts += 1
         messages[id] = m
         let addresses = pending.map(\.element.address)
@@ -232,7 +235,7 @@ actor QueueManager {
             var q = m.recipients[r.position]
             guard q.state == .pending else { continue }
             q.attempts += 1
-            q.lastReply = r.reply.map { "\($0)" } ?? r.reason
+            q.lastReply = r.lastReply
             switch r.status {
             case .delivered: q.state = .delivered
             case .bounced: q.state = .bounced

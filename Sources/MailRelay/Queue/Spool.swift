@@ -144,19 +144,19 @@ public final class Spool: Sendable {
         }
     }
 
-    /// Writes what one delivery attempt decided, in one transaction: recipient states, the
-    /// message's schedule, the DSN (if any) with its recipients marked reported, and the message's
-    /// removal once every recipient is final.
     /// Records recipients one transaction delivered, as soon as the peer said 250 to its data: a
     /// crash later in the attempt (another transaction, the settlement) then cannot send them again.
     /// Only a crash between the peer's 250 and this write can (at-least-once delivery).
-    func recordDelivered(_ id: String, _ recipients: [(position: Int, lastReply: String)]) async throws {
+    package func recordDelivered(_ id: String, _ recipients: [(position: Int, lastReply: String)]) async throws {
         try await db.write { db in
             let update = try db.makeStatement(sql: "UPDATE recipient SET state = 'delivered', last_reply = ? WHERE message = ? AND position = ?")
             for r in recipients { try update.execute(arguments: [r.lastReply, id, r.position]) }
         }
     }
 
+    /// Writes what one delivery attempt decided, in one transaction: recipient states, the
+    /// message's schedule, the DSN (if any) with its recipients marked reported, and the message's
+    /// removal once every recipient is final.
     public func settle(_ s: Settlement) async throws {
         try await db.write { db in
             let update = try db.makeStatement(sql: "UPDATE recipient SET state = ?, reported = ?, last_reply = ?, attempts = ? WHERE message = ? AND position = ?")

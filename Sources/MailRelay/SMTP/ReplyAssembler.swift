@@ -22,8 +22,7 @@ package struct ReplyAssembler {
 
     package init() {}
 
-    package mutating func take(_ line: UnsafeRawBufferPointer, overlong: Bool) -> Step {
-        let b = line
+    package mutating func take(_ b: UnsafeRawBufferPointer, overlong: Bool) -> Step {
         guard !overlong, b.count >= 3, (0x32...0x35).contains(b[0]), b[1] &- 0x30 < 10, b[2] &- 0x30 < 10,
               b.count == 3 || b[3] == 0x20 || b[3] == 0x2D else {
             return .malformed("not an SMTP reply: \(Self.shown(b))")
