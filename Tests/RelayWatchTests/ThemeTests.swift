@@ -113,6 +113,10 @@ import Testing
         g.put("a\u{1B}[2Jb", x: 0, y: 0, role: .text)
         #expect(!g.line(0).contains("\u{1B}"))
         #expect(g.line(0) == "a·[2Jb")
+        // C1 controls too: U+009B is CSI and U+009D OSC on terminals that take them (xterm does).
+        var c1 = Grid(width: 12, height: 1)
+        c1.put("a\u{9B}2Jb\u{9D}0;x\u{7F}", x: 0, y: 0, role: .text)
+        #expect(c1.line(0) == "a·2Jb·0;x·  ")
     }
 
     @Test func widths() {

@@ -104,11 +104,7 @@ struct DSNBuilder {
     }
 
     static func printable(_ s: String) -> String {
-        guard s.unicodeScalars.contains(where: isControl) else { return s }
-        return String(String.UnicodeScalarView(s.unicodeScalars.map { isControl($0) ? "?" : $0 }))
-    }
-
-    private static func isControl(_ c: Unicode.Scalar) -> Bool {
-        (c.value < 0x20 && c != "\t") || (0x7F...0x9F).contains(c.value)
+        guard s.unicodeScalars.contains(where: \.isTerminalControl) else { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { $0.isTerminalControl ? "?" : $0 }))
     }
 }

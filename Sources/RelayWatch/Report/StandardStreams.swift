@@ -11,10 +11,10 @@ public enum StandardStreams {
     /// tab, DEL, C1) written as `\x1B`, so an escape sequence in an address, a reply or a host
     /// name shows as text and never moves the cursor, clears the screen or retitles the window.
     public static func printable(_ s: String) -> String {
-        guard s.unicodeScalars.contains(where: isControl) else { return s }
+        guard s.unicodeScalars.contains(where: \.isTerminalControl) else { return s }
         var out = ""
         for u in s.unicodeScalars {
-            if isControl(u) {
+            if u.isTerminalControl {
                 let hex = String(u.value, radix: 16, uppercase: true)
                 out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
             } else {
@@ -22,10 +22,6 @@ public enum StandardStreams {
             }
         }
         return out
-    }
-
-    static func isControl(_ u: Unicode.Scalar) -> Bool {
-        (u.value < 0x20 && u.value != 0x09) || (0x7F...0x9F).contains(u.value)
     }
 
     /// Writes one line (a newline is added when missing).

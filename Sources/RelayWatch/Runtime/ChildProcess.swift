@@ -118,7 +118,7 @@ public final class ChildProcess {
     public var firstErrorLine: String? {
         let text = String(decoding: errorBytes, as: UTF8.self)
         guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first(where: { !$0.allSatisfy { $0 == " " } }) else { return nil }
-        return String(line.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        return String(line.unicodeScalars.map { $0.isTerminalControl ? "?" : Character($0) })
     }
 
     /// Reaps the child if it has exited (or waits for it, with `block`); its exit status.

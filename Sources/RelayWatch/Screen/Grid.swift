@@ -46,7 +46,8 @@ public struct Grid: Sendable {
             if w == 0 { continue }  // a lone combining mark: nothing of its own to draw
             if cx + w > end { break }
             if cx >= 0 {
-                let shown: Character = ch.isNewline || ch == "\t" || (ch.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) ? "·" : ch
+                // A control character is its own Character (CR LF is a newline): its first scalar tells.
+                let shown: Character = ch.isNewline || ch == "\t" || ch.unicodeScalars.first!.isTerminalControl ? "·" : ch
                 self[cx, y] = Cell(text: shown, width: UInt8(w), role: role)
                 if w == 2, cx + 1 < width { self[cx + 1, y] = Cell(text: " ", width: 0, role: role) }
             }
