@@ -55,17 +55,19 @@ public struct JSONWriter {
             var i = 0
             while i < u.count {
                 let c = u[i]
+                let width: Int
                 if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
-                    if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
-                    escape(c)
-                    start = i + 1
+                    width = 1
                 } else if c == 0xC2, i + 1 < u.count, u[i + 1] < 0xA0 {
-                    if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
-                    escape(u[i + 1])
+                    width = 2  // a C1 control's UTF-8: C2 80–9F
+                } else {
                     i += 1
-                    start = i + 1
+                    continue
                 }
-                i += 1
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<i])) }
+                escape(u[i + width - 1])
+                i += width
+                start = i
             }
             if start < u.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[start...])) }
             out.append(0x22)
