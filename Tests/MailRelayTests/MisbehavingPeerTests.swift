@@ -57,26 +57,26 @@ final class BadPeer: @unchecked Sendable {
         #expect((messages.first?["recipients"] as? [[String: Any]])?.count == 5)
     }
 
-    /// A hop that does not answer is tried once: the other jobs queued for it meanwhile are
-    /// deferred at once with the reason, not each after its own timeout.
+    /// A hop that does not answer is tried by the jobs already connecting, at most one per
+    /// connection of its route: the other jobs queued for it meanwhile are deferred at once with the
+    /// reason, not each after its own timeout.
     @Test func aDeadHopIsRememberedAndNotTriedByEveryJob() throws {
         let scratch = try TempDir()
         let peer = try BadPeer(in: scratch, mode: "silent")
         let relay = try RelayUnderTest(in: scratch, nextHop: peer.port,
                                        settings: "reply_timeout = \"3s\"\nbackoff = [\"1h\"]\ndead_hop_time = \"10m\"")
-        let started = Date()
         for i in 0..<6 {
             let (_, final) = try SMTPClient(port: relay.port).submit(from: "a@c.test", to: ["m\(i)@dead.test"])
             #expect(final?.hasPrefix("250") == true)
         }
         #expect(relay.waitForEvents("outcome", 6, timeout: 30))
-        let elapsed = Date().timeIntervalSince(started)
         let reasons = relay.events("outcome").compactMap { $0["reason"] as? String }
         #expect(relay.events("outcome").allSatisfy { $0["status"] as? String == "deferred" })
         // The default route allows 4 connections: at most 4 jobs met the silence before the first
         // timeout marked the hop dead; the rest were deferred without connecting.
         #expect(peer.connections <= 4, "\(peer.connections) connections")
-        #expect(reasons.contains { $0.contains("not attempted") && $0.contains("failed") && $0.contains("timed out") }, "\(reasons)")
-        #expect(elapsed < 12, "six jobs took \(elapsed) s")
+        // At least the two jobs beyond the route's connections were not tried at all.
+        let notAttempted = reasons.filter { $0.contains("not attempted") && $0.contains("failed") && $0.contains("timed out") }
+        #expect(notAttempted.count >= 2, "\(reasons)")
     }
 }
