@@ -52,8 +52,9 @@ import TestSupport
         #expect(Set(toSmarthost) == expected.subtracting(["user@victim.test"]), "\(toSmarthost)")
     }
 
-    /// CR, LF and NUL never make it into an address: a bare CR or NUL is binary garbage, and an LF
-    /// ends the command where it stands.
+    /// CR, LF, NUL and the other control characters (C1 too) never make it into an address or an
+    /// EHLO name: a bare CR, NUL, ESC or CSI is binary garbage, and an LF ends the command where it
+    /// stands.
     @Test func addressesWithCRLFOrNULAreRefused() throws {
         let scratch = try TempDir()
         let peer = try Peer(in: scratch, [])
@@ -62,7 +63,8 @@ import TestSupport
         _ = c.reply()
         c.send("EHLO client.test\r\nMAIL FROM:<a@c.test>\r\n")
         _ = c.replies(2)
-        for bad in ["RCPT TO:<a\rb@x.test>\r\n", "RCPT TO:<a\u{0}b@x.test>\r\n", "RCPT TO:<a\u{1B}[2Jb@x.test>\r\n"] {
+        for bad in ["RCPT TO:<a\rb@x.test>\r\n", "RCPT TO:<a\u{0}b@x.test>\r\n", "RCPT TO:<a\u{1B}[2Jb@x.test>\r\n",
+                    "RCPT TO:<a\u{9B}2Jb@x.test>\r\n", "EHLO x\u{9D}0;title\r\n"] {
             c.send(bad)
             #expect(c.reply()?.hasPrefix("500") == true, "\(bad.debugDescription)")
         }

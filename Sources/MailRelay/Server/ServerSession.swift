@@ -1,4 +1,5 @@
 import NIOCore
+import RelayCore
 
 /// The receiving side's SMTP dialogue as a state machine with no I/O: lines in, replies and the
 /// message to commit out. ``SMTPServerHandler`` feeds it from the socket; tests feed it directly.
@@ -54,10 +55,11 @@ package struct ServerSession {
         if line.overlong || line.wireLength > limits.maxCommandLine {
             return bad("500 5.5.2 Line too long (the limit is \(limits.maxCommandLine) bytes)")
         }
-        // Control characters (NUL, ESC, ...) mean binary garbage, not a command. Bytes >= 0x80 may
-        // be a UTF-8 address and are left to the command's own syntax check.
-        guard !line.bytes.readableBytesView.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }),
-              let text = line.bytes.getString(at: line.bytes.readerIndex, length: line.bytes.readableBytes)
+        // Control characters (NUL, ESC, a UTF-8 C1 such as CSI ...) mean binary garbage, not a
+        // command: none may reach an address, the Received: header's EHLO name or the log. Other
+        // bytes >= 0x80 may be a UTF-8 address and are left to the command's own syntax check.
+        guard let text = line.bytes.getString(at: line.bytes.readerIndex, length: line.bytes.readableBytes),
+              !text.unicodeScalars.contains(where: \.isTerminalControl)
         else {
             return bad("500 5.5.2 Syntax error: binary data in a command")
         }
