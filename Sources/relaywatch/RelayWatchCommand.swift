@@ -63,6 +63,9 @@ struct Watch: ParsableCommand {
     @Option(name: .long, help: "Theme name (default, light, high-contrast, monochrome, or one of yours) or a theme file's path.")
     var theme: String?
 
+    @Option(name: .long, help: "Finished messages kept in memory (default 5000; unacknowledged findings kept past it, up to as many again).")
+    var keep: Int?
+
     @Option(name: .long, help: "Start with the last N lines of the log instead of all of it.")
     var tail: Int?
 
@@ -100,6 +103,7 @@ struct Watch: ParsableCommand {
     var eximConfig: String?
 
     func validate() throws {
+        if let keep, keep < 1 { throw ValidationError("--keep takes a number of finished messages, 1 or more") }
         if let tail, tail < 1 { throw ValidationError("--tail takes a number of lines, 1 or more") }
         if let since, Duration.seconds(since) == nil {
             throw ValidationError("--since takes a duration such as 90s, 15m, 2h or 1d, not \"\(since)\"")
@@ -149,6 +153,7 @@ struct Watch: ParsableCommand {
         var options = MonitorOptions.forThisProcess(logPath: logPath, socketPath: socketPath)
         options.readonly = readonly || file.readonly == true
         options.theme = theme ?? file.theme
+        if let n = keep ?? file.keep { options.keepFinished = n }
         if let tail { options.start = .tail(tail) }
         if let since, let seconds = Duration.seconds(since) { options.since = Date().timeIntervalSince1970 - seconds }
         if postfix {

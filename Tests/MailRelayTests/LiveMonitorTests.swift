@@ -81,6 +81,39 @@ import TestSupport
         try tmux.wait("the pushed events of a new message") { $0.contains(second) && $0.contains("late@c.test") && $0.contains("0/1/0/0") }
     }
 
+    /// With the socket alone, a view too slow to read (here: stopped) misses events, and the relay
+    /// says so and sends its queue. The messages that finished meanwhile must not stay "in flight"
+    /// for ever, nor be judged from the half of their events that arrived: the queue settles them.
+    @Test func aViewThatMissedEventsShowsNoFinishedMessageInFlight() throws {
+        let scratch = try TempDir()
+        // A peer in a process of its own: one in this test process would need a free thread of
+        // the concurrency pool, which tests blocked in their waits can take.
+        let peer = try Peer(in: scratch, ["--limit", "1000"])
+        defer { withExtendedLifetime(peer) {} }
+        let relay = try RelayUnderTest(in: scratch, nextHop: peer.port)
+        // Under a shell that waits for it: tmux continues a pane's own process when it stops, and
+        // this one must stay stopped.
+        let tmux = try TmuxSession(width: 160, height: 50, command: "\(Built.binary("relaywatch")) --socket \(relay.controlPath); true")
+        try tmux.wait("connected") { $0.contains("relay: connected") }
+        let pid = try #require(try tmux.pid(of: "relaywatch"))
+        kill(pid, SIGSTOP)
+        // About 4 MB of events, far past what the relay keeps for a subscriber that is not reading.
+        let messages = 40
+        for m in 0..<messages {
+            let r = try SMTPClient(port: relay.port).submit(from: "bulk@c.test", to: (0..<250).map { "r\($0)m\(m)@bulk.test" })
+            #expect(r.final?.hasPrefix("250") == true)
+        }
+        let finished = relay.waitForDone(messages, timeout: 240)
+        let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+        kill(pid, SIGCONT)
+        #expect(finished)
+        #expect(state == "T", "relaywatch was not stopped while the events flowed")
+        let screen = try tmux.wait("the gap said and nothing left in flight", seconds: 30) {
+            $0.contains("events dropped") && $0.contains("in flight 0 ") && $0.contains("bulk@c.test")
+        }
+        #expect(!screen.contains("anomal") || screen.contains("no anomalies"), "\(screen)")
+    }
+
     @Test func readonlyRefusesEveryAction() throws {
         let scratch = try TempDir()
         let (_, relay, id, _) = try deferredMessage(scratch)

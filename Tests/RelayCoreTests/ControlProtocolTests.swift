@@ -19,7 +19,7 @@ struct ControlProtocolTests {
             Issue.record("an overflow notice")
             return
         }
-        guard case .snapshot(let messages) = classify(#"{"event":"snapshot","now":1.5,"messages":[]}"#), messages.isEmpty else {
+        guard case .snapshot(let notice) = classify(#"{"event":"snapshot","now":1.5,"messages":[]}"#), notice.messages.isEmpty, notice.now == 1.5 else {
             Issue.record("a snapshot notice")
             return
         }

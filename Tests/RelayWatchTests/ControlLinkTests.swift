@@ -2,12 +2,12 @@ import Foundation
 import Testing
 import TestSupport
 
-/// How relaywatch's header reports a control socket that is not a v1 mailrelayd: a server speaking
+/// How relaywatch's header reports a control socket that is not a mailrelayd it understands: a server speaking
 /// another protocol version, and a socket path with nothing behind it.
 @Suite(.serialized) struct ControlLinkTests {
     @Test func aRelaySpeakingAnotherVersionIsNamedNotTrusted() throws {
         let scratch = try TempDir()
-        // A stand-in for a future relay: answers hello with protocol 2, and counts what else it gets.
+        // A stand-in for a future relay: answers hello with protocol 3 whatever it is asked, and counts what else it gets.
         let server = try ScriptedServer(in: scratch, name: "v2", python: """
             import socket, sys, json
             s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(5)
@@ -17,11 +17,11 @@ import TestSupport
                 for line in f:
                     req = json.loads(line)
                     if req["op"] != "hello": print("unexpected", req["op"], flush=True)
-                    f.write(json.dumps({"id": req["id"], "ok": True, "protocol": 2, "relay": "mailrelayd", "version": "9.0"}).encode() + b"\\n"); f.flush()
+                    f.write(json.dumps({"id": req["id"], "ok": True, "protocol": 3, "relay": "mailrelayd", "version": "9.0"}).encode() + b"\\n"); f.flush()
             """)
         let socket = server.socket
         let tmux = try TmuxSession(width: 160, height: 30, command: "\(Built.binary("relaywatch")) --socket \(socket)")
-        try tmux.wait("the mismatch named") { $0.contains("relay: protocol v2 not understood (relaywatch speaks v1)") }
+        try tmux.wait("the mismatch named") { $0.contains("relay: protocol v3 not understood (relaywatch speaks v1 and v2)") }
         try tmux.keys("r")
         try tmux.wait("actions refused") { $0.contains("not connected to the relay") }
         // relaywatch asked nothing but hello of a relay it does not understand.

@@ -131,8 +131,8 @@ struct MonitorActionTests {
         _ = m.update(.tick(1000))
         _ = m.update(.relayLink(.reconnecting(at: 1004, why: "the relay closed the connection")))
         #expect(Render.frame(m).line(0).contains("relay: reconnecting in 4s (the relay closed the connection)"))
-        _ = m.update(.relayLink(.incompatible("protocol v2 not understood (relaywatch speaks v1)", retryAt: 1030)))
-        #expect(Render.frame(m).line(0).contains("relay: protocol v2 not understood"))
+        _ = m.update(.relayLink(.incompatible("protocol v3 not understood (relaywatch speaks v1 and v2)", retryAt: 1030)))
+        #expect(Render.frame(m).line(0).contains("relay: protocol v3 not understood"))
         // At 80 columns the link is said short, beside the sparkline and the counts.
         _ = m.update(.resize(width: 80, height: 24))
         _ = m.update(.relayLink(.connected(relay: "mailrelayd", version: "0.1.0")))

@@ -53,6 +53,21 @@ public final class TmuxSession: @unchecked Sendable {
         public var status: Int32
     }
 
+    /// The process running `name` in the pane: the pane's own, or one of its children (tmux
+    /// runs the command through a shell, which may or may not exec it).
+    public func pid(of name: String) throws -> pid_t? {
+        let pane = try tmux(["display-message", "-p", "-t", "main", "#{pane_pid}"], output: true)
+        guard let root = pid_t(pane.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        var frontier = [root]
+        while let p = frontier.popLast() {
+            let comm = (try? String(contentsOfFile: "/proc/\(p)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if comm == String(name.prefix(15)) { return p }
+            let children = (try? String(contentsOfFile: "/proc/\(p)/task/\(p)/children", encoding: .utf8)) ?? ""
+            frontier += children.split(separator: " ").compactMap { pid_t($0) }
+        }
+        return nil
+    }
+
     public func keys(_ keys: String...) throws { try tmux(["send-keys", "-t", "main"] + keys) }
     public func text() throws -> String { try tmux(["capture-pane", "-p", "-t", "main"], output: true) }
     public func colours() throws -> String { try tmux(["capture-pane", "-p", "-e", "-t", "main"], output: true) }

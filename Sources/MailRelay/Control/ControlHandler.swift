@@ -102,7 +102,7 @@ final class ControlHandler: ChannelInboundHandler, @unchecked Sendable {
         errorsInARow = 0
         switch op {
         case .hello:
-            send(service.hello(request.id))
+            send(service.hello(request))
         case .subscribe:
             subscribe(request.id)
         default:

@@ -12,9 +12,13 @@ struct ControlService: Sendable {
     let stats: RelayCounters
     let access: ControlAccess
 
-    func hello(_ id: ControlID) -> ControlResponse {
-        var r = ControlResponse(id: id)
-        r.protocol = ControlProtocol.version
+    /// The version answered is the newest both sides speak: a client that names none is a v1
+    /// client, and gets v1's answer (it checks the number).
+    func hello(_ request: ControlRequest) -> ControlResponse {
+        var r = ControlResponse(id: request.id)
+        let asked = request.protocol ?? 1
+        r.protocol = min(max(asked, ControlProtocol.versions.lowerBound), ControlProtocol.version)
+        r.protocols = Array(ControlProtocol.versions)
         r.relay = "mailrelayd"
         r.version = MailRelayVersion.string
         r.hostname = config.hostname
@@ -27,12 +31,18 @@ struct ControlService: Sendable {
         do throws(ControlError) {
             switch op {
             case .hello:
-                return hello(id)
+                return hello(request)
             case .snapshot:
                 let now = Date().timeIntervalSince1970
+                let view = await queue.snapshot(now: now, since: request.since)
                 var r = ControlResponse(id: id)
                 r.now = now
-                r.messages = await queue.snapshot(now: now)
+                r.messages = view.entries
+                r.queueVersion = view.version
+                if let since = view.since {
+                    r.since = since
+                    r.removed = view.removed
+                }
                 return r
             case .stats:
                 var r = ControlResponse(id: id)
@@ -60,7 +70,8 @@ struct ControlService: Sendable {
 
     func snapshotNotice() async -> SnapshotNotice {
         let now = Date().timeIntervalSince1970
-        return SnapshotNotice(now: now, messages: await queue.snapshot(now: now))
+        let view = await queue.snapshot(now: now)
+        return SnapshotNotice(now: now, messages: view.entries, queueVersion: view.version)
     }
 
     private func need(_ msg: String?) throws(ControlError) -> String {

@@ -37,6 +37,8 @@ actor QueueManager {
     private var workerTasks = 0
     private var drained: [CheckedContinuation<Void, Never>] = []
     private var ticker: Task<Void, Never>?
+    /// What changed when, for `snapshot` deltas.
+    private var changes = QueueChanges()
 
     init(config: RelayConfig, spool: Spool, log: DeliveryLogWriter, ids: IDGenerator, limits: PeerLimits,
          group: EventLoopGroup, logger: Logger) {
@@ -53,6 +55,7 @@ actor QueueManager {
     func start(resuming queued: [QueuedMessage]) {
         for m in queued {
             messages[m.id] = m
+            changes.touch(m.id)
             // Every recipient was recorded delivered, transaction by transaction, but the previous
             // run stopped before settling the attempt: settle it now, so the message leaves the queue.
             if m.isFinished {
@@ -73,6 +76,7 @@ actor QueueManager {
     /// A newly queued message: its first attempt starts now.
     func add(_ m: QueuedMessage) {
         messages[m.id] = m
+        changes.touch(m.id)
         if !stopping { startAttempt(m.id) }
     }
 
@@ -112,6 +116,7 @@ actor QueueManager {
             byRoute[route, default: []].append((i, r.address))
         }
         attempts[id] = AttemptProgress(jobsLeft: routeOrder.count)
+        changes.touch(id)
         let attempt = m.attempts
         Task {
             let body: [UInt8]
@@ -133,6 +138,7 @@ actor QueueManager {
 
     private func abandonAttempt(_ id: String) {
         attempts[id] = nil
+        touched(id)
         messages[id]?.nextAttempt = Date().timeIntervalSince1970 + config.backoffDelay(afterAttempt: 1)
     }
 
@@ -213,6 +219,7 @@ actor QueueManager {
     private func settleResumed(_ id: String) async {
         await settle(id, [])
         attempts[id] = nil
+        touched(id)
     }
 
     /// A job came back: once the attempt's last job is in, settle the message.
@@ -224,6 +231,7 @@ actor QueueManager {
         guard progress.jobsLeft == 0 else { return }
         await settle(job.messageID, progress.results)
         attempts[job.messageID] = nil
+        touched(job.messageID)
     }
 
     private func settle(_ id: String, _ results: [RecipientResult]) async {
@@ -281,10 +289,12 @@ actor QueueManager {
         log.write(events)
         if remove {
             messages[id] = nil
+            changes.removed(id)
         } else {
             // A hold or release that came in while this attempt ran stands.
             m.held = messages[id]?.held ?? m.held
             messages[id] = m
+            changes.touch(id)
         }
         if let dsn { add(dsn.message) }
     }
@@ -301,9 +311,17 @@ actor QueueManager {
 
     // MARK: the control socket's actions
 
-    /// Every queued message with its recipients, as the control socket's `snapshot` shows them.
-    func snapshot(now: Double) -> [QueueEntry] {
-        messages.values.sorted { ($0.received, $0.id) < ($1.received, $1.id) }.map { m in
+    /// The queue as the control socket's `snapshot` shows it: every message, oldest first, or
+    /// (given a version this run handed out) only those changed since, and those gone.
+    func snapshot(now: Double, since: Int64? = nil) -> QueueView {
+        var view = QueueView(version: changes.version)
+        var chosen = Array(messages.values)
+        if let since, let delta = changes.since(since) {
+            chosen = delta.changed.compactMap { messages[$0] }
+            view.since = since
+            view.removed = delta.removed
+        }
+        view.entries = chosen.sorted { ($0.received, $0.id) < ($1.received, $1.id) }.map { m in
             QueueEntry(id: m.id, sender: m.sender, received: m.received, age: max(0, now - m.received), size: m.size,
                        held: m.held, attempts: m.attempts, nextAttempt: m.nextAttempt, inProgress: attempts[m.id] != nil,
                        recipients: m.recipients.map {
@@ -311,6 +329,7 @@ actor QueueManager {
                                                lastReply: $0.lastReply.map(LastReply.init(recorded:)))
                        })
         }
+        return view
     }
 
     func counts() -> RelayStats.Queue {
@@ -346,6 +365,7 @@ actor QueueManager {
             chosen = positions
         }
         messages[id]?.nextAttempt = Date().timeIntervalSince1970
+        touched(id)
         return startAttempt(id, only: chosen, requestedBy: "control")
     }
 
@@ -377,6 +397,12 @@ actor QueueManager {
             throw ControlError(.internalError, "cannot record the hold in the spool: \(error)")
         }
         messages[id]?.held = held
+        touched(id)
+    }
+
+    /// A message's state changed (not its place in the queue): stamp it, if it is still queued.
+    private func touched(_ id: String) {
+        if messages[id] != nil { changes.touch(id) }
     }
 
     /// Stops starting attempts and waits for the running ones to finish their transactions.

@@ -8,6 +8,9 @@ public enum Analyser {
     /// needs them for its recipient states too), so they are not worked out twice.
     public static func analyse(_ m: MessageRecord, peers: [String: String] = [:],
                                verdicts: [TransactionVerdict]? = nil) -> [Anomaly] {
+        // Events of the message were dropped on the way (a live feed that overflowed): neither the
+        // pairing rules nor the accounting rule can tell a missing event from a fault.
+        if m.missedEvents { return [] }
         let facts = MessageFacts(m, verdicts: verdicts ?? m.transactions.map(TransactionVerdict.init))
         // Part of the message's conversation is not in the log (it starts mid-transaction): the
         // rules that pair replies would judge from half the evidence. Only the accounting rule,

@@ -1,13 +1,16 @@
 import Foundation
 
-/// The control protocol (v1) between mailrelayd and its clients: one JSON object per line each way
+/// The control protocol (v2, and v1 for clients that ask for nothing newer) between mailrelayd and its clients: one JSON object per line each way
 /// over a Unix stream socket. See the ControlProtocol article for the whole contract.
 ///
 /// Foundation's JSON coders are used here, not the hand-written log codec: control traffic is a few
 /// requests a second and a snapshot now and then, so clarity wins over speed. Delivery-log events
 /// pushed to subscribers are not re-encoded: they go out as the log writer's own bytes.
 public enum ControlProtocol {
-    public static let version = 1
+    /// The newest version this side speaks. A client names the version it speaks in `hello`
+    /// (`"protocol":2`); one that names none is a v1 client and is answered as one.
+    public static let version = 2
+    public static let versions = 1...2
     /// The longest request line the relay reads, newline included; longer ones get `line-too-long`.
     public static let maxRequestLine = 64 * 1024
     /// Connections that send this many unusable lines in a row are closed.
@@ -32,7 +35,7 @@ public enum ControlProtocol {
     public enum Incoming: Sendable {
         case response(ControlResponse)
         case overflow(dropped: Int)
-        case snapshot([QueueEntry])
+        case snapshot(SnapshotNotice)
         /// A delivery-log v1 line (the bytes are the line, ready for the log decoder).
         case event
         case garbage(String)
@@ -62,7 +65,7 @@ public enum ControlProtocol {
         case "overflow": return .overflow(dropped: object["dropped"] as? Int ?? 0)
         case "snapshot":
             guard let notice = try? JSONDecoder().decode(SnapshotNotice.self, from: data) else { return .garbage("snapshot notice that does not decode") }
-            return .snapshot(notice.messages)
+            return .snapshot(notice)
         case .some: return .event
         case nil: return .garbage("neither a response nor an event")
         }
@@ -113,12 +116,19 @@ public struct ControlRequest: Codable, Sendable {
     public var msg: String?
     /// retry: only these recipients (addresses); absent or null means every pending one.
     public var rcpts: [String]?
+    /// hello (v2): the protocol version the client speaks; absent means 1.
+    public var `protocol`: Int?
+    /// snapshot (v2): a `queue_version` from an earlier answer; only what changed since is sent.
+    public var since: Int64?
 
-    public init(id: ControlID, op: ControlOp, msg: String? = nil, rcpts: [String]? = nil) {
+    public init(id: ControlID, op: ControlOp, msg: String? = nil, rcpts: [String]? = nil,
+                protocol version: Int? = nil, since: Int64? = nil) {
         self.id = id
         self.op = op.rawValue
         self.msg = msg
         self.rcpts = rcpts
+        self.protocol = version
+        self.since = since
     }
 }
 
@@ -165,14 +175,27 @@ public struct ControlResponse: Codable, Sendable {
     public var version: String?
     public var hostname: String?
     public var log: String?
+    /// hello (v2): every version the relay speaks.
+    public var protocols: [Int]?
     // snapshot
     public var now: Double?
     public var messages: [QueueEntry]?
+    /// snapshot (v2): the queue's version now, for the next request's `since`.
+    public var queueVersion: Int64?
+    /// snapshot (v2): present when `messages` holds only the changes since this version;
+    /// `removed` then lists the messages that left the queue since.
+    public var since: Int64?
+    public var removed: [String]?
     // retry, hold, release
     public var msg: String?
     public var rcpts: [String]?
     // stats
     public var stats: RelayStats?
+
+    enum CodingKeys: String, CodingKey {
+        case id, ok, error, `protocol`, relay, version, hostname, log, protocols, now, messages, since, removed, msg, rcpts, stats
+        case queueVersion = "queue_version"
+    }
 
     public init(id: ControlID, ok: Bool = true) {
         self.id = id
@@ -275,14 +298,24 @@ public struct LastReply: Codable, Sendable, Equatable {
     }
 }
 
+/// The whole queue, pushed to a subscriber after an overflow (always in full: the client missed
+/// changes it cannot know).
 public struct SnapshotNotice: Codable, Sendable {
     public var event = "snapshot"
     public var now: Double
     public var messages: [QueueEntry]
+    /// v2: the queue's version, for the next `snapshot` request's `since`.
+    public var queueVersion: Int64?
 
-    public init(now: Double, messages: [QueueEntry]) {
+    enum CodingKeys: String, CodingKey {
+        case event, now, messages
+        case queueVersion = "queue_version"
+    }
+
+    public init(now: Double, messages: [QueueEntry], queueVersion: Int64? = nil) {
         self.now = now
         self.messages = messages
+        self.queueVersion = queueVersion
     }
 }
 

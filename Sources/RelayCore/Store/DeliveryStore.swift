@@ -152,6 +152,18 @@ public struct DeliveryStore: Sendable {
         return s
     }
 
+    /// Events were dropped on their way here (a live feed that overflowed): every message not yet
+    /// finished may have lost some. Marks them and returns their ids.
+    @discardableResult
+    public mutating func markEventsMissed() -> [String] {
+        var ids: [String] = []
+        for (id, slot) in slotByID where !records[slot].done {
+            records[slot].missedEvents = true
+            ids.append(id)
+        }
+        return ids
+    }
+
     /// Forgets a message (the monitor's bounded history of finished messages).
     public mutating func remove(_ id: String) {
         if let slot = slotByID[id] { _ = release(slot) }

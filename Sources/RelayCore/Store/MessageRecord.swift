@@ -19,6 +19,9 @@ public struct MessageRecord: Sendable {
     /// Events of this message the store could not place (a reply for a transaction it never saw):
     /// the log holds only part of the message, so rules that pair replies cannot be applied.
     public internal(set) var unplacedEvents = 0
+    /// Some of this message's events never reached the store (a live feed dropped them while its
+    /// reader was slow): what is here is incomplete in ways nobody can tell, so nothing is judged.
+    public internal(set) var missedEvents = false
 
     /// Addresses by RecipientID.
     public private(set) var recipients = RecipientTable()

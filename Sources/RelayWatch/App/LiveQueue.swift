@@ -28,6 +28,17 @@ public struct LiveQueue: Sendable {
         receivedAt = received
     }
 
+    /// A snapshot from the relay: the whole queue, or (a v2 delta) the messages that changed and
+    /// those that left.
+    public mutating func apply(_ q: QueueSnapshot) {
+        guard let removed = q.removed else { return replace(q.entries, at: q.relayNow, received: q.receivedAt) }
+        for id in removed { entries[id] = nil }
+        for e in q.entries { entries[e.id] = e }
+        if let e = q.entries.first { namesQueues = e.queue != nil }
+        snapshotAt = q.relayNow
+        receivedAt = q.receivedAt
+    }
+
     /// The relay said it held or released a message: so it is, before the next snapshot says so
     /// too (a key pressed in between must not meet the old state).
     public mutating func setHeld(_ id: String, _ held: Bool) {

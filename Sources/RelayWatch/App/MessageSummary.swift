@@ -17,6 +17,8 @@ public struct MessageSummary: Sendable {
     public var delivered = 0, transient = 0, permanent = 0, tooMany = 0, pending = 0, ndr = 0
     /// Every reply code seen in its transactions (for `code:552` filters).
     public var codes: Set<Int>
+    /// Some of its events never arrived (the relay dropped them for a slow view): not judged.
+    public var missedEvents: Bool
 
     public init(_ m: MessageRecord, peers: [String: String]) {
         id = m.id
@@ -25,6 +27,7 @@ public struct MessageSummary: Sendable {
         lastSeen = m.lastSeen
         done = m.done
         held = m.held
+        missedEvents = m.missedEvents
         recipients = m.recipients.count
         let verdicts = m.transactions.map(TransactionVerdict.init)
         anomalies = Analyser.analyse(m, peers: peers, verdicts: verdicts)

@@ -118,7 +118,7 @@ extension Monitor {
     /// A snapshot of the relay's queue. When the relay is the only source of events, messages the
     /// view has not seen yet are entered from it (their transcripts start with the next events).
     mutating func liveSnapshot(_ q: QueueSnapshot) {
-        live.replace(q.entries, at: q.relayNow, received: q.receivedAt)
+        live.apply(q)
         if q.entersUnknown {
             for e in q.entries where store.message(e.id) == nil {
                 let queued = DeliveryEvent(ts: Timestamp(seconds: e.received), msg: e.id,
@@ -127,6 +127,11 @@ extension Monitor {
                 if bytes.last == 0x0A { bytes.removeLast() }
                 bytes.withUnsafeBytes { ingest(line: $0, number: 0, overlong: false) }
             }
+        }
+        if q.resync {
+            // Those just entered from the queue came in during the gap too.
+            for id in store.markEventsMissed() { dirty.insert(id) }
+            resynchronise(q)
         }
         for id in Array(marks.keys) where live.entries[id] == nil { marks[id] = nil }
     }

@@ -37,7 +37,7 @@ extension Monitor {
         case .relayAnswer(let a):
             answered(a)
         case .relayDropped(let n):
-            live.dropped += n
+            eventsDropped(n)
         case .relayProblem(let why):
             say(why, for: 10)
         case .themeLoaded(let name, let warnings):
@@ -89,6 +89,21 @@ extension Monitor {
         case .event, .finished:
             source.events += 1
             rate[rate.count - 1] += 1
+            noteChanged(applied)
+        case .unknownEvent:
+            source.events += 1
+        case .blank:
+            break
+        case .malformed(let why):
+            noteMalformed(number, why)
+        }
+    }
+
+    /// After an event was applied to the store: its message is to be summarised again, and one
+    /// that finished joins the history.
+    mutating func noteChanged(_ applied: DeliveryStore.Applied) {
+        switch applied {
+        case .event, .finished:
             if let id = store.lastMessageID {
                 // Consecutive events are mostly about one message: skip the set when it is the same.
                 if id != lastDirty {
@@ -102,12 +117,8 @@ extension Monitor {
                     nextFinishedSeq += 1
                 }
             }
-        case .unknownEvent:
-            source.events += 1
-        case .blank:
+        default:
             break
-        case .malformed(let why):
-            noteMalformed(number, why)
         }
     }
 

@@ -7,11 +7,14 @@ import RelayCore
 ///     socket = "/var/spool/mailrelayd/control.sock"
 ///     theme = "high-contrast"
 ///     readonly = false
+///     keep = 5000
 public struct WatchConfig: Equatable, Sendable {
     public var log: String?
     public var socket: String?
     public var theme: String?
     public var readonly: Bool?
+    /// Finished messages kept in memory.
+    public var keep: Int?
 
     public init() {}
 
@@ -38,8 +41,11 @@ public struct WatchConfig: Equatable, Sendable {
             case "readonly":
                 guard let b = value.boolean else { throw WatchConfigError("\(file): readonly: expected true or false, found \(value.typeName)") }
                 c.readonly = b
+            case "keep":
+                guard let n = value.integer, n >= 1 else { throw WatchConfigError("\(file): keep: expected a number of finished messages, 1 or more, found \(value.typeName)") }
+                c.keep = n
             default:
-                throw WatchConfigError("\(file): unknown setting \(key) (known: log, socket, theme, readonly)")
+                throw WatchConfigError("\(file): unknown setting \(key) (known: log, socket, theme, readonly, keep)")
             }
         }
         return c

@@ -30,6 +30,11 @@ public final class ControlClient: RelaySource {
     private var failures = 0
     private var snapshotOutstanding = false
     private var lastSnapshot = 0.0
+    /// The protocol version agreed in hello; v2 relays send snapshot deltas.
+    public private(set) var agreedVersion = 1
+    /// The queue version of the last snapshot applied (v2): the next request asks for the
+    /// changes since, and an answer older than it (overtaken by a pushed snapshot) is skipped.
+    private var queueVersion: Int64?
     /// When the socket connected: a relay that does not answer hello in time is given up on.
     private var connectedAt = 0.0
     static let helloTimeout = 10.0
@@ -92,13 +97,23 @@ public final class ControlClient: RelaySource {
         guard isConnected, !snapshotOutstanding else { return }
         snapshotOutstanding = true
         lastSnapshot = now
-        enqueue(.init(op: .snapshot))
+        enqueue(.init(op: .snapshot), since: agreedVersion >= 2 ? queueVersion : nil)
     }
 
-    private func enqueue(_ request: Pending, msg: String? = nil, rcpts: [String]? = nil) {
+    private func enqueue(_ request: Pending, msg: String? = nil, rcpts: [String]? = nil, since: Int64? = nil) {
         nextID += 1
         pending[nextID] = request
-        output += ControlProtocol.encode(ControlRequest(id: .int(nextID), op: request.op, msg: msg, rcpts: rcpts))
+        let version = request.op == .hello ? ControlProtocol.version : nil
+        output += ControlProtocol.encode(ControlRequest(id: .int(nextID), op: request.op, msg: msg, rcpts: rcpts,
+                                                        protocol: version, since: since))
+    }
+
+    /// Whether a snapshot at this queue version is news (v1 relays have no versions: always).
+    private func takes(_ version: Int64?) -> Bool {
+        guard let version else { return true }
+        if let queueVersion, version < queueVersion { return false }
+        queueVersion = version
+        return true
     }
 
     /// What one poll brought, in order: pushed event lines are batched, and a batch is closed
@@ -146,6 +161,8 @@ public final class ControlClient: RelaySource {
         output = []
         pending = [:]
         snapshotOutstanding = false
+        queueVersion = nil
+        agreedVersion = 1
         set(.connecting, into: &out)
         enqueue(.init(op: .hello))
     }
@@ -211,8 +228,12 @@ public final class ControlClient: RelaySource {
             out.event(line)
         case .overflow(let n):
             out.append(.relayDropped(n))
-        case .snapshot(let entries):
-            out.append(.relayQueue(QueueSnapshot(entries: entries, relayNow: now, receivedAt: now, entersUnknown: subscribe)))
+        case .snapshot(let notice):
+            // Pushed after an overflow: always the whole queue, and always taken (it is what the
+            // missed events are settled from).
+            if let v = notice.queueVersion { queueVersion = max(queueVersion ?? v, v) }
+            out.append(.relayQueue(QueueSnapshot(entries: notice.messages, relayNow: notice.now, receivedAt: now,
+                                                 entersUnknown: subscribe, resync: true)))
         case .garbage(let why):
             out.append(.relayProblem("the relay sent a line relaywatch cannot read (\(why))"))
         case .response(let r):
@@ -228,20 +249,25 @@ public final class ControlClient: RelaySource {
             }
             switch request.op {
             case .hello:
-                guard r.ok, r.protocol == ControlProtocol.version else {
+                guard r.ok, let agreed = r.protocol, ControlProtocol.versions.contains(agreed) else {
                     disconnect()
-                    let why = "protocol v\(r.protocol ?? 0) not understood (relaywatch speaks v\(ControlProtocol.version))"
+                    let speaks = ControlProtocol.versions.map { "v\($0)" }.joined(separator: " and ")
+                    let why = "protocol v\(r.protocol ?? 0) not understood (relaywatch speaks \(speaks))"
                     set(.incompatible(why, retryAt: now + 30), into: &out)
                     return
                 }
                 failures = 0
+                agreedVersion = agreed
                 set(.connected(relay: r.relay ?? "relay", version: r.version ?? "?"), into: &out)
                 if subscribe { enqueue(.init(op: .subscribe)) }
                 requestSnapshot(now)
             case .snapshot:
                 snapshotOutstanding = false
-                if let messages = r.messages {
-                    out.append(.relayQueue(QueueSnapshot(entries: messages, relayNow: r.now ?? now, receivedAt: now, entersUnknown: subscribe)))
+                // A delta names the version it is from; one from a version other than ours (the
+                // relay restarted, or forgot that far back) comes as the whole queue instead.
+                if let messages = r.messages, takes(r.queueVersion) {
+                    out.append(.relayQueue(QueueSnapshot(entries: messages, relayNow: r.now ?? now, receivedAt: now, entersUnknown: subscribe,
+                                                         removed: r.since != nil ? (r.removed ?? []) : nil)))
                 }
             case .subscribe:
                 if !r.ok { out.append(.relayProblem("subscribe refused: \(r.error?.message ?? "")")) }

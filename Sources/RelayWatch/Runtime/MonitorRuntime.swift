@@ -10,6 +10,8 @@ public struct MonitorOptions: Sendable {
     public var socketPath: String?
     /// No actions on the relay.
     public var readonly = false
+    /// Finished messages kept in memory (`--keep`); unacknowledged findings past it up to as many again.
+    public var keepFinished = 5_000
     /// Always on the status line (the demo's note).
     public var banner: String?
     public var start: LogFollower.StartPoint = .beginning
@@ -85,6 +87,7 @@ public final class MonitorRuntime {
         settings.label = options.format == .journal ? "journal (Postfix)" : options.logPath ?? ""
         settings.live = options.logPath == nil && options.format != .journal
         settings.readonly = options.readonly
+        settings.historyLimit = options.keepFinished
         settings.banner = options.banner
         settings.traits = self.source?.traits ?? options.format.traits
         settings.link = self.source?.link

@@ -65,12 +65,21 @@ public struct QueueSnapshot: Sendable, Equatable {
     /// Messages the monitor has not seen are entered from it: the source's events do not come
     /// from a log file, so the queue may hold messages that started before we connected.
     public var entersUnknown: Bool
+    /// A delta (protocol v2): `entries` are only the messages that changed, and these left the
+    /// queue. nil: `entries` is the whole queue.
+    public var removed: [String]?
+    /// The whole queue, sent after the relay dropped events for us: what it says settles the
+    /// messages whose events were missed.
+    public var resync = false
 
-    public init(entries: [QueueEntry], relayNow: Double, receivedAt: Double, entersUnknown: Bool) {
+    public init(entries: [QueueEntry], relayNow: Double, receivedAt: Double, entersUnknown: Bool,
+                removed: [String]? = nil, resync: Bool = false) {
         self.entries = entries
         self.relayNow = relayNow
         self.receivedAt = receivedAt
         self.entersUnknown = entersUnknown
+        self.removed = removed
+        self.resync = resync
     }
 }
 

@@ -55,7 +55,8 @@ enum MessageView {
             }
         }
         let ack = m.acknowledged.contains(record.id) ? "  ✓ acknowledged" : ""
-        g.put(" \(record.id)  from <\(summary.from)>  \(summary.recipients) recipients\(size)  \(summary.stateLabel)  age \(Format.age(m.now - summary.firstSeen.seconds))\(relay)\(ack)\(mid)",
+        let missed = summary.missedEvents ? "  events missed" : ""
+        g.put(" \(record.id)  from <\(summary.from)>  \(summary.recipients) recipients\(size)  \(summary.stateLabel)  age \(Format.age(m.now - summary.firstSeen.seconds))\(relay)\(ack)\(missed)\(mid)",
               x: 0, y: y, role: .title)
     }
 
@@ -127,6 +128,10 @@ enum MessageView {
     // MARK: anomalies
 
     static func anomalies(_ s: MessageSummary, width: Int) -> [Line] {
+        if s.missedEvents {
+            // Nothing to judge from: an empty list here must not read as "all is well".
+            return wrap("not judged: some of this message's events never reached relaywatch (the relay dropped them while this view was too slow to read them). What the relay's queue said afterwards is shown; the delivery log has every event.", width: max(20, width - 4)).map { [("  " + $0, .warning)] }
+        }
         if s.anomalies.isEmpty { return [[("  no anomaly: every recipient is accounted for as the replies say", .reply2xx)]] }
         var out: [Line] = []
         for a in s.anomalies {
