@@ -4,7 +4,11 @@ import RelayWatch
 public enum CursesMonitor {
     public static func run(_ options: MonitorOptions) -> Int32 {
         let terminal = CursesTerminal()
-        defer { terminal.shutdown() }
-        return MonitorRuntime(options: options, terminal: terminal).run()
+        let runtime = MonitorRuntime(options: options, terminal: terminal)
+        let status = runtime.run()
+        terminal.shutdown()
+        // Once the screen is given back: what this session read, for the shell's scrollback.
+        StandardStreams.error(runtime.monitor.sessionSummary)
+        return status
     }
 }

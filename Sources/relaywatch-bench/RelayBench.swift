@@ -72,19 +72,8 @@ struct RelayBench: ParsableCommand {
             next_hop = "127.0.0.1:\(peer.port)"
             connections = \(connections)
             """
-        try config.write(toFile: dir + "/mailrelayd.toml", atomically: true, encoding: .utf8)
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mailrelayd").path
-        let pid = try spawnDaemon([binary, "--config", dir + "/mailrelayd.toml"], stderr: dir + "/stderr")
+        let (pid, port) = try launchMailrelayd(dir: dir, config: config)
         defer { kill(pid, SIGTERM); var s: Int32 = 0; waitpid(pid, &s, 0) }
-        var port = 0
-        for _ in 0..<500 where port == 0 {
-            usleep(20_000)
-            let text = (try? String(contentsOfFile: dir + "/stderr", encoding: .utf8)) ?? ""
-            if let r = text.range(of: "listening on 127.0.0.1:") {
-                port = Int(text[r.upperBound...].prefix { $0.isNumber }) ?? 0
-            }
-        }
-        guard port > 0 else { throw ValidationError("mailrelayd did not start: \((try? String(contentsOfFile: dir + "/stderr", encoding: .utf8)) ?? "")") }
         // A control client subscribed to every event: one that keeps up, or one that never reads
         // (the relay must not slow down for it).
         var control: Int32 = -1
@@ -164,27 +153,7 @@ struct RelayBench: ParsableCommand {
     /// Submits the job over `clients` connections at once; returns each message's 250 time by
     /// Message-ID, and the start time.
     func submit(port: Int, tag: String) -> ([String: Double], Double) {
-        let accepted = AcceptTimes()
-        let start = Date().timeIntervalSince1970
-        let group = DispatchGroup()
-        let perClient = (messages + clients - 1) / clients
-        let (n, r) = (messages, recipients)
-        for c in 0..<clients {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                for i in stride(from: c * perClient, to: min(n, (c + 1) * perClient), by: 1) {
-                    let id = "<\(tag)\(i).\(start)@bench.test>"
-                    let rcpts = (0..<r).map { "r\($0)m\(i)@limit.test" }
-                    let body = "From: <bench@client.test>\r\nSubject: bench \(i)\r\nMessage-ID: \(id)\r\n\r\n" + String(repeating: "Lorem ipsum dolor sit amet.\r\n", count: 70)
-                    guard let client = try? SubmissionClient(port: port) else { continue }
-                    let (_, final) = client.submit(from: "bench@client.test", to: rcpts, body: body)
-                    if final?.hasPrefix("250") == true { accepted.set(id, Date().timeIntervalSince1970) }
-                }
-            }
-        }
-        group.wait()
-        return (accepted.all, start)
+        submitJob(port: port, messages: messages, recipients: recipients, clients: clients, tag: tag)
     }
 
     func waitUntil(timeout: Double = 900, _ done: () -> Bool) -> Double {
@@ -199,6 +168,51 @@ struct RelayBench: ParsableCommand {
         func pct(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
         return Row(name: name, rate: Double(delivered + bounced) / (end - start), p50: pct(0.5), p99: pct(0.99), bounced: bounced, delivered: delivered)
     }
+}
+
+/// Submits `messages` of `recipients` each over `clients` connections at once; returns each
+/// message's 250 time by Message-ID, and the start time.
+func submitJob(port: Int, messages n: Int, recipients r: Int, clients: Int, tag: String) -> ([String: Double], Double) {
+    let accepted = AcceptTimes()
+    let start = Date().timeIntervalSince1970
+    let group = DispatchGroup()
+    let perClient = (n + clients - 1) / clients
+    for c in 0..<clients {
+        group.enter()
+        Thread.detachNewThread {
+            defer { group.leave() }
+            for i in stride(from: c * perClient, to: min(n, (c + 1) * perClient), by: 1) {
+                let id = "<\(tag)\(i).\(start)@bench.test>"
+                let rcpts = (0..<r).map { "r\($0)m\(i)@limit.test" }
+                let body = "From: <bench@client.test>\r\nSubject: bench \(i)\r\nMessage-ID: \(id)\r\n\r\n" + String(repeating: "Lorem ipsum dolor sit amet.\r\n", count: 70)
+                guard let client = try? SubmissionClient(port: port) else { continue }
+                let (_, final) = client.submit(from: "bench@client.test", to: rcpts, body: body)
+                if final?.hasPrefix("250") == true { accepted.set(id, Date().timeIntervalSince1970) }
+            }
+        }
+    }
+    group.wait()
+    return (accepted.all, start)
+}
+
+/// Starts mailrelayd (beside this executable) on a config written to `dir`; its pid and SMTP port.
+func launchMailrelayd(dir: String, config: String) throws -> (pid_t, Int) {
+    try config.write(toFile: dir + "/mailrelayd.toml", atomically: true, encoding: .utf8)
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mailrelayd").path
+    let pid = try spawnDaemon([binary, "--config", dir + "/mailrelayd.toml"], stderr: dir + "/stderr")
+    var port = 0
+    for _ in 0..<500 where port == 0 {
+        usleep(20_000)
+        let text = (try? String(contentsOfFile: dir + "/stderr", encoding: .utf8)) ?? ""
+        if let r = text.range(of: "listening on 127.0.0.1:") {
+            port = Int(text[r.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+    }
+    guard port > 0 else {
+        kill(pid, SIGTERM)
+        throw ValidationError("mailrelayd did not start: \((try? String(contentsOfFile: dir + "/stderr", encoding: .utf8)) ?? "")")
+    }
+    return (pid, port)
 }
 
 final class AcceptTimes: @unchecked Sendable {

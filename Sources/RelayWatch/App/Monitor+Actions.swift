@@ -123,9 +123,7 @@ extension Monitor {
             for e in q.entries where store.message(e.id) == nil {
                 let queued = DeliveryEvent(ts: Timestamp(seconds: e.received), msg: e.id,
                                            .queued(Queued(from: e.sender, rcpts: e.recipients.map(\.address), size: e.size, messageID: nil)))
-                var bytes = Array(LogEncoder.line(queued).utf8)
-                if bytes.last == 0x0A { bytes.removeLast() }
-                bytes.withUnsafeBytes { ingest(line: $0, number: 0, overlong: false) }
+                applyFromQueue(queued)
             }
         }
         if q.resync {

@@ -182,6 +182,7 @@ extension Monitor {
     }
 
     private mutating func forget(_ id: String) {
+        agedOut += 1
         store.remove(id)
         summaries[id] = nil
         flaggedIDs.remove(id)
@@ -200,5 +201,18 @@ extension Monitor {
         let index = order.firstIndex { $0 == selectedID } ?? min(order.count - 1, max(0, listTop))
         if screen == .list || selectedID == nil { selectedID = order[index] }
         listTop = Scroll.top(listTop, keeping: index, rows: pageSize, count: order.count)
+    }
+}
+
+extension Monitor {
+    /// What this session read, said once the screen is given back (the shell keeps it): events,
+    /// messages seen to the end, how many of those left memory, and anything not shown.
+    public var sessionSummary: String {
+        let from = source.label.isEmpty ? "the relay" : StandardStreams.printable(source.label)
+        var parts = ["relaywatch: \(Format.grouped(source.events)) events read from \(from)",
+                     "\(Format.grouped(nextFinishedSeq)) messages finished (\(Format.grouped(agedOut)) aged out of memory past --keep \(Format.grouped(historyLimit)))"]
+        if source.malformed > 0 { parts.append("\(Format.grouped(source.malformed)) malformed lines") }
+        if live.dropped > 0 { parts.append("\(Format.grouped(live.dropped)) events dropped by the relay for a slow view") }
+        return parts.joined(separator: "; ")
     }
 }

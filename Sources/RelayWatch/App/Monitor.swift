@@ -118,6 +118,8 @@ public struct Monitor: Sendable {
     public internal(set) var historyLimit = 5_000
     /// Flagged messages dropped from memory because too many were left unacknowledged.
     public internal(set) var forgottenFindings = 0
+    /// Finished messages dropped from memory past the history limit, findings or not.
+    public internal(set) var agedOut = 0
 
     public internal(set) var source = Source()
     public internal(set) var traits = SourceTraits.mailrelayd

@@ -200,7 +200,7 @@ public final class ControlClient: RelaySource {
     private func read(now: Double, into out: inout Output) {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         // A budget per poll, so a flood of events cannot starve the keyboard.
-        for _ in 0..<64 {
+        for _ in 0..<16 {
             guard fd >= 0 else { return }
             let n = recv(fd, &chunk, chunk.count, 0)
             if n < 0 {

@@ -162,16 +162,24 @@ public final class MonitorRuntime {
         send(.tick(now), redraw: false)
 
         // Keys first: they must be answered within a frame, however busy the log is.
-        for m in terminal.pendingInput() { send(m) }
+        answerKeys()
 
-        // The log: a budget per turn so a big file loads between frames.
+        // The log: slices of it for at most a frame's time, keys answered between slices, so a
+        // big file loads (or a busy one is followed) without a key waiting behind it.
         var read = false
         if let follower {
-            var batch = LineBatch(expecting: Self.readBudget)
-            read = follower.poll(budget: Self.readBudget) { number, bytes, overlong in
-                translate(bytes, number: number, overlong: overlong, into: &batch)
+            let until = now + Self.readTime
+            var more = true
+            while more {
+                var batch = LineBatch(expecting: Self.readBudget)
+                more = follower.poll(budget: Self.readBudget) { number, bytes, overlong in
+                    translate(bytes, number: number, overlong: overlong, into: &batch)
+                }
+                read = read || more
+                if batch.hasContent { send(.logLines(batch)) }
+                answerKeys()
+                if finished || Self.clock() >= until { break }
             }
-            if batch.hasContent { send(.logLines(batch)) }
             let status = FollowerStatus(follower)
             if status != lastFollower {
                 lastFollower = status
@@ -211,6 +219,18 @@ public final class MonitorRuntime {
         return true
     }
 
+    /// Keys that arrived, each to the monitor, and a frame at once: a key's answer does not wait
+    /// for the frame pacing that holds back redraws for log lines (keys come at a human rate).
+    private func answerKeys() {
+        let input = terminal.pendingInput()
+        guard !input.isEmpty else { return }
+        for m in input { send(m) }
+        guard !finished else { return }
+        terminal.draw(Render.frame(monitor))
+        lastFrame = Self.clock()
+        needsFrame = false
+    }
+
     /// A message to the monitor, and its effects carried out.
     private func send(_ msg: Msg, redraw: Bool = true) {
         if redraw { needsFrame = true }
@@ -230,9 +250,10 @@ public final class MonitorRuntime {
         }
     }
 
-    /// Bytes of log read per turn: enough to load a large log fast, little enough that keys and
-    /// frames keep their pace while it loads.
-    static let readBudget = 8 << 20
+    /// Bytes of log read per slice, and the time a turn may spend on slices before it draws:
+    /// enough to load a large log fast, little enough that keys and frames keep their pace.
+    static let readBudget = 2 << 20
+    static let readTime = 0.025
 
     static func clock() -> Double {
         var ts = timespec()
