@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relaywatch-bench",
         abstract: "Benchmark relaywatch report against jq on a generated delivery log.",
-        subcommands: [Run.self, MonitorBench.self, MonitorLoadBench.self, RelayBench.self, PostfixBench.self, EximBench.self, Generate.self, ReportChild.self, MonitorChild.self],
+        subcommands: [Run.self, MonitorBench.self, MonitorLoadBench.self, SnapshotBench.self, RelayBench.self, PostfixBench.self, EximBench.self, Generate.self, ReportChild.self, MonitorChild.self],
         defaultSubcommand: Run.self
     )
 }
