@@ -109,7 +109,7 @@ import TestSupport
         #expect(finished)
         #expect(state == "T", "relaywatch was not stopped while the events flowed")
         let screen = try tmux.wait("the gap said and nothing left in flight", seconds: 30) {
-            $0.contains("events dropped") && $0.contains("in flight 0 ") && $0.contains("bulk@c.test")
+            $0.contains("relay skipped") && $0.contains("in flight 0 ") && $0.contains("bulk@c.test")
         }
         #expect(!screen.contains("anomal") || screen.contains("no anomalies"), "\(screen)")
     }

@@ -51,7 +51,9 @@ public struct MessageSummary: Sendable {
     }
 
     /// "in flight", "held", "done": the message's place in the queue.
-    public var stateLabel: String { done ? "done" : held ? "held" : "in flight" }
+    /// (A finished message some of whose events were dropped on the way says so: its recipients'
+    /// outcomes may be unknown.)
+    public var stateLabel: String { done ? (missedEvents ? "done, gap" : "done") : held ? "held" : "in flight" }
 
     /// Any finding at all, whatever its severity.
     public var flagged: Bool { !anomalies.isEmpty }

@@ -10,8 +10,8 @@ import RelayCore
 extension Monitor {
     mutating func eventsDropped(_ n: Int) {
         live.dropped += n
+        // (The status line says so for as long as the view runs: "relay skipped N events".)
         for id in store.markEventsMissed() { dirty.insert(id) }
-        say("relay: \(Format.grouped(n)) events dropped while this view was slow; resynchronising from its queue", for: 10)
     }
 
     /// The queue the relay sent after an overflow: every message that missed events is brought to

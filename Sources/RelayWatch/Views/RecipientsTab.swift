@@ -46,7 +46,9 @@ enum RecipientsTab {
             let atCursor = top + n == cursor
             let seen = d.appearances[first]
             guard let last = seen.last else {
-                let why = d.outcome[first].map { "never sent: \($0.rawValue)" } ?? "never sent"
+                // With events missed, no transaction seen is not the same as none sent.
+                let never = record.missedEvents ? "not seen (events missed)" : "never sent"
+                let why = d.outcome[first].map { "\(never): \($0.rawValue)" } ?? never
                 g.put(Format.cell(why, 30), x: x, y: y, role: atCursor ? .selected : .pending)
                 continue
             }
