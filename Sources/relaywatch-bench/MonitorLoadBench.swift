@@ -161,6 +161,10 @@ struct MonitorLoadBench: ParsableCommand {
                 throw ValidationError("relaywatch (\(s)) did not connect: \(tmux.screen(s))")
             }
         }
+        // "Connected" is said once hello is answered; the socket monitor's subscribe follows it.
+        // Events before the subscription are neither sent nor dropped for it: let it subscribe
+        // before the first message, so the count of its events can be held to the log's.
+        sleep(2)
         guard let logPID = tmux.pid(of: "relaywatch", in: "log"), let sockPID = tmux.pid(of: "relaywatch", in: "sock") else {
             throw ValidationError("cannot find the relaywatch processes")
         }
