@@ -18,9 +18,15 @@ import TestSupport
 
         func exited() -> String {
             // Generous: beside the whole suite (the crash test's load among it) quitting is slower.
+            // The shell creates the file before it writes the status: wait for the line, not the file.
             let end = Date().addingTimeInterval(60)
-            while Date() < end, !FileManager.default.fileExists(atPath: scratch.path("exit")) { usleep(50_000) }
-            return ((try? String(contentsOfFile: scratch.path("exit"), encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            var status = ""
+            while Date() < end {
+                status = ((try? String(contentsOfFile: scratch.path("exit"), encoding: .utf8)) ?? "")
+                if status.hasSuffix("\n") { break }
+                usleep(50_000)
+            }
+            return status.trimmingCharacters(in: .whitespacesAndNewlines)
         }
     }
 
