@@ -124,9 +124,7 @@ struct MonitorLoadBench: ParsableCommand {
     // MARK: one run
 
     func relayRun(_ peer: SinkPeer, messages n: Int, monitors: Bool, relaywatch: String) throws -> Run {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("monitorload-\(getpid())-\(monitors)").path
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try freshDirectory("monitorload-\(getpid())-\(monitors)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (pid, port) = try launchMailrelayd(dir: dir, config: """
             listen = "127.0.0.1:0"

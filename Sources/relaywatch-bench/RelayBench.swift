@@ -60,9 +60,7 @@ struct RelayBench: ParsableCommand {
     enum Subscriber { case none, reading, stalled }
 
     func runMailrelayd(_ peer: SinkPeer, subscriber: Subscriber) throws -> Row {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("relaybench-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try freshDirectory("relaybench-\(getpid())")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = """
             listen = "127.0.0.1:0"
@@ -193,6 +191,14 @@ func submitJob(port: Int, messages n: Int, recipients r: Int, clients: Int, tag:
     }
     group.wait()
     return (accepted.all, start)
+}
+
+/// An empty directory of that name under the temporary directory (emptied if it was there).
+func freshDirectory(_ name: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
 }
 
 /// Starts mailrelayd (beside this executable) on a config written to `dir`; its pid and SMTP port.

@@ -21,9 +21,7 @@ struct SnapshotBench: ParsableCommand {
     @Option(help: "Runs of each, best kept.") var runs = 5
 
     func run() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("snapshotbench-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: dir)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try freshDirectory("snapshotbench-\(getpid())")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A next hop nobody listens on: every message is deferred for an hour after its first try.
         let (pid, port) = try launchMailrelayd(dir: dir, config: """

@@ -161,7 +161,7 @@ struct WatchConfigTests {
         #expect(c.log == "/var/log/d.log" && c.socket == "/run/m.sock" && c.theme == "light" && c.readonly == true)
     }
 
-    @Test func mistakesNameTheFileAndTheKey() {
+    @Test func mistakesNameTheFileAndTheKey() throws {
         #expect(throws: WatchConfigError.self) { try WatchConfig.parse("sockett = \"/x\"", file: "c.toml") }
         do {
             _ = try WatchConfig.parse("readonly = \"yes\"", file: "c.toml")
@@ -169,6 +169,15 @@ struct WatchConfigTests {
         } catch {
             #expect("\(error)" == "c.toml: readonly: expected true or false, found a string")
         }
+        for (text, said) in [("keep = 0", "found 0"), ("keep = \"many\"", "found a string")] {
+            do {
+                _ = try WatchConfig.parse(text, file: "c.toml")
+                Issue.record("\(text) must be refused")
+            } catch {
+                #expect("\(error)" == "c.toml: keep: expected a number of finished messages, 1 or more, \(said)")
+            }
+        }
+        #expect(try WatchConfig.parse("keep = 200", file: "c.toml").keep == 200)
         #expect(WatchConfig.path(environment: ["XDG_CONFIG_HOME": "/cfg", "HOME": "/h"]) == "/cfg/relaywatch/config.toml")
         #expect(WatchConfig.path(environment: ["HOME": "/h"]) == "/h/.config/relaywatch/config.toml")
     }

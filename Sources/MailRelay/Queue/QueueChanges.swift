@@ -10,8 +10,6 @@ import RelayCore
 /// version from before a restart is older than any this run hands out and gets a full snapshot,
 /// never a delta against a queue it did not see.
 package struct QueueChanges {
-    /// The version before this run's first change.
-    package let base: Int64
     package private(set) var version: Int64
     private var stamped: [String: Int64] = [:]
     /// Removals, oldest first, with the version each was made at; at most `keep` of them.
@@ -22,9 +20,9 @@ package struct QueueChanges {
     let keep: Int
 
     package init(startedAt: Double = Date().timeIntervalSince1970, keep: Int = 100_000) {
-        base = Int64(startedAt * 1_000_000)
-        version = base
-        horizon = base
+        // The version before this run's first change.
+        version = Int64(startedAt * 1_000_000)
+        horizon = version
         self.keep = max(1, keep)
     }
 

@@ -83,11 +83,15 @@ public struct DeliveryStore: Sendable {
     /// Applies an event from anywhere but the log file, through the same codec.
     @discardableResult
     public mutating func apply(_ event: DeliveryEvent, unplaced: (Unplaced) -> Void = { _ in }) -> MessageRecord? {
+        if case .finished = applyEncoded(event, unplaced: unplaced) { return takeFinished() }
+        return nil
+    }
+
+    /// The same, saying what the event was (a `done` leaves its record in ``takeFinished()``).
+    public mutating func applyEncoded(_ event: DeliveryEvent, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
         var line = LogEncoder.line(event)
         line.removeLast()
-        let result = line.withUTF8 { apply(line: UnsafeRawBufferPointer($0), unplaced: unplaced) }
-        if case .finished = result { return takeFinished() }
-        return nil
+        return line.withUTF8 { apply(line: UnsafeRawBufferPointer($0), unplaced: unplaced) }
     }
 
     /// The record of the message whose `done` was the last line applied (once).

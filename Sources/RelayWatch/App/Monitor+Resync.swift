@@ -37,11 +37,7 @@ extension Monitor {
     /// An event the monitor made up from the relay's queue: applied like one from the relay, but
     /// not counted as one (the events read are the relay's, for the summary on leaving).
     mutating func applyFromQueue(_ event: DeliveryEvent) {
-        var line = Array(LogEncoder.line(event).utf8)
-        if line.last == 0x0A { line.removeLast() }
-        line.withUnsafeBytes { bytes in
-            noteChanged(store.apply(line: bytes))
-        }
+        noteChanged(store.applyEncoded(event))
     }
 
     private static func words(_ r: LastReply) -> String {

@@ -42,7 +42,10 @@ public struct WatchConfig: Equatable, Sendable {
                 guard let b = value.boolean else { throw WatchConfigError("\(file): readonly: expected true or false, found \(value.typeName)") }
                 c.readonly = b
             case "keep":
-                guard let n = value.integer, n >= 1 else { throw WatchConfigError("\(file): keep: expected a number of finished messages, 1 or more, found \(value.typeName)") }
+                guard let n = value.integer, n >= 1 else {
+                    let found = value.integer.map(String.init) ?? value.typeName
+                    throw WatchConfigError("\(file): keep: expected a number of finished messages, 1 or more, found \(found)")
+                }
                 c.keep = n
             default:
                 throw WatchConfigError("\(file): unknown setting \(key) (known: log, socket, theme, readonly, keep)")
