@@ -246,6 +246,11 @@ import TestSupport
         let gone = try #require(c.call(#"{"id":6,"op":"snapshot","since":\#(v1version)}"#))
         #expect(gone["removed"] as? [String] == [first] && !ids(gone).contains(first))
 
+        // A since that is not a number is a bad request that says what since is.
+        let garbled = try #require(c.call(#"{"id":8,"op":"snapshot","since":"yesterday"}"#))
+        #expect(garbled.errorCode == "bad-request")
+        #expect(((garbled["error"] as? [String: Any])?["message"] as? String ?? "").contains("since"))
+
         // Versions it did not hand out: the whole queue, as a full snapshot.
         for since in [v0 - 1_000_000_000_000, (gone["queue_version"] as? Int ?? 0) + 1] {
             let whole = try #require(c.call(#"{"id":7,"op":"snapshot","since":\#(since)}"#))

@@ -25,7 +25,7 @@ extension ControlProtocol {
         }
         let rawID: ControlID = (object["id"] as? String).map(ControlID.string) ?? (object["id"] as? Int).map(ControlID.int) ?? .none
         guard let request = try? JSONDecoder().decode(ControlRequest.self, from: bytes) else {
-            return .unusable(rawID, ControlError(.badRequest, "a request needs \"id\" (a string or an integer) and \"op\" (a string); msg is a string and rcpts an array of strings"))
+            return .unusable(rawID, ControlError(.badRequest, "a request needs \"id\" (a string or an integer) and \"op\" (a string); msg is a string, rcpts an array of strings, protocol and since integers"))
         }
         guard let op = ControlOp(rawValue: request.op) else {
             let known = ControlOp.allCases.map(\.rawValue).joined(separator: ", ")
