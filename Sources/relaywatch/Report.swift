@@ -89,12 +89,20 @@ struct Report: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of the text report.")
     var json = false
 
+    @Option(name: .long, help: "Cores to read with (default: every core, up to 8). 1 reads in one pass on one core.")
+    var jobs: Int?
+
     @OptionGroup var logs: LogSelection
+
+    func validate() throws {
+        if let jobs, jobs < 1 || jobs > 64 { throw ValidationError("--jobs takes 1 to 64 (found \(jobs))") }
+    }
 
     func run() throws {
         let (inputs, child) = try logs.open(command: "report")
         var builder = ReportBuilder(format: logs.format, reference: Timestamp(seconds: Date().timeIntervalSince1970),
                                     utcOffset: LogTranslator.localUTCOffset())
+        if let jobs { builder.jobs = jobs }
         var readFailed = false
         for input in inputs {
             do {

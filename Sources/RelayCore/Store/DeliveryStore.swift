@@ -68,6 +68,10 @@ public struct DeliveryStore: Sendable {
     private var lastWasSession = false
     /// A message dropped at its `done` no longer has a slot; its id is kept for that one event.
     private var lastFinishedID: String?
+    /// Reading a later chunk: the ids of messages queued in it (hashed; a collision only costs a
+    /// re-read), and those whose events are left to the chunks before.
+    private var bornIDs: Set<Int> = []
+    private var deferredIDs: Set<String> = []
 
     public init(options: Options = Options()) {
         self.options = options
@@ -102,19 +106,83 @@ public struct DeliveryStore: Sendable {
 
     /// Reads one log line (without its newline) and applies it.
     public mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
+        switch apply(line: line, unplaced: unplaced, inChunk: false) {
+        case .applied(let a): return a
+        case .session, .deferred: return .event
+        }
+    }
+
+    /// What a store reading a later chunk of a log did with a line (``applyInChunk(line:unplaced:)``).
+    public enum ChunkApplied {
+        case applied(Applied)
+        /// A session event: applied here (for this chunk's findings), and to be applied again to
+        /// the store of the chunks before, which names peers for the messages it finishes.
+        case session
+        /// Not applied: its message began before this chunk (or this chunk holds no `queued` for
+        /// it before this line). The line is replayed on the store of the chunks before, in order.
+        case deferred
+    }
+
+    /// Applies a line of a chunk that is not the log's first, when earlier chunks are read at the
+    /// same time by other stores. Only messages whose `queued` event is in this chunk are built
+    /// here; every other message's events are deferred, so a message is never split between two
+    /// records. ``bornHere(_:)`` then says whether a message of the earlier chunks was queued
+    /// again here (an id reused while still in flight), which this split cannot follow.
+    public mutating func applyInChunk(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void = { _ in }) -> ChunkApplied {
+        apply(line: line, unplaced: unplaced, inChunk: true)
+    }
+
+    /// The ids of the messages held (with `dropFinished`, those in flight), without their records.
+    public var heldIDs: Dictionary<String, Int>.Keys { slotByID.keys }
+
+    /// Whether this chunk's store built a message with this id (from a `queued` event).
+    public func bornHere(_ id: String) -> Bool { bornIDs.contains(id.hashValue) }
+
+    /// Takes over the messages of the chunk after this store's (still in flight at its end, none
+    /// of them held here: see ``bornHere(_:)``) and its count of unplaced events. Its peers
+    /// are not taken: its session events are replayed here in order.
+    public mutating func adoptUnfinished(of later: inout DeliveryStore) {
+        unplacedCount += later.unplacedCount
+        let slots = later.slotByID.values.sorted()
+        for s in slots {
+            var record = MessageRecord(id: "", at: later.records[s].firstSeen)
+            swap(&record, &later.records[s])
+            let free = records.count
+            slotByID[record.id] = free
+            records.append(record)
+            live.append(true)
+        }
+        later.slotByID = [:]
+        later.records = []
+        later.live = []
+        later.freeSlots = []
+        later.lastSlot = -1
+    }
+
+    private mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void, inChunk: Bool) -> ChunkApplied {
         var raw = RawEvent(JSONScanner(line))
         switch LogDecoder.scan(line, into: &raw) {
         case .event: break
-        case .unknownEvent(let name): return .unknownEvent(name)
-        case .blank: return .blank
-        case .malformed(let why): return .malformed(why)
+        case .unknownEvent(let name): return .applied(.unknownEvent(name))
+        case .blank: return .applied(.blank)
+        case .malformed(let why): return .applied(.malformed(why))
         }
         let kind = raw.kind!
         if kind == .session {
             peers[raw.string(raw.session)] = raw.string(raw.peer)
             lastWasSession = true
             lastFinishedID = nil
-            return .event
+            return inChunk ? .session : .applied(.event)
+        }
+        if inChunk, !holds(raw.scanner, raw.msg) {
+            let id = raw.scanner.string(raw.msg)
+            // Once deferred, always deferred: a later `queued` for the same id continues the
+            // message of the chunks before, as it would in one pass.
+            if kind != .queued || deferredIDs.contains(id) {
+                deferredIDs.insert(id)
+                return .deferred
+            }
+            bornIDs.insert(id.hashValue)
         }
         let slot = self.slot(raw.scanner, raw.msg, at: raw.ts)
         lastWasSession = false
@@ -127,10 +195,16 @@ public struct DeliveryStore: Sendable {
             records[slot].unplacedEvents += 1
             unplaced(n)
         }
-        guard kind == .done else { return .event }
+        guard kind == .done else { return .applied(.event) }
         finishedRecord = keep ? records[slot] : release(slot)
         if !keep { lastFinishedID = finishedRecord?.id }
-        return .finished
+        return .applied(.finished)
+    }
+
+    /// Whether the message a line names has a record here (without building its id).
+    private func holds(_ sc: JSONScanner, _ msg: StringSlice) -> Bool {
+        if lastSlot >= 0, live[lastSlot], sc.matches(records[lastSlot].id, msg) { return true }
+        return slotByID[sc.string(msg)] != nil
     }
 
     private mutating func slot(_ sc: JSONScanner, _ msg: StringSlice, at ts: Timestamp) -> Int {

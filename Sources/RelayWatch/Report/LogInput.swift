@@ -42,6 +42,59 @@ public final class LogInput {
 
     deinit { close(fd) }
 
+    /// The size of a plain (not gzip) regular file, which can be read in parts at once; nil for
+    /// stdin, a pipe or a gzip file, which are read as a stream.
+    public var splittableSize: Int? {
+        guard path != "-" else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var magic: (UInt8, UInt8) = (0, 0)
+        if pread(fd, &magic, 2, 0) == 2, magic == (0x1F, 0x8B) { return nil }
+        return Int(st.st_size)
+    }
+
+    /// Where `count` parts of a plain file start and end, each boundary moved to just after a
+    /// newline, so every part holds whole lines (a part can be empty when a line is longer than
+    /// a part). Reads a few bytes at each boundary, nothing more.
+    public func lineAlignedParts(_ count: Int, size: Int) -> [Range<Int>] {
+        var starts = [0]
+        let probe = UnsafeMutableRawPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { probe.deallocate() }
+        for k in 1..<max(1, count) {
+            var at = max(size * k / count, starts.last!)
+            var found = false
+            while at < size, !found {
+                let n = pread(fd, probe, 1 << 16, off_t(at))
+                guard n > 0 else { break }
+                if let hit = memchr(probe, 0x0A, n) {
+                    at += UnsafeRawPointer(hit) - UnsafeRawPointer(probe) + 1
+                    found = true
+                } else {
+                    at += n
+                }
+            }
+            starts.append(found ? at : size)
+        }
+        starts.append(size)
+        return (0..<max(1, count)).map { starts[$0]..<starts[$0 + 1] }
+    }
+
+    /// Reads the bytes of `range` (a part from ``lineAlignedParts(_:size:)``) in chunks. Safe to
+    /// call from several threads at once: it reads at offsets and moves no shared position.
+    public func forEachChunk(in range: Range<Int>, size: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) throws(OpenError) {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        var at = range.lowerBound
+        while at < range.upperBound {
+            let n = pread(fd, buffer, min(size, range.upperBound - at), off_t(at))
+            if n < 0, errno == EINTR { continue }
+            if n < 0 { throw OpenError(path: path, reason: String(cString: strerror(errno))) }
+            if n == 0 { throw OpenError(path: path, reason: "file shrank while it was read") }
+            body(UnsafeRawBufferPointer(start: buffer, count: n))
+            at += n
+        }
+    }
+
     /// Reads the whole input in chunks, handing each to `body`. Throws on a read error (an I/O error,
     /// a corrupt or truncated gzip stream) after handing on everything read before it.
     public func forEachChunk(size: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) throws(OpenError) {

@@ -21,25 +21,37 @@ public struct ReportBuilder {
         public var anomalies: [Anomaly]
     }
 
-    public private(set) var messages = 0
-    public private(set) var recipients = 0
-    public private(set) var events = 0
-    public private(set) var unknownEvents = 0
-    public private(set) var malformed = 0
+    public internal(set) var messages = 0
+    public internal(set) var recipients = 0
+    public internal(set) var events = 0
+    public internal(set) var unknownEvents = 0
+    public internal(set) var malformed = 0
     /// The first malformed lines, for the user to look at (all are counted).
-    public private(set) var malformedSamples: [MalformedLine] = []
-    public private(set) var unplaced: [DeliveryStore.Unplaced] = []
-    public private(set) var unplacedCount = 0
-    public private(set) var findings: [MessageFindings] = []
+    public internal(set) var malformedSamples: [MalformedLine] = []
+    public internal(set) var unplaced: [DeliveryStore.Unplaced] = []
+    public internal(set) var unplacedCount = 0
+    public internal(set) var findings: [MessageFindings] = []
     /// Messages only partly in the log (events that could not be placed): reply rules skipped.
-    public private(set) var partialMessages = 0
+    public internal(set) var partialMessages = 0
 
     public static let sampleLimit = 20
 
-    private var store = DeliveryStore(options: .init(keepAcceptedReplyText: false, dropFinished: true))
+    /// Cores to read with (`report --jobs`); 1 reads in one pass on one core.
+    public var jobs = ReportBuilder.defaultJobs
+    /// Parts to cut a plain file into, whatever its size and the cores (the tests' 1, 2 and 7);
+    /// nil: one a core.
+    public var parts: Int?
+    /// Parts of files read at once so far, and those read again in one pass (an id reused while
+    /// in flight across a cut): for the tests and the benchmark.
+    public internal(set) var partsRead = 0
+    public internal(set) var partsReadAgain = 0
+
+    var store = DeliveryStore(options: .init(keepAcceptedReplyText: false, dropFinished: true))
+    /// Set while this builder reads a part of a file after its first (see ReportBuilder+Parts).
+    var laterPart: LaterPart?
     /// Tells the format (`.auto` until the first line that is not blank decides it) and turns
     /// another MTA's lines into v1 lines.
-    private var translator: LogTranslator
+    var translator: LogTranslator
     /// The log's format.
     public var format: LogFormat { translator.format }
     /// Lines another MTA's adapter used though their end was cut off.
@@ -65,9 +77,15 @@ public struct ReportBuilder {
     /// Reads one input to its end. Events continue across inputs: rotated logs given in order read
     /// as one log.
     public mutating func read(_ input: LogInput) throws(LogInput.OpenError) {
-        if translator.adapts { return try readInTwoStages(input) }
-        var splitter = LineSplitter()
         let name = input.path == "-" ? "<stdin>" : input.path
+        if let size = input.splittableSize {
+            let parts = self.parts ?? Self.partCount(size: size, jobs: jobs)
+            if parts > 1, startsAsDeliveryLog(input, size: size) {
+                return try readInParts(input, name: name, size: size, parts: parts)
+            }
+        }
+        if translator.adapts, jobs > 1 { return try readInTwoStages(input) }
+        var splitter = LineSplitter()
         var failure: LogInput.OpenError?
         do {
             try input.forEachChunk { chunk in
@@ -171,16 +189,29 @@ public struct ReportBuilder {
     static let usedAnyway = " (what it says was used)"
 
     /// One delivery-log v1 line, read or translated.
-    private mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer) {
+    mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer) {
         var notes: [DeliveryStore.Unplaced] = []
-        let applied = store.apply(line: bytes) { notes.append($0) }
-        for note in notes { noteUnplaced(note) }
+        let applied: DeliveryStore.Applied
+        if laterPart == nil {
+            applied = store.apply(line: bytes) { notes.append($0) }
+        } else {
+            switch store.applyInChunk(line: bytes, unplaced: { notes.append($0) }) {
+            case .applied(let a): applied = a
+            case .session:
+                laterPart!.replay.append(bytes, number: number, session: true)
+                applied = .event
+            case .deferred:
+                laterPart!.replay.append(bytes, number: number, session: false)
+                return
+            }
+        }
+        for note in notes { noteUnplaced(note, line: number) }
         switch applied {
         case .event:
             events += 1
         case .finished:
             events += 1
-            if let finished = store.takeFinished() { analyse(finished) }
+            if let finished = store.takeFinished() { analyse(finished, line: number) }
         case .unknownEvent:
             events += 1
             unknownEvents += 1
@@ -191,7 +222,7 @@ public struct ReportBuilder {
         }
     }
 
-    private mutating func noteMalformed(_ file: String, _ number: Int, _ reason: String) {
+    mutating func noteMalformed(_ file: String, _ number: Int, _ reason: String) {
         malformed += 1
         if malformedSamples.count < Self.sampleLimit {
             malformedSamples.append(MalformedLine(file: file, line: number, reason: reason))
@@ -202,12 +233,21 @@ public struct ReportBuilder {
     /// them: they have not left the queue).
     public mutating func finish() {
         let rest = store.unfinished.sorted { ($0.firstSeen, $0.id) < ($1.firstSeen, $1.id) }
-        for m in rest { analyse(m) }
+        for m in rest { analyse(m, line: 0) }
     }
 
     public var anomalyCount: Int { findings.reduce(0) { $0 + $1.anomalies.count } }
 
-    private mutating func analyse(_ m: MessageRecord) {
+    /// `line`: where the message's `done` is (in a later part, its findings are placed by it).
+    mutating func analyse(_ m: MessageRecord, line: Int) {
+        if laterPart != nil {
+            // A peer named by a session of an earlier part is known only once the parts are
+            // merged: the message is judged then, in its place.
+            guard m.transactions.allSatisfy({ store.peers[$0.session] != nil }) else {
+                laterPart!.unjudged.append((line, m))
+                return
+            }
+        }
         messages += 1
         if m.unplacedEvents > 0 { partialMessages += 1 }
         // Recipients of the queued event; for a message whose `queued` is before the log's start,
@@ -220,11 +260,15 @@ public struct ReportBuilder {
         if !anomalies.isEmpty {
             findings.append(MessageFindings(msg: m.id, from: m.from, recipients: m.recipients.count,
                                             done: m.done, anomalies: anomalies))
+            laterPart?.findingLines.append(line)
         }
     }
 
-    private mutating func noteUnplaced(_ u: DeliveryStore.Unplaced) {
+    mutating func noteUnplaced(_ u: DeliveryStore.Unplaced, line: Int) {
         unplacedCount += 1
-        if unplaced.count < Self.sampleLimit { unplaced.append(u) }
+        if unplaced.count < Self.sampleLimit {
+            unplaced.append(u)
+            laterPart?.unplacedLines.append(line)
+        }
     }
 }

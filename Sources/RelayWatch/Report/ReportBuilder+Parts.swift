@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RelayCore
+
+/// Reading one plain file in parts at once, one part per core, with the same findings and counts
+/// as reading it in one pass.
+///
+/// The file is cut at line boundaries. The first part is read as usual. Each later part is read
+/// by a builder of its own that builds only the messages queued inside the part; a line about a
+/// message from before (in flight at the cut) is kept aside, as is every session line (peer
+/// names are needed by findings anywhere after). A message finished in the part whose sessions
+/// began before it waits to be judged. Then, in order, each part is merged into the builder of
+/// the parts before it: its kept lines are applied there and its waiting messages judged there,
+/// each at its place among the part's own findings, and its messages still in flight move over.
+/// The one case the split cannot follow, a message id queued again inside a part while a message
+/// of that id from before is still in flight, is caught at the merge and that part is read again
+/// in one pass.
+extension ReportBuilder {
+    /// What a builder reading a later part keeps for the merge.
+    struct LaterPart {
+        var replay = ReplayLines()
+        /// Messages finished here whose peers are named by sessions of an earlier part.
+        var unjudged: [(line: Int, record: MessageRecord)] = []
+        /// The line of each of this part's findings and unplaced samples, to merge in order.
+        var findingLines: [Int] = []
+        var unplacedLines: [Int] = []
+        /// Lines in the part.
+        var lines = 0
+    }
+
+    /// Lines kept for the merge: their bytes in one buffer.
+    struct ReplayLines {
+        struct Entry {
+            var start: Int
+            var count: Int
+            var number: Int
+            var session: Bool
+        }
+        var bytes: [UInt8] = []
+        var entries: [Entry] = []
+
+        mutating func append(_ line: UnsafeRawBufferPointer, number: Int, session: Bool) {
+            entries.append(Entry(start: bytes.count, count: line.count, number: number, session: session))
+            bytes.append(contentsOf: line)
+        }
+    }
+
+    /// Parts for a file of `size` bytes read with `jobs` cores: one a core, none under 4 MB.
+    static func partCount(size: Int, jobs: Int) -> Int {
+        max(1, min(jobs, size / (4 << 20)))
+    }
+
+    /// The cores to use when none are named: those online, at most 8.
+    public static var defaultJobs: Int { max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Reads a plain delivery-log v1 file in `parts` parts, each on a thread of its own.
+    mutating func readInParts(_ input: LogInput, name: String, size: Int, parts: Int) throws(LogInput.OpenError) {
+        let ranges = input.lineAlignedParts(parts, size: size)
+        partsRead += ranges.count
+        let later = UnsafeMutablePointer<ReportBuilder>.allocate(capacity: ranges.count)
+        let failures = UnsafeMutablePointer<LogInput.OpenError?>.allocate(capacity: ranges.count)
+        defer {
+            later.deinitialize(count: ranges.count).deallocate()
+            failures.deinitialize(count: ranges.count).deallocate()
+        }
+        for k in ranges.indices {
+            var b = ReportBuilder(format: .mailrelayd)
+            b.laterPart = LaterPart()
+            (later + k).initialize(to: b)
+            (failures + k).initialize(to: nil)
+        }
+        let shared = UnsafeSendable(later), failed = UnsafeSendable(failures)
+        let workers = ranges.indices.dropFirst().map { k in
+            Worker {
+                do throws(LogInput.OpenError) {
+                    shared.pointer[k].laterPart!.lines = try shared.pointer[k].readPart(input, ranges[k], name: name)
+                } catch {
+                    failed.pointer[k] = error
+                }
+            }
+        }
+        // The first part on this thread, into this builder, as any file is read.
+        var firstFailure: LogInput.OpenError?
+        var lineOffset = 0
+        do throws(LogInput.OpenError) {
+            lineOffset = try readPart(input, ranges[0], name: name)
+        } catch {
+            firstFailure = error
+        }
+        for (k, worker) in zip(ranges.indices.dropFirst(), workers) {
+            worker.join()
+            if firstFailure != nil { continue }
+            if let f = failures[k] { firstFailure = f; continue }
+            let lines = later[k].laterPart!.lines
+            if !merge(&later[k], name: name, lineOffset: lineOffset) {
+                // Read again in one pass, after the parts before (see the type's comment).
+                partsReadAgain += 1
+                do throws(LogInput.OpenError) {
+                    try readPart(input, ranges[k], name: name, lineOffset: lineOffset)
+                } catch {
+                    firstFailure = error
+                }
+            }
+            lineOffset += lines
+        }
+        if let firstFailure { throw firstFailure }
+    }
+
+    /// Whether the file is (or, with `--from auto`, its first line that is not blank shows it
+    /// is) mailrelayd's delivery log, the format read in parts. Settles the format when it does.
+    mutating func startsAsDeliveryLog(_ input: LogInput, size: Int) -> Bool {
+        switch format {
+        case .mailrelayd: return true
+        case .auto: break
+        default: return false
+        }
+        var splitter = LineSplitter()
+        var told: LogFormat?
+        try? input.forEachChunk(in: 0..<min(size, 1 << 20)) { chunk in
+            guard told == nil else { return }
+            splitter.feed(chunk) { _, line, overlong in
+                guard told == nil, !overlong, line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
+                told = LogFormat.detect(line)
+                // The translator tells the same from the same line, and keeps nothing of a v1 line.
+                if told == .mailrelayd { _ = translator.translate(line) }
+            }
+        }
+        return told == .mailrelayd
+    }
+
+    /// Reads the lines of one part; returns how many there were.
+    @discardableResult
+    mutating func readPart(_ input: LogInput, _ range: Range<Int>, name: String, lineOffset: Int = 0) throws(LogInput.OpenError) -> Int {
+        var splitter = LineSplitter()
+        var failure: LogInput.OpenError?
+        do throws(LogInput.OpenError) {
+            try input.forEachChunk(in: range) { chunk in
+                splitter.feed(chunk) { number, bytes, overlong in self.line(name, number + lineOffset, bytes, overlong: overlong) }
+            }
+        } catch {
+            failure = error
+        }
+        splitter.finish { number, bytes, overlong in self.line(name, number + lineOffset, bytes, overlong: overlong) }
+        if let failure { throw failure }
+        return splitter.lineNumber
+    }
+
+    /// Merges the builder of the next part into this one (see the type's comment). False, with
+    /// nothing changed, when a message of this builder still in flight was queued again there.
+    mutating func merge(_ next: inout ReportBuilder, name: String, lineOffset: Int) -> Bool {
+        guard let part = next.laterPart else { return false }
+        for id in store.heldIDs where next.store.bornHere(id) { return false }
+        next.laterPart = nil
+        var finding = 0, sample = 0
+        // The part's own findings and unplaced samples up to a line, in their place.
+        func catchUp(to line: Int) {
+            while finding < next.findings.count, part.findingLines[finding] < line {
+                findings.append(next.findings[finding])
+                finding += 1
+            }
+            while sample < next.unplaced.count, part.unplacedLines[sample] < line {
+                if unplaced.count < Self.sampleLimit { unplaced.append(next.unplaced[sample]) }
+                sample += 1
+            }
+        }
+        var waiting = 0
+        part.replay.bytes.withUnsafeBytes { all in
+            for e in part.replay.entries {
+                // Messages of the part judged before this line.
+                while waiting < part.unjudged.count, part.unjudged[waiting].line < e.number {
+                    catchUp(to: part.unjudged[waiting].line)
+                    analyse(part.unjudged[waiting].record, line: part.unjudged[waiting].line + lineOffset)
+                    waiting += 1
+                }
+                catchUp(to: e.number)
+                let line = UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)])
+                if e.session {
+                    // Counted where it was read; here it names the peer for what follows.
+                    _ = store.apply(line: line)
+                } else {
+                    apply(name, e.number + lineOffset, line)
+                }
+            }
+        }
+        while waiting < part.unjudged.count {
+            catchUp(to: part.unjudged[waiting].line)
+            analyse(part.unjudged[waiting].record, line: part.unjudged[waiting].line + lineOffset)
+            waiting += 1
+        }
+        catchUp(to: Int.max)
+        messages += next.messages
+        recipients += next.recipients
+        events += next.events
+        unknownEvents += next.unknownEvents
+        malformed += next.malformed
+        partialMessages += next.partialMessages
+        unplacedCount += next.unplacedCount
+        for m in next.malformedSamples where malformedSamples.count < Self.sampleLimit {
+            malformedSamples.append(MalformedLine(file: m.file, line: m.line + lineOffset, reason: m.reason))
+        }
+        store.adoptUnfinished(of: &next.store)
+        return true
+    }
+}
