@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relaywatch-bench",
         abstract: "Benchmark relaywatch report against jq on a generated delivery log.",
-        subcommands: [Run.self, MonitorBench.self, MonitorLoadBench.self, SnapshotBench.self, RelayBench.self, PostfixBench.self, EximBench.self, Generate.self, ReportChild.self, MonitorChild.self],
+        subcommands: [Run.self, DecoderBench.self, MonitorBench.self, MonitorLoadBench.self, SnapshotBench.self, RelayBench.self, PostfixBench.self, EximBench.self, Generate.self, ReportChild.self, MonitorChild.self],
         defaultSubcommand: Run.self
     )
 }
@@ -60,18 +60,20 @@ func writeLog(events: Int, seed: UInt64, to path: String) throws -> LoadGenerato
 struct ReportChild: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report-child", shouldDisplay: false)
     @Argument var file: String
-    @Option(help: "Stop after this stage: split, scan, decode or full (for profiling).") var stage = "full"
+    @Option(help: "Stop after this stage: split, scan, scan or decode (scan-bytes, decode-bytes: with the byte-level reader alone) or full (for profiling).") var stage = "full"
 
     func run() throws {
         if stage != "full" {
             var splitter = LineSplitter()
             var events = 0, bytes = 0
-            let decode = stage == "decode", check = stage == "scan"
+            let decode = stage == "decode", check = stage == "scan", byteLevel = stage == "decode-bytes", checkBytes = stage == "scan-bytes"
             try LogInput(path: file).forEachChunk { chunk in
                 splitter.feed(chunk) { _, line, _ in
                     bytes += line.count
                     if decode, case .event = LogDecoder.decode(line) { events += 1 }
+                    if byteLevel, case .event = LogDecoder.decodeByteLevel(line) { events += 1 }
                     if check, LogDecoder.check(line) { events += 1 }
+                    if checkBytes, LogDecoder.check(line, byteLevel: true) { events += 1 }
                 }
             }
             StandardStreams.out("{\"events\":\(events),\"bytes\":\(bytes)}\n")

@@ -33,11 +33,23 @@ public enum LogDecoder {
         }
     }
 
+    /// ``decode(_:)`` with the byte-level reader alone, never the structural fast path: the
+    /// tests check that both read every line alike, the benchmark times both.
+    public static func decodeByteLevel(_ line: UnsafeRawBufferPointer) -> DecodedLine {
+        var raw = RawEvent(JSONScanner(line))
+        switch scan(line, into: &raw, structural: false) {
+        case .event: return .event(raw.event())
+        case .unknownEvent(let name): return .unknownEvent(name)
+        case .blank: return .blank
+        case .malformed(let why): return .malformed(why)
+        }
+    }
+
     /// Reads and checks a line without building anything: true for a usable event. The
     /// benchmark uses it to show what parsing alone costs.
-    public static func check(_ line: UnsafeRawBufferPointer) -> Bool {
+    public static func check(_ line: UnsafeRawBufferPointer, byteLevel: Bool = false) -> Bool {
         var raw = RawEvent(JSONScanner(line))
-        if case .event = scan(line, into: &raw) { return true }
+        if case .event = scan(line, into: &raw, structural: !byteLevel) { return true }
         return false
     }
 
@@ -52,13 +64,17 @@ public enum LogDecoder {
     /// Reads and checks a line into `raw` without building its Strings. The store ingests that
     /// directly, so the report never pays for values it does not keep; ``decode(_:)`` builds the
     /// event from it. (An inout result: the raw event is a few hundred bytes, not worth copying.)
-    static func scan(_ line: UnsafeRawBufferPointer, into raw: inout RawEvent) -> Scanned {
+    static func scan(_ line: UnsafeRawBufferPointer, into raw: inout RawEvent, structural: Bool = true) -> Scanned {
         if line.count > maxLineLength { return .malformed("line longer than \(maxLineLength) bytes") }
-        if raw.scanner.peek() == nil { return .blank }
-        do {
-            try raw.read()
-        } catch {
-            return .malformed("\(error.reason) at byte \(error.offset + 1)")
+        // The structural fast path first; what it refuses (and every malformed line) is read
+        // byte by byte (see RawEvent.readStructural).
+        if !structural || !raw.readStructural(line) {
+            if raw.scanner.peek() == nil { return .blank }
+            do {
+                try raw.read()
+            } catch {
+                return .malformed("\(error.reason) at byte \(error.offset + 1)")
+            }
         }
         if let problem = raw.problem() { return .malformed(problem) }
         if raw.kind == nil { return .unknownEvent(raw.scanner.string(raw.eventName)) }

@@ -1,0 +1,57 @@
+#include "CStructural.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__SSE2__)
+#include <emmintrin.h>
+
+/// One 16-byte vector: its quote bits; bytes that send the line to the byte-level reader are
+/// or-ed into *refuse (a backslash; below 0x20 as signed bytes, which also catches every byte
+/// from 0x80 up: control characters and non-ASCII in one compare).
+static inline uint32_t vector_bits(const uint8_t *p, uint32_t *refuse) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    *refuse |= (uint32_t)_mm_movemask_epi8(odd);
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+}
+#else
+static inline uint32_t vector_bits(const uint8_t *p, uint32_t *refuse) {
+    uint32_t q = 0, r = 0;
+    for (int k = 0; k < 16; k++) {
+        uint8_t c = p[k];
+        if (c == '"') q |= 1u << k;
+        if (c == '\\' || c < 0x20 || c >= 0x80) r |= 1u << k;
+    }
+    *refuse |= r;
+    return q;
+}
+#endif
+
+long rw_quote_bitmap(const uint8_t *line, size_t count, uint64_t *words, size_t capacity) {
+    size_t nwords = (count + 63) / 64;
+    if (nwords > capacity) return -1;
+    uint32_t refuse = 0;
+    uint64_t parity = 0;
+    size_t at = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        uint64_t word = 0;
+        for (int k = 0; k < 4; k++, at += 16) {
+            uint32_t bits;
+            if (at + 16 <= count) {
+                bits = vector_bits(line + at, &refuse);
+            } else if (at < count) {
+                // The last few bytes, padded with spaces (neither quotes nor refused).
+                uint8_t tail[16];
+                memset(tail, 0x20, sizeof tail);
+                memcpy(tail, line + at, count - at);
+                bits = vector_bits(tail, &refuse);
+            } else {
+                break;
+            }
+            word |= (uint64_t)bits << (16 * k);
+        }
+        words[w] = word;
+        parity ^= word;
+    }
+    if (refuse || (__builtin_popcountll(parity) & 1)) return -1;
+    return 0;
+}
