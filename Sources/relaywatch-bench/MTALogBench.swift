@@ -46,7 +46,9 @@ struct MTALogComparison {
         guard access(sibling, X_OK) == 0 else { throw ValidationError("build relaywatch beside the bench (swift build -c release)") }
         let json = "\(dir)/\(format)-report.json"
         var rows: [(String, Measure)] = []
-        let report = try best(runs) { try measure([sibling, "report", "--from", format, "--json", log], stdout: json, okStatus: [0, 1]) }
+        let single = try best(runs) { try measure(reportCommand(me, log, jobs: 1, from: format), stdout: json, okStatus: [0, 1]) }
+        rows.append(("relaywatch report --from \(format), 1 core", single))
+        let report = try best(runs) { try measure(reportCommand(me, log, jobs: 2, from: format), stdout: json, okStatus: [0, 1]) }
         rows.append(("relaywatch report --from \(format)", report))
         var anchorTime: Measure?
         if let anchor {
@@ -61,15 +63,16 @@ struct MTALogComparison {
             // To a file: GNU grep stops at the first match when its output is /dev/null.
             rows.append(("grep -c '\(grepPattern)' (I/O floor)", try best(runs) { try measure([grep, "-c", grepPattern, log], stdout: "\(dir)/grep.out") }))
         }
-        print("tool                                time     lines/s      MB/s   peak RSS")
+        print("tool                                       time     lines/s      MB/s   peak RSS")
         for (name, m) in rows {
-            print(name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            print(name.padding(toLength: 41, withPad: " ", startingAt: 0)
                   + String(format: "%6.2f s  %10.0f  %8.0f  %6.1f MB", m.seconds, Double(lines) / m.seconds,
                            Double(size) / 1e6 / m.seconds, Double(m.maxRSSKiB) / 1024))
         }
         if let anchorTime, let anchor {
-            print(String(format: "\nrelaywatch report --from %@ is %.1fx %@'s speed (target: %.0fx); peak RSS %.1f MB (target: < 150 MB)",
-                         format, anchorTime.seconds / report.seconds, anchor.name, target, Double(report.maxRSSKiB) / 1024))
+            print(String(format: "\nrelaywatch report --from %@ on 2 cores is %.1fx %@'s speed (target: %.0fx), on 1 core %.1fx; peak RSS %.1f MB (target: < 150 MB)",
+                         format, anchorTime.seconds / report.seconds, anchor.name, target, anchorTime.seconds / single.seconds,
+                         Double(max(report.maxRSSKiB, single.maxRSSKiB)) / 1024))
         }
         let text = (try? String(contentsOfFile: json, encoding: .utf8)) ?? ""
         if let o = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {

@@ -78,13 +78,16 @@ public struct ReportBuilder {
     /// as one log.
     public mutating func read(_ input: LogInput) throws(LogInput.OpenError) {
         let name = input.path == "-" ? "<stdin>" : input.path
-        if let size = input.splittableSize {
+        let size = input.splittableSize
+        if let size {
             let parts = self.parts ?? Self.partCount(size: size, jobs: jobs)
             if parts > 1, startsAsDeliveryLog(input, size: size) {
                 return try readInParts(input, name: name, size: size, parts: parts)
             }
         }
-        if translator.adapts, jobs > 1 { return try readInTwoStages(input) }
+        // Another MTA's log, or a stream that cannot be cut (gzip, stdin, a pipe): one core reads
+        // (and inflates, and translates), the other parses and analyses.
+        if jobs > 1, translator.adapts || size == nil { return try readInTwoStages(input) }
         var splitter = LineSplitter()
         var failure: LogInput.OpenError?
         do {
@@ -101,10 +104,11 @@ public struct ReportBuilder {
         if let failure { throw failure }
     }
 
-    /// Another MTA's log (or one whose format is still to be told): this thread reads the input,
-    /// cuts it into lines and translates them into v1 lines, in batches of a few megabytes; a
-    /// second thread applies them to the store and analyses the messages as they finish. The
-    /// adapter and the store each take about half the work, so the two cores share it. The stages
+    /// Another MTA's log (or one whose format is still to be told, or a stream): this thread
+    /// reads the input (inflating gzip), cuts it into lines and translates them into v1 lines (a
+    /// v1 line passes as it is), in batches of a few megabytes; a second thread applies them to
+    /// the store and analyses the messages as they finish. For another MTA the adapter and the
+    /// store each take about half the work; for a gzip delivery log, inflating and parsing. The stages
     /// share nothing but the batches: the reading stage works on locals, written back at the end.
     private mutating func readInTwoStages(_ input: LogInput) throws(LogInput.OpenError) {
         let name = input.path == "-" ? "<stdin>" : input.path
