@@ -99,19 +99,22 @@ struct JSONScanner {
     /// When the next bytes are `"` followed by the literal (a key, its closing quote and the
     /// colon; see `FieldName.literal`), consumes them and returns true; otherwise nothing is consumed.
     @inline(__always) mutating func takeKey(_ literal: (UInt64, UInt64, Int)) -> Bool {
+        guard i + 17 <= end, base[i] == 0x22, Self.bytes(at: UnsafeRawPointer(base + i + 1), are: literal) else { return false }
+        i += 1 + literal.2
+        return true
+    }
+
+    /// Whether the bytes at `p` (16 of them readable) are `literal`, a key's bytes with its
+    /// closing quote and colon as two little-endian words and a length (``FieldName/literal``).
+    @inline(__always) static func bytes(at p: UnsafeRawPointer, are literal: (UInt64, UInt64, Int)) -> Bool {
         let (w0, w1, n) = literal
-        guard i + 17 <= end, base[i] == 0x22 else { return false }
-        let p = UnsafeRawPointer(base + i + 1)
         let a = p.loadUnaligned(as: UInt64.self)
         if n <= 8 {
             let mask = n == 8 ? UInt64.max : (UInt64(1) << (8 * n)) - 1
-            guard a & mask == w0 else { return false }
-        } else {
-            let mask = (UInt64(1) << (8 * (n - 8))) - 1
-            guard a == w0, p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & mask == w1 else { return false }
+            return a & mask == w0
         }
-        i += 1 + n
-        return true
+        let mask = (UInt64(1) << (8 * (n - 8))) - 1
+        return a == w0 && p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & mask == w1
     }
 
     /// A string's raw bytes when it has no escapes (the common case); keys are read this way.

@@ -113,18 +113,8 @@ extension RawEvent {
     /// When the bytes after the quote at i are the key `literal` stands for with its closing
     /// quote and colon (``FieldName/literal``), where its value starts.
     @inline(__always) private static func key(_ literal: (UInt64, UInt64, Int), _ b: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int? {
-        let (w0, w1, n) = literal
-        guard i + 17 <= count else { return nil }
-        let p = UnsafeRawPointer(b + i + 1)
-        let a = p.loadUnaligned(as: UInt64.self)
-        if n <= 8 {
-            let mask = n == 8 ? UInt64.max : (UInt64(1) << (8 * n)) - 1
-            guard a & mask == w0 else { return nil }
-        } else {
-            let mask = (UInt64(1) << (8 * (n - 8))) - 1
-            guard a == w0, p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & mask == w1 else { return nil }
-        }
-        return i + 1 + n
+        guard i + 17 <= count, JSONScanner.bytes(at: UnsafeRawPointer(b + i + 1), are: literal) else { return nil }
+        return i + 1 + literal.2
     }
 
     /// The field a key names, its bytes loaded as words (the line goes on at least `room` bytes
