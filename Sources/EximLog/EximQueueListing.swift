@@ -87,25 +87,35 @@ public struct EximQueuedMessage: Sendable, Equatable {
 
         static func age(_ f: Substring) -> Double? {
             guard let unit = f.last, let n = Double(f.dropLast()) else { return nil }
+            let scale: Double
             switch unit {
-            case "s": return n
-            case "m": return n * 60
-            case "h": return n * 3600
-            case "d": return n * 86_400
-            case "w": return n * 604_800
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            case "d": scale = 86_400
+            case "w": scale = 604_800
             default: return nil
             }
+            // Double also reads "inf", "nan" and 1e400: an age is a finite span (under a
+            // thousand years), or the line is not Exim's.
+            let age = n * scale
+            return age.isFinite && age >= 0 && age < 3.2e10 ? age : nil
         }
 
         static func size(_ f: Substring) -> Int? {
-            if let n = Int(f) { return n }
+            if let n = Int(f) { return n >= 0 ? n : nil }
             guard let unit = f.last, let n = Double(f.dropLast()) else { return nil }
+            let scale: Double
             switch unit {
-            case "K": return Int(n * 1024)
-            case "M": return Int(n * 1024 * 1024)
-            case "G": return Int(n * 1024 * 1024 * 1024)
+            case "K": scale = 1024
+            case "M": scale = 1024 * 1024
+            case "G": scale = 1024 * 1024 * 1024
             default: return nil
             }
+            // Converting a Double past Int's range traps (the fuzzer found "222…2K"): a size
+            // beyond a petabyte is not a message's.
+            let bytes = n * scale
+            return bytes.isFinite && bytes >= 0 && bytes < 1e15 ? Int(bytes) : nil
         }
     }
 }
