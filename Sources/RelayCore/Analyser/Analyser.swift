@@ -168,7 +168,8 @@ public enum Analyser {
         guard let first = v.tooManyPositions.first, first < 100 else { return nil }
         let acceptedBefore = v.meanings[..<first].filter { $0 == .accepted }.count
         let positions = v.tooManyPositions
-        let peer = peers[t.session].map { "peer \($0)" } ?? "the peer"
+        // The peer its session had when the transaction started (a session id can be reused).
+        let peer = (t.peer ?? peers[t.session]).map { "peer \($0)" } ?? "the peer"
         let accepted = acceptedBefore == first ? "" : " (\(acceptedBefore) accepted)"
         return Anomaly(rule: .peerLimitBelow100, msg: m.id, txn: t.id, rcpts: positions.map { m.recipients[Int(t.rcpts[$0])] },
                        detail: "\(peer) refused RCPT \(describePositions(positions)) with \(facts.tooManyLabel(k, in: m)) after only \(first) RCPT command\(first == 1 ? "" : "s")\(accepted); a server must take at least 100")

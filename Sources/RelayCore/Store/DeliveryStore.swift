@@ -55,8 +55,19 @@ public struct DeliveryStore: Sendable {
     private var slotByID: [String: Int] = [:]
     /// Consecutive events are usually for the same message: check it before hashing.
     private var lastSlot = -1
-    /// Session id -> peer ("host:port"), for naming the peer in findings.
+    /// Session id -> peer ("host:port") for the sessions of the window (and up to as many
+    /// older ones not yet swept away): a transaction takes its peer from here when it starts.
     public private(set) var peers: [String: String] = [:]
+    /// Where each of those sessions is among the sessions of the log (0, 1, …), and how many
+    /// sessions have been read.
+    private var sessionPlace: [String: Int] = [:]
+    public private(set) var sessionsRead = 0
+    /// A transaction names the peer of its session when that session is among the last this
+    /// many of the log. Delivery-log v1 has no event that ends a session, so without a bound the
+    /// map would grow with the log; a session this far back is long closed (a relay keeps a
+    /// connection for minutes). Counted by place in the log, not by what is in the map, so a
+    /// log read in parts names the same peers as one read in one pass.
+    public static let sessionWindow = 50_000
     public private(set) var unplacedCount = 0
     private var finishedRecord: MessageRecord?
     /// The queue id of the message the last applied event was about (nil after a session event).
@@ -108,19 +119,26 @@ public struct DeliveryStore: Sendable {
     public mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
         switch apply(line: line, unplaced: unplaced, inChunk: false) {
         case .applied(let a): return a
-        case .session, .deferred: return .event
+        case .deferred: return .event
         }
     }
 
     /// What a store reading a later chunk of a log did with a line (``applyInChunk(line:unplaced:)``).
     public enum ChunkApplied {
         case applied(Applied)
-        /// A session event: applied here (for this chunk's findings), and to be applied again to
-        /// the store of the chunks before, which names peers for the messages it finishes.
-        case session
         /// Not applied: its message began before this chunk (or this chunk holds no `queued` for
-        /// it before this line). The line is replayed on the store of the chunks before, in order.
-        case deferred
+        /// it before this line). The line is replayed on the store of the chunks before, in
+        /// order, with the peer given (a `txn` line's, looked up here where its session may be).
+        case deferred(TransactionPeer?)
+    }
+
+    /// The peer a `txn` line's transaction gets.
+    public enum TransactionPeer: Sendable {
+        /// Found (or known to be missing).
+        case named(String?)
+        /// Not in this chunk's sessions: look it up in the store of the chunks before, as it was
+        /// after `sessions` more sessions (those this chunk read before the line).
+        case after(sessions: Int)
     }
 
     /// Applies a line of a chunk that is not the log's first, when earlier chunks are read at the
@@ -138,15 +156,27 @@ public struct DeliveryStore: Sendable {
     /// Whether this chunk's store built a message with this id (from a `queued` event).
     public func bornHere(_ id: String) -> Bool { bornIDs.contains(id.hashValue) }
 
+    /// Names the peers of a record's transactions read in a later chunk whose sessions were
+    /// not in it, from this store's sessions (those of the chunks before it). Call before
+    /// ``adoptSessions(of:)``.
+    public func resolvePeers(_ m: inout MessageRecord) {
+        for k in m.transactions.indices {
+            guard let after = m.transactions[k].peerAfterSessions else { continue }
+            m.transactions[k].peer = peer(m.transactions[k].session, at: sessionsRead + after)
+            m.transactions[k].peerAfterSessions = nil
+        }
+    }
+
     /// Takes over the messages of the chunk after this store's (still in flight at its end, none
-    /// of them held here: see ``bornHere(_:)``) and its count of unplaced events. Its peers
-    /// are not taken: its session events are replayed here in order.
+    /// of them held here: see ``bornHere(_:)``) and its count of unplaced events, naming their
+    /// peers from this store's sessions first.
     public mutating func adoptUnfinished(of later: inout DeliveryStore) {
         unplacedCount += later.unplacedCount
         let slots = later.slotByID.values.sorted()
         for s in slots {
             var record = MessageRecord(id: "", at: later.records[s].firstSeen)
             swap(&record, &later.records[s])
+            resolvePeers(&record)
             let free = records.count
             slotByID[record.id] = free
             records.append(record)
@@ -159,7 +189,45 @@ public struct DeliveryStore: Sendable {
         later.lastSlot = -1
     }
 
-    private mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void, inChunk: Bool) -> ChunkApplied {
+    /// Takes over the sessions of the chunk after this store's, as if read here after its own.
+    /// Last of the merge: until then this store's sessions are those before that chunk.
+    public mutating func adoptSessions(of later: DeliveryStore) {
+        for (id, place) in later.sessionPlace {
+            peers[id] = later.peers[id]
+            sessionPlace[id] = sessionsRead + place
+        }
+        sessionsRead += later.sessionsRead
+        sweepSessions()
+    }
+
+    /// The peer of a session for a transaction that starts after `position` sessions of the log.
+    private func peer(_ session: String, at position: Int) -> String? {
+        guard let place = sessionPlace[session], place >= position - Self.sessionWindow else { return nil }
+        return peers[session]
+    }
+
+    /// Forgets sessions no later transaction can name (from time to time: the map holds the
+    /// window and at most as many again).
+    private mutating func sweepSessions() {
+        guard sessionPlace.count > 2 * Self.sessionWindow else { return }
+        let oldest = sessionsRead - Self.sessionWindow
+        for (id, place) in sessionPlace where place < oldest {
+            sessionPlace[id] = nil
+            peers[id] = nil
+        }
+    }
+
+    /// Applies a line another chunk deferred (``ChunkApplied/deferred(_:)``), with the peer it
+    /// found for a `txn` line.
+    public mutating func applyDeferred(line: UnsafeRawBufferPointer, peer: TransactionPeer?, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
+        switch apply(line: line, unplaced: unplaced, inChunk: false, givenPeer: peer) {
+        case .applied(let a): return a
+        case .deferred: return .event
+        }
+    }
+
+    private mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void, inChunk: Bool,
+                                givenPeer: TransactionPeer? = nil) -> ChunkApplied {
         var raw = RawEvent(JSONScanner(line))
         switch LogDecoder.scan(line, into: &raw) {
         case .event: break
@@ -169,10 +237,32 @@ public struct DeliveryStore: Sendable {
         }
         let kind = raw.kind!
         if kind == .session {
-            peers[raw.string(raw.session)] = raw.string(raw.peer)
+            let id = raw.string(raw.session)
+            peers[id] = raw.string(raw.peer)
+            sessionPlace[id] = sessionsRead
+            sessionsRead += 1
+            sweepSessions()
             lastWasSession = true
             lastFinishedID = nil
-            return inChunk ? .session : .applied(.event)
+            return .applied(.event)
+        }
+        // A transaction's peer, from the sessions read so far (in a later chunk, those of the
+        // chunk; one from before it is looked up at the merge).
+        var txnPeer: TransactionPeer? = nil
+        if kind == .txn {
+            if let givenPeer {
+                switch givenPeer {
+                case .named(let name): txnPeer = .named(name)
+                case .after(let n): txnPeer = .named(peer(raw.string(raw.session), at: sessionsRead + n))
+                }
+            } else {
+                let session = raw.string(raw.session)
+                if let name = peer(session, at: sessionsRead) {
+                    txnPeer = .named(name)
+                } else {
+                    txnPeer = inChunk ? .after(sessions: sessionsRead) : .named(nil)
+                }
+            }
         }
         if inChunk, !holds(raw.scanner, raw.msg) {
             let id = raw.scanner.string(raw.msg)
@@ -180,7 +270,7 @@ public struct DeliveryStore: Sendable {
             // message of the chunks before, as it would in one pass.
             if kind != .queued || deferredIDs.contains(id) {
                 deferredIDs.insert(id)
-                return .deferred
+                return .deferred(txnPeer)
             }
             bornIDs.insert(id.hashValue)
         }
@@ -189,7 +279,7 @@ public struct DeliveryStore: Sendable {
         lastFinishedID = nil
         var notes: [Unplaced] = []
         // inout, not by value: the raw event is a few hundred bytes and a copy per line shows.
-        let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, notes: &notes)
+        let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, peer: txnPeer, notes: &notes)
         for n in notes {
             unplacedCount += 1
             records[slot].unplacedEvents += 1
@@ -260,7 +350,7 @@ public struct DeliveryStore: Sendable {
 
     /// Applies one event to its message. Returns false when the message should be forgotten.
     private static func ingest(_ r: inout RawEvent, _ kind: EventKind, into m: inout MessageRecord,
-                               options: Options, notes: inout [Unplaced]) -> Bool {
+                               options: Options, peer: TransactionPeer?, notes: inout [Unplaced]) -> Bool {
         // Read the raw event's fields directly and its strings through `sc`: calling a method on
         // the inout raw event (or on the inout record) makes Swift copy the whole struct first.
         let sc = r.scanner
@@ -289,8 +379,14 @@ public struct DeliveryStore: Sendable {
             if MessageRecord.findTransaction(in: m.transactions, sc, r.txn) != nil {
                 notes.append(Unplaced(msg: m.id, reason: "transaction \(txn) started twice"))
             } else {
-                m.addTransaction(TransactionRecord(id: txn, session: sc.string(r.session), attempt: r.attempt,
-                                                   pipelined: r.pipelined, seq: seq, startedAt: r.ts, rcpts: ids))
+                var t = TransactionRecord(id: txn, session: sc.string(r.session), attempt: r.attempt,
+                                          pipelined: r.pipelined, seq: seq, startedAt: r.ts, rcpts: ids)
+                switch peer {
+                case .named(let name)?: t.peer = name
+                case .after(let n)?: t.peerAfterSessions = n
+                case nil: break
+                }
+                m.addTransaction(t)
             }
         case .reply:
             guard let k = MessageRecord.findTransaction(in: m.transactions, sc, r.txn) else {

@@ -94,6 +94,14 @@ public struct TransactionRecord: Sendable {
     public var tally: Tally?
     /// When the latest reply of this transaction was logged (nil before the first).
     public internal(set) var lastReplyAt: Timestamp?
+    /// The peer of its session (`host:port`) as the log named it when the transaction started
+    /// (nil: no session event for it in the store's window, see ``DeliveryStore/sessionWindow``).
+    public internal(set) var peer: String?
+    /// Read in a later part of a split log whose session was not in that part: the sessions
+    /// the part had read before it, to look the peer up once the parts before are merged.
+    var peerAfterSessions: Int?
+    /// Whether the peer waits for the parts of the log before this one (see `peerAfterSessions`).
+    public var peerPending: Bool { peerAfterSessions != nil }
 
     public struct StrayReply: Sendable, Hashable {
         public enum Kind: Sendable, Hashable {

@@ -8,11 +8,12 @@ import RelayCore
 ///
 /// The file is cut at line boundaries. The first part is read as usual. Each later part is read
 /// by a builder of its own that builds only the messages queued inside the part; a line about a
-/// message from before (in flight at the cut) is kept aside, as is every session line (peer
-/// names are needed by findings anywhere after). A message finished in the part whose sessions
-/// began before it waits to be judged. Then, in order, each part is merged into the builder of
-/// the parts before it: its kept lines are applied there and its waiting messages judged there,
-/// each at its place among the part's own findings, and its messages still in flight move over.
+/// message from before (in flight at the cut) is kept aside. A transaction whose session began
+/// before the part gets its peer at the merge (counted by sessions, see
+/// ``DeliveryStore/sessionWindow``), so a message finished in the part with such a transaction
+/// waits to be judged. Then, in order, each part is merged into the builder of the parts before
+/// it: its kept lines are applied there and its waiting messages judged there, each at its place
+/// among the part's own findings, its messages still in flight move over, then its sessions.
 /// The one case the split cannot follow, a message id queued again inside a part while a message
 /// of that id from before is still in flight, is caught at the merge and that part is read again
 /// in one pass.
@@ -35,13 +36,14 @@ extension ReportBuilder {
             var start: Int
             var count: Int
             var number: Int
-            var session: Bool
+            /// A `txn` line's peer as far as the part could tell.
+            var peer: DeliveryStore.TransactionPeer?
         }
         var bytes: [UInt8] = []
         var entries: [Entry] = []
 
-        mutating func append(_ line: UnsafeRawBufferPointer, number: Int, session: Bool) {
-            entries.append(Entry(start: bytes.count, count: line.count, number: number, session: session))
+        mutating func append(_ line: UnsafeRawBufferPointer, number: Int, peer: DeliveryStore.TransactionPeer?) {
+            entries.append(Entry(start: bytes.count, count: line.count, number: number, peer: peer))
             bytes.append(contentsOf: line)
         }
     }
@@ -170,22 +172,17 @@ extension ReportBuilder {
                 // Messages of the part judged before this line.
                 while waiting < part.unjudged.count, part.unjudged[waiting].line < e.number {
                     catchUp(to: part.unjudged[waiting].line)
-                    analyse(part.unjudged[waiting].record, line: part.unjudged[waiting].line + lineOffset)
+                    judge(part.unjudged[waiting], lineOffset: lineOffset)
                     waiting += 1
                 }
                 catchUp(to: e.number)
-                let line = UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)])
-                if e.session {
-                    // Counted where it was read; here it names the peer for what follows.
-                    _ = store.apply(line: line)
-                } else {
-                    apply(name, e.number + lineOffset, line)
-                }
+                apply(name, e.number + lineOffset, UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)]),
+                      deferred: .some(e.peer))
             }
         }
         while waiting < part.unjudged.count {
             catchUp(to: part.unjudged[waiting].line)
-            analyse(part.unjudged[waiting].record, line: part.unjudged[waiting].line + lineOffset)
+            judge(part.unjudged[waiting], lineOffset: lineOffset)
             waiting += 1
         }
         catchUp(to: Int.max)
@@ -200,6 +197,14 @@ extension ReportBuilder {
             malformedSamples.append(MalformedLine(file: m.file, line: m.line + lineOffset, reason: m.reason))
         }
         store.adoptUnfinished(of: &next.store)
+        store.adoptSessions(of: next.store)
         return true
+    }
+
+    /// A message of a later part that waited for the peers of its sessions from before the part.
+    private mutating func judge(_ waiting: (line: Int, record: MessageRecord), lineOffset: Int) {
+        var record = waiting.record
+        store.resolvePeers(&record)
+        analyse(record, line: waiting.line + lineOffset)
     }
 }

@@ -193,19 +193,20 @@ public struct ReportBuilder {
     static let usedAnyway = " (what it says was used)"
 
     /// One delivery-log v1 line, read or translated.
-    mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer) {
+    /// `deferred`: a line a later part kept for the merge, with the peer it found for a `txn`.
+    mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer,
+                        deferred: DeliveryStore.TransactionPeer?? = nil) {
         var notes: [DeliveryStore.Unplaced] = []
         let applied: DeliveryStore.Applied
-        if laterPart == nil {
+        if let deferred {
+            applied = store.applyDeferred(line: bytes, peer: deferred) { notes.append($0) }
+        } else if laterPart == nil {
             applied = store.apply(line: bytes) { notes.append($0) }
         } else {
             switch store.applyInChunk(line: bytes, unplaced: { notes.append($0) }) {
             case .applied(let a): applied = a
-            case .session:
-                laterPart!.replay.append(bytes, number: number, session: true)
-                applied = .event
-            case .deferred:
-                laterPart!.replay.append(bytes, number: number, session: false)
+            case .deferred(let peer):
+                laterPart!.replay.append(bytes, number: number, peer: peer)
                 return
             }
         }
@@ -247,7 +248,7 @@ public struct ReportBuilder {
         if laterPart != nil {
             // A peer named by a session of an earlier part is known only once the parts are
             // merged: the message is judged then, in its place.
-            guard m.transactions.allSatisfy({ store.peers[$0.session] != nil }) else {
+            guard !m.transactions.contains(where: \.peerPending) else {
                 laterPart!.unjudged.append((line, m))
                 return
             }
@@ -260,7 +261,8 @@ public struct ReportBuilder {
         // delivered to or tried.)
         let listed = m.queuedAt != nil ? m.listed.lazy.filter { $0 }.count : 0
         recipients += listed > 0 ? listed : m.recipients.count
-        let anomalies = Analyser.analyse(m, peers: store.peers)
+        // Peers as each transaction took them when it started (the store's map changes after).
+        let anomalies = Analyser.analyse(m)
         if !anomalies.isEmpty {
             findings.append(MessageFindings(msg: m.id, from: m.from, recipients: m.recipients.count,
                                             done: m.done, anomalies: anomalies))
