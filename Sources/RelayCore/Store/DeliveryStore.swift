@@ -55,8 +55,8 @@ public struct DeliveryStore: Sendable {
     private var slotByID: [String: Int] = [:]
     /// Consecutive events are usually for the same message: check it before hashing.
     private var lastSlot = -1
-    /// Session id -> peer ("host:port") for the sessions of the window (and up to as many
-    /// older ones not yet swept away): a transaction takes its peer from here when it starts.
+    /// Session id -> peer ("host:port") for the sessions of the window (and up to a quarter
+    /// more older ones not yet swept away): a transaction takes its peer from here when it starts.
     public private(set) var peers: [String: String] = [:]
     /// Where each of those sessions is among the sessions of the log (0, 1, …), and how many
     /// sessions have been read.
@@ -81,7 +81,7 @@ public struct DeliveryStore: Sendable {
     private var lastFinishedID: String?
     /// Reading a later chunk: the ids of messages queued in it (hashed; a collision only costs a
     /// re-read), and those whose events are left to the chunks before.
-    private var bornIDs: Set<Int> = []
+    private var bornIDs: [Int] = []
     private var deferredIDs: Set<String> = []
 
     public init(options: Options = Options()) {
@@ -153,8 +153,21 @@ public struct DeliveryStore: Sendable {
     /// The ids of the messages held (with `dropFinished`, those in flight), without their records.
     public var heldIDs: Dictionary<String, Int>.Keys { slotByID.keys }
 
-    /// Whether this chunk's store built a message with this id (from a `queued` event).
-    public func bornHere(_ id: String) -> Bool { bornIDs.contains(id.hashValue) }
+    /// Whether this chunk's store built a message with this id (from a `queued` event). Call
+    /// ``sealBorn()`` once the chunk is read, before asking.
+    public func bornHere(_ id: String) -> Bool {
+        let h = id.hashValue
+        var lo = 0, hi = bornIDs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if bornIDs[mid] < h { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < bornIDs.count && bornIDs[lo] == h
+    }
+
+    /// Sorts the ids born here for ``bornHere(_:)`` (kept as a plain array of hashes while the
+    /// chunk is read: 8 bytes a message, where a set takes about twice that).
+    public mutating func sealBorn() { bornIDs.sort() }
 
     /// Names the peers of a record's transactions read in a later chunk whose sessions were
     /// not in it, from this store's sessions (those of the chunks before it). Call before
@@ -207,9 +220,9 @@ public struct DeliveryStore: Sendable {
     }
 
     /// Forgets sessions no later transaction can name (from time to time: the map holds the
-    /// window and at most as many again).
+    /// window and at most a quarter more).
     private mutating func sweepSessions() {
-        guard sessionPlace.count > 2 * Self.sessionWindow else { return }
+        guard sessionPlace.count > Self.sessionWindow + Self.sessionWindow / 4 else { return }
         let oldest = sessionsRead - Self.sessionWindow
         for (id, place) in sessionPlace where place < oldest {
             sessionPlace[id] = nil
@@ -272,7 +285,7 @@ public struct DeliveryStore: Sendable {
                 deferredIDs.insert(id)
                 return .deferred(txnPeer)
             }
-            bornIDs.insert(id.hashValue)
+            bornIDs.append(id.hashValue)
         }
         let slot = self.slot(raw.scanner, raw.msg, at: raw.ts)
         lastWasSession = false

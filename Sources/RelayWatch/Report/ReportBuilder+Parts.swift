@@ -152,6 +152,7 @@ extension ReportBuilder {
     /// nothing changed, when a message of this builder still in flight was queued again there.
     mutating func merge(_ next: inout ReportBuilder, name: String, lineOffset: Int) -> Bool {
         guard let part = next.laterPart else { return false }
+        next.store.sealBorn()
         for id in store.heldIDs where next.store.bornHere(id) { return false }
         next.laterPart = nil
         var finding = 0, sample = 0
