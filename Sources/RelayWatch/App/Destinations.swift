@@ -115,7 +115,7 @@ public struct DestinationTally: Sendable, Equatable {
         var hopIndex: [String: Int32] = [:]
         var txnHop: [Int32] = []
         for t in m.transactions {
-            let name = peers[t.session] ?? "session \(t.session)"
+            let name = t.peer ?? peers[t.session] ?? "session \(t.session)"
             let h = hopIndex[name] ?? {
                 hops.append(name)
                 hopIndex[name] = Int32(hops.count - 1)

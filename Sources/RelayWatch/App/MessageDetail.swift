@@ -66,7 +66,8 @@ struct MessageDetail: Sendable {
         var txns: [TxnCounts] = []
         for (k, t) in m.transactions.enumerated() {
             let v = TransactionVerdict(t)
-            var c = TxnCounts(id: t.id, peer: peers[t.session], sent: t.rcpts.count)
+            // The peer the transaction took when it started; the store keeps only a window of sessions.
+            var c = TxnCounts(id: t.id, peer: t.peer ?? peers[t.session], sent: t.rcpts.count)
             for (i, r) in t.rcpts.enumerated() {
                 appearances[Int(r)].append(Appearance(txn: k, pos: i))
                 if v.mailRefused { continue }

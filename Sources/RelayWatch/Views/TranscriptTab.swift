@@ -29,7 +29,7 @@ enum TranscriptTab {
             return [("  no transaction logged yet", .dim)]
         case .header(let k):
             let t = m.transactions[k]
-            let peer = peers[t.session].map { " · peer \($0)" } ?? ""
+            let peer = (t.peer ?? peers[t.session]).map { " · peer \($0)" } ?? ""
             let mode = t.pipelined ? "pipelined: MAIL, the RCPTs and DATA sent as one group" : "one command at a time"
             return [("── \(t.id) · session \(t.session)\(peer) · attempt \(t.attempt) · \(mode) ──", .title)]
         case .mail(let k):
