@@ -24,20 +24,18 @@ public enum LogDecoder {
     }
 
     public static func decode(_ line: UnsafeRawBufferPointer) -> DecodedLine {
-        var raw = RawEvent(JSONScanner(line))
-        switch scan(line, into: &raw) {
-        case .event: return .event(raw.event())
-        case .unknownEvent(let name): return .unknownEvent(name)
-        case .blank: return .blank
-        case .malformed(let why): return .malformed(why)
-        }
+        decode(line, structural: true)
     }
 
     /// ``decode(_:)`` with the byte-level reader alone, never the structural fast path: the
     /// tests check that both read every line alike, the benchmark times both.
     public static func decodeByteLevel(_ line: UnsafeRawBufferPointer) -> DecodedLine {
+        decode(line, structural: false)
+    }
+
+    private static func decode(_ line: UnsafeRawBufferPointer, structural: Bool) -> DecodedLine {
         var raw = RawEvent(JSONScanner(line))
-        switch scan(line, into: &raw, structural: false) {
+        switch scan(line, into: &raw, structural: structural) {
         case .event: return .event(raw.event())
         case .unknownEvent(let name): return .unknownEvent(name)
         case .blank: return .blank

@@ -259,40 +259,41 @@ public struct DeliveryStore: Sendable {
             lastFinishedID = nil
             return .applied(.event)
         }
-        // A transaction's peer, from the sessions read so far (in a later chunk, those of the
-        // chunk; one from before it is looked up at the merge).
-        var txnPeer: TransactionPeer? = nil
+        // A transaction's session and its peer, from the sessions read so far (in a later
+        // chunk, those of the chunk; one from before it is looked up at the merge).
+        var txn: (session: String, peer: TransactionPeer)? = nil
         if kind == .txn {
-            if let givenPeer {
-                switch givenPeer {
-                case .named(let name): txnPeer = .named(name)
-                case .after(let n): txnPeer = .named(peer(raw.string(raw.session), at: sessionsRead + n))
-                }
-            } else {
-                let session = raw.string(raw.session)
-                if let name = peer(session, at: sessionsRead) {
-                    txnPeer = .named(name)
-                } else {
-                    txnPeer = inChunk ? .after(sessions: sessionsRead) : .named(nil)
-                }
+            let session = raw.string(raw.session)
+            let peer: TransactionPeer
+            switch givenPeer {
+            case .named(let name)?: peer = .named(name)
+            case .after(let n)?: peer = .named(self.peer(session, at: sessionsRead + n))
+            case nil:
+                let name = self.peer(session, at: sessionsRead)
+                peer = name == nil && inChunk ? .after(sessions: sessionsRead) : .named(name)
             }
+            txn = (session, peer)
         }
-        if inChunk, !holds(raw.scanner, raw.msg) {
-            let id = raw.scanner.string(raw.msg)
-            // Once deferred, always deferred: a later `queued` for the same id continues the
-            // message of the chunks before, as it would in one pass.
-            if kind != .queued || deferredIDs.contains(id) {
-                deferredIDs.insert(id)
-                return .deferred(txnPeer)
+        var id: String? = nil
+        if inChunk, !(lastSlot >= 0 && live[lastSlot] && raw.scanner.matches(records[lastSlot].id, raw.msg)) {
+            let name = raw.scanner.string(raw.msg)
+            if slotByID[name] == nil {
+                // Once deferred, always deferred: a later `queued` for the same id continues the
+                // message of the chunks before, as it would in one pass.
+                if kind != .queued || deferredIDs.contains(name) {
+                    deferredIDs.insert(name)
+                    return .deferred(txn?.peer)
+                }
+                bornIDs.append(name.hashValue)
             }
-            bornIDs.append(id.hashValue)
+            id = name
         }
-        let slot = self.slot(raw.scanner, raw.msg, at: raw.ts)
+        let slot = self.slot(raw.scanner, raw.msg, at: raw.ts, id: id)
         lastWasSession = false
         lastFinishedID = nil
         var notes: [Unplaced] = []
         // inout, not by value: the raw event is a few hundred bytes and a copy per line shows.
-        let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, peer: txnPeer, notes: &notes)
+        let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, txn: txn, notes: &notes)
         for n in notes {
             unplacedCount += 1
             records[slot].unplacedEvents += 1
@@ -304,15 +305,11 @@ public struct DeliveryStore: Sendable {
         return .applied(.finished)
     }
 
-    /// Whether the message a line names has a record here (without building its id).
-    private func holds(_ sc: JSONScanner, _ msg: StringSlice) -> Bool {
-        if lastSlot >= 0, live[lastSlot], sc.matches(records[lastSlot].id, msg) { return true }
-        return slotByID[sc.string(msg)] != nil
-    }
-
-    private mutating func slot(_ sc: JSONScanner, _ msg: StringSlice, at ts: Timestamp) -> Int {
-        if lastSlot >= 0, live[lastSlot], sc.matches(records[lastSlot].id, msg) { return lastSlot }
-        let id = sc.string(msg)
+    /// The slot of the message a line names, made when new. `id`: the message's id when the
+    /// caller has built it already.
+    private mutating func slot(_ sc: JSONScanner, _ msg: StringSlice, at ts: Timestamp, id built: String? = nil) -> Int {
+        if built == nil, lastSlot >= 0, live[lastSlot], sc.matches(records[lastSlot].id, msg) { return lastSlot }
+        let id = built ?? sc.string(msg)
         if let s = slotByID[id] {
             lastSlot = s
             return s
@@ -363,7 +360,8 @@ public struct DeliveryStore: Sendable {
 
     /// Applies one event to its message. Returns false when the message should be forgotten.
     private static func ingest(_ r: inout RawEvent, _ kind: EventKind, into m: inout MessageRecord,
-                               options: Options, peer: TransactionPeer?, notes: inout [Unplaced]) -> Bool {
+                               options: Options, txn given: (session: String, peer: TransactionPeer)?,
+                               notes: inout [Unplaced]) -> Bool {
         // Read the raw event's fields directly and its strings through `sc`: calling a method on
         // the inout raw event (or on the inout record) makes Swift copy the whole struct first.
         let sc = r.scanner
@@ -392,9 +390,9 @@ public struct DeliveryStore: Sendable {
             if MessageRecord.findTransaction(in: m.transactions, sc, r.txn) != nil {
                 notes.append(Unplaced(msg: m.id, reason: "transaction \(txn) started twice"))
             } else {
-                var t = TransactionRecord(id: txn, session: sc.string(r.session), attempt: r.attempt,
+                var t = TransactionRecord(id: txn, session: given?.session ?? sc.string(r.session), attempt: r.attempt,
                                           pipelined: r.pipelined, seq: seq, startedAt: r.ts, rcpts: ids)
-                switch peer {
+                switch given?.peer {
                 case .named(let name)?: t.peer = name
                 case .after(let n)?: t.peerAfterSessions = n
                 case nil: break

@@ -177,8 +177,7 @@ extension ReportBuilder {
                     waiting += 1
                 }
                 catchUp(to: e.number)
-                apply(name, e.number + lineOffset, UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)]),
-                      deferred: .some(e.peer))
+                applyKept(name, e.number + lineOffset, UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)]), peer: e.peer)
             }
         }
         while waiting < part.unjudged.count {

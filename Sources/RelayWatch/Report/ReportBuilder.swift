@@ -193,14 +193,10 @@ public struct ReportBuilder {
     static let usedAnyway = " (what it says was used)"
 
     /// One delivery-log v1 line, read or translated.
-    /// `deferred`: a line a later part kept for the merge, with the peer it found for a `txn`.
-    mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer,
-                        deferred: DeliveryStore.TransactionPeer?? = nil) {
+    private mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer) {
         var notes: [DeliveryStore.Unplaced] = []
         let applied: DeliveryStore.Applied
-        if let deferred {
-            applied = store.applyDeferred(line: bytes, peer: deferred) { notes.append($0) }
-        } else if laterPart == nil {
+        if laterPart == nil {
             applied = store.apply(line: bytes) { notes.append($0) }
         } else {
             switch store.applyInChunk(line: bytes, unplaced: { notes.append($0) }) {
@@ -210,6 +206,18 @@ public struct ReportBuilder {
                 return
             }
         }
+        count(applied, file, number, notes)
+    }
+
+    /// A line a later part kept for the merge, with the peer it found for a `txn` line.
+    mutating func applyKept(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer, peer: DeliveryStore.TransactionPeer?) {
+        var notes: [DeliveryStore.Unplaced] = []
+        let applied = store.applyDeferred(line: bytes, peer: peer) { notes.append($0) }
+        count(applied, file, number, notes)
+    }
+
+    /// What an applied line adds to the counts, samples and findings.
+    private mutating func count(_ applied: DeliveryStore.Applied, _ file: String, _ number: Int, _ notes: [DeliveryStore.Unplaced]) {
         for note in notes { noteUnplaced(note, line: number) }
         switch applied {
         case .event:
@@ -227,7 +235,7 @@ public struct ReportBuilder {
         }
     }
 
-    mutating func noteMalformed(_ file: String, _ number: Int, _ reason: String) {
+    private mutating func noteMalformed(_ file: String, _ number: Int, _ reason: String) {
         malformed += 1
         if malformedSamples.count < Self.sampleLimit {
             malformedSamples.append(MalformedLine(file: file, line: number, reason: reason))
@@ -270,7 +278,7 @@ public struct ReportBuilder {
         }
     }
 
-    mutating func noteUnplaced(_ u: DeliveryStore.Unplaced, line: Int) {
+    private mutating func noteUnplaced(_ u: DeliveryStore.Unplaced, line: Int) {
         unplacedCount += 1
         if unplaced.count < Self.sampleLimit {
             unplaced.append(u)
