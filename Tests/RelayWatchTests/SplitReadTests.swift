@@ -35,8 +35,8 @@ import RelayWatch
         }
     }
 
-    /// Generated traffic with every scenario's lines spread through it: scenario k from k/20 of
-    /// the way to the end, its sessions at the start, so its session line is in one part and its
+    /// Generated traffic with every scenario's lines spread through it: scenario k from 0.3 + k/20
+    /// of the way to the end, its queued event and sessions at the start, so its session line is in one part and its
     /// transactions and end in others, plus
     /// malformed lines, events of a message never queued, and one id queued again in flight.
     @Test func aLargeMixedLogReadsTheSameInOneTwoAndSevenParts() throws {
@@ -46,7 +46,7 @@ import RelayWatch
         let generated = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
         // Each line with where it goes (a fraction of the way through), then sorted by it.
         var placed = generated.enumerated().map { (Double($0.offset) / Double(generated.count), $0.element) }
-        // Each scenario twice: spread from k/20 to the end (in flight at every later cut), and a
+        // Each scenario twice: spread from 0.3 + k/20 to the end (in flight at every later cut), and a
         // copy queued and finished inside the last part (judged at the merge, when its sessions
         // are in the first).
         for (k, scenario) in Scenario.all.enumerated() {
@@ -58,22 +58,23 @@ import RelayWatch
                 .replacingOccurrences(of: "127.0.0.1:2526", with: "10.0.\(late ? 1 : 0).\(k):25")
             if late { log = log.replacingOccurrences(of: "\"msg\":\"", with: "\"msg\":\"late-") }
             let lines = log.split(separator: "\n").map(String.init)
-            let from = late ? 0.9 + Double(k) / 120 : Double(k) / 20
+            let from = late ? 0.9 + Double(k) / 120 : 0.3 + Double(k) / 20
             let span = late ? 1.0 / 130 : 1 - from
             for (i, line) in lines.enumerated() {
                 // Its sessions open at the log's start, so its transactions (in later parts) take
-                // their peers from sessions of an earlier part.
-                let session = line.contains("\"event\":\"session\"")
-                placed.append((session ? 0.0001 * Double(k + 1) : from + span * Double(i + 1) / Double(lines.count + 1), line))
+                // their peers from sessions of an earlier part; the spread copy is queued there
+                // too, so those transactions are lines kept for the merge.
+                let start = line.contains("\"event\":\"session\"") || (!late && line.contains("\"event\":\"queued\""))
+                placed.append((start ? 0.0001 * Double(k + 1) : from + span * Double(i + 1) / Double(lines.count + 1), line))
             }
           }
         }
         let queuedAgain = "{\"v\":1,\"ts\":\"2026-11-29T08:00:00.000Z\",\"event\":\"queued\",\"msg\":\"AGAIN\",\"from\":\"a@example.org\",\"rcpts\":[\"b@example.net\"],\"size\":1}"
         placed += [(0.0001, queuedAgain), (0.3, "this is not JSON"),
                    (0.6, "{\"v\":1,\"ts\":\"2026-11-29T08:00:00.000Z\",\"event\":\"reply\",\"msg\":\"NEVER\",\"txn\":\"t9\",\"cmd\":\"RCPT\",\"index\":0,\"rcpt\":\"x@example.net\",\"code\":550,\"text\":\"no\"}"),
-                   // Queued at the start and again before the middle, in flight in between: no cut
-                   // follows it (with 7 parts, the fourth is read again; 2 parts have no cut there).
-                   (0.45, queuedAgain.replacingOccurrences(of: "b@example.net", with: "c@example.net")),
+                   // Queued at the start and again early, in flight in between: no cut follows it
+                   // (with 7 parts, the second is read again; 2 parts have no cut there).
+                   (0.2, queuedAgain.replacingOccurrences(of: "b@example.net", with: "c@example.net")),
                    (0.97, "{\"v\":1,\"event\":\"done\"}")]
         let lines = placed.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element.1)
         let dir = try TempDir()
