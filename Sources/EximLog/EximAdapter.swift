@@ -19,6 +19,8 @@ public struct EximAdapter: LogAdapter {
     private var messages: [String: RecipientLedger] = [:]
     private var lastID: [UInt8] = []
     private var lastIDString = ""
+    /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
+    public var ownership: PartOwnership?
 
     public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
 
@@ -45,6 +47,12 @@ public struct EximAdapter: LogAdapter {
             lastIDString = id
         }
         let t = line.text
+        if ownership != nil, !owns(b, id, t) {
+            // Read (and counted) where the parts before are merged.
+            counts.lines -= 1
+            counts.mtaLines -= 1
+            return .deferred
+        }
         let verdict: AdapterVerdict
         if b.has("<= ", at: t.lowerBound) {
             verdict = arrival(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, emit)
@@ -72,10 +80,46 @@ public struct EximAdapter: LogAdapter {
         case .used: counts.used += 1
         case .truncated: counts.used += 1; counts.truncated += 1
         case .malformed: counts.malformed += 1
-        case .ignored: break
+        case .ignored, .deferred: break
         }
         return verdict
     }
+
+    /// Whether this part reads the line (see ``PartOwnership``): a message starts with its
+    /// arrival; a bounce's arrival also names its parent.
+    private mutating func owns(_ b: UnsafeRawBufferPointer, _ id: String, _ t: Range<Int>) -> Bool {
+        guard b.has("<= ", at: t.lowerBound) else { return ownership!.owns(id, starts: false) }
+        guard b.has("<= <> ", at: t.lowerBound),
+              let parent = Self.parent(Self.fields(b, (t.lowerBound + 3)..<t.upperBound)) else {
+            return ownership!.owns(id, starts: true)
+        }
+        return ownership!.ownsAll([(id, true), (parent, false)])
+    }
+
+    /// The message an arrival names as its parent (`R=`, before the recipients).
+    static func parent(_ fields: [String]) -> String? {
+        var parent: String? = nil
+        for f in fields.dropFirst() {
+            if f == "for" { break }
+            if f.hasPrefix("R=") { parent = String(f.dropFirst(2)) }
+        }
+        return parent
+    }
+
+    /// Takes over a later part's messages still in flight (see ``PartOwnership``) and adds its
+    /// counts.
+    public mutating func adoptMessages(of later: inout EximAdapter) {
+        for (k, ledger) in later.messages { messages[k] = ledger }
+        later.messages = [:]
+        counts.lines += later.counts.lines
+        counts.mtaLines += later.counts.mtaLines
+        counts.used += later.counts.used
+        counts.malformed += later.counts.malformed
+        counts.truncated += later.counts.truncated
+    }
+
+    /// The ids of the messages held in flight.
+    public var heldKeys: [String] { Array(messages.keys) }
 
     // MARK: arrivals
 
@@ -85,7 +129,8 @@ public struct EximAdapter: LogAdapter {
         let fields = Self.fields(b, r)
         guard let sender = fields.first else { return .malformed("Exim arrival line without a sender") }
         let from = sender == "<>" ? "" : sender
-        var size = 0, messageID: String? = nil, parent: String? = nil
+        var size = 0, messageID: String? = nil
+        let parent = Self.parent(fields)
         var rcpts: [String] = []
         var inFor = false
         for f in fields.dropFirst() {
@@ -93,7 +138,6 @@ public struct EximAdapter: LogAdapter {
             if f == "for" { inFor = true; continue }
             if f.hasPrefix("S="), let n = UInt(f.dropFirst(2)), let s = Int(exactly: n) { size = s }
             else if f.hasPrefix("id=") { messageID = "<" + f.dropFirst(3) + ">" }
-            else if f.hasPrefix("R=") { parent = String(f.dropFirst(2)) }
         }
         emit(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
         for rcpt in rcpts { messages[id, default: RecipientLedger()].note(rcpt, final: false) }

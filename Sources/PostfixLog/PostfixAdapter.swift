@@ -41,6 +41,9 @@ public struct PostfixAdapter: LogAdapter {
     /// as it keeps no 2yz reply text of mailrelayd's either.
     public var keepsDeliveryDetail = true
 
+    /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
+    public var ownership: PartOwnership?
+
     /// `reference`: the time RFC 3164 lines (which have no year) are read against, normally now;
     /// `utcOffset`: the zone of those lines, in seconds east of UTC.
     public init(reference: Timestamp, utcOffset: Int = 0, homeHost: String? = nil) {
@@ -85,6 +88,12 @@ public struct PostfixAdapter: LogAdapter {
         guard idLength >= 5, idLength <= 24, b.has(": ", at: i) else { return .ignored }
         let qid = m.lowerBound..<i
         let text = (i + 2)..<m.upperBound
+        if ownership != nil, !owns(daemon, b, host, qid, text) {
+            // Read (and counted) where the parts before are merged.
+            counts.lines -= 1
+            counts.mtaLines -= 1
+            return .deferred
+        }
         let verdict: AdapterVerdict
         switch daemon {
         case .delivery(let smtpReplies):
@@ -101,10 +110,66 @@ public struct PostfixAdapter: LogAdapter {
         case .used: counts.used += 1
         case .truncated: counts.used += 1; counts.truncated += 1
         case .malformed: counts.malformed += 1
-        case .ignored: break
+        case .ignored, .deferred: break
         }
         return verdict
     }
+
+    /// Whether this part reads the line (see ``PartOwnership``): cleanup's `message-id=` is the
+    /// first line Postfix writes of every message it reads (pickup's plain `uid=` line, which the
+    /// adapter passes by, may come before it); a requeue's pickup line names two keys.
+    private mutating func owns(_ daemon: PostfixDaemon, _ b: UnsafeRawBufferPointer, _ host: Range<Int>,
+                               _ qid: Range<Int>, _ text: Range<Int>) -> Bool {
+        let k = key(b, host, qid)
+        switch daemon {
+        case .cleanup:
+            return ownership!.owns(k, starts: b.has("message-id=", at: text.lowerBound))
+        case .pickup:
+            guard let at = b.find(" orig_id=", from: text.lowerBound, to: text.upperBound) else {
+                return ownership!.owns(k, starts: true)
+            }
+            var e = at + 9
+            while e < text.upperBound, isQueueIDByte(b[e]) { e += 1 }
+            let original = key(b, host, (at + 9)..<e)
+            let new = key(b, host, qid)
+            return ownership!.ownsAll([(original, false), (new, true)])
+        default:
+            return ownership!.owns(k, starts: false)
+        }
+    }
+
+    /// Takes over the hosts a later part's adapter saw (see ``PartOwnership``), after this one's:
+    /// that adapter saw the host of every line of its part, deferred or not, in order. Call
+    /// before this adapter reads the lines that part deferred.
+    public mutating func adoptHosts(of later: PostfixAdapter) {
+        if home == nil, let h = later.home { home = h }
+        for h in later.hosts where !hosts.contains(h) && hosts.count < 64 { hosts.append(h) }
+    }
+
+    /// Takes over a later part's messages still in flight and its aliases, and adds its counts.
+    public mutating func adoptMessages(of later: inout PostfixAdapter) {
+        for (k, st) in later.messages { messages[k] = st }
+        for (a, k) in later.aliases { aliases[a] = k }
+        later.messages = [:]
+        later.aliases = [:]
+        counts.lines += later.counts.lines
+        counts.mtaLines += later.counts.mtaLines
+        counts.used += later.counts.used
+        counts.malformed += later.counts.malformed
+        counts.truncated += later.counts.truncated
+        // A cached key may have gained an alias.
+        lastKey = ""
+    }
+
+    /// Whether a key names a message this adapter holds in flight, or is a requeued message's
+    /// alias: a later part that owns it cannot be merged.
+    public func holdsKey(_ k: String) -> Bool { messages[k] != nil || aliases[k] != nil }
+
+    /// The keys held in flight and the aliases.
+    public var heldKeys: [String] { Array(messages.keys) + Array(aliases.keys) }
+
+    /// The host whose messages are keyed by their bare queue id (the first seen, or the one given).
+    public var homeHost: String? { home.map { String(decoding: $0, as: UTF8.self) } }
 
     /// (Counted by ``record(_:ts:host:tag:message:emit:)``, which every reader goes through.)
     private func malformed(_ why: String) -> AdapterVerdict { .malformed(why) }

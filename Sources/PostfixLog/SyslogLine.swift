@@ -38,6 +38,19 @@ public struct SyslogReader {
     /// PROCID of 128 characters; no pid has more than 10 digits).
     static let maxPidDigits = 10
 
+    /// What the reader carries from line to line: the year RFC 3164 lines are in and the month
+    /// of the last of them (0 before the first).
+    public struct State: Sendable, Equatable {
+        public var year: Int
+        public var lastMonth: Int
+    }
+
+    /// A reader of a later part of a file starts where the reader of the parts before stopped.
+    public var state: State {
+        get { State(year: year, lastMonth: lastMonth) }
+        set { year = newValue.year; lastMonth = newValue.lastMonth }
+    }
+
     public init(reference: Timestamp, utcOffset: Int = 0) {
         let (y, m) = reference.adding(seconds: Double(utcOffset)).yearAndMonth
         year = y

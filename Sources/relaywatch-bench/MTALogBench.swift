@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RelayScenarios
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -106,35 +107,12 @@ struct GeneratedLogFile {
     func close() { _ = Glibc.close(fd) }
 }
 
-/// A generated MTA log: deterministic randomness (a 64-bit LCG: the same seed, the same log) and
-/// the loop that writes it, a message, some noise and the retries due at a time, in chunks.
-protocol SeededLines {
-    var state: UInt64 { get set }
-    var written: Int { get }
-    var out: [UInt8] { get set }
-    mutating func message()
-    mutating func noise()
-    mutating func retryDue()
-}
-
 extension SeededLines {
+    /// Writes `target` lines (a few more: a message is not cut) to a file, in chunks.
     mutating func write(lines target: Int, to path: String) throws {
         let file = try GeneratedLogFile(path)
         defer { file.close() }
         out.reserveCapacity(8 << 20)
-        while written < target {
-            message()
-            noise()
-            retryDue()
-            if out.count > 4 << 20 { file.flush(&out) }
-        }
-        file.flush(&out)
+        generate(lines: target) { file.flush(&$0) }
     }
-
-    mutating func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state >> 33
-    }
-
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

@@ -20,6 +20,58 @@ public enum AdapterVerdict: Sendable, Equatable {
     case malformed(String)
     /// A line it used as far as it went: the end was cut off (syslog's line limit).
     case truncated(String)
+    /// Reading a later part of a file (see ``PartOwnership``): a line about a message this part
+    /// does not own, not read (nor counted) here but kept for the merge, where the reader of the
+    /// parts before reads it in its place.
+    case deferred
+}
+
+/// Which messages an adapter reading a later part of a file owns, when earlier parts are read at
+/// the same time by other adapters. A message is owned from its first line in the part when that
+/// line is one that starts a message (Postfix's cleanup `message-id=`, Exim's `<=`); a message
+/// first named by any other line began before the part (or its start is not in the log), and
+/// every line of it is deferred, so no message is ever split between two readers. Owned keys are
+/// checked at the merge against what the parts before still hold in flight: a key reused while
+/// in flight there is the one case this cannot follow, and that part is read again in one pass.
+public struct PartOwnership: Sendable {
+    /// Keys first named here by a line that starts a message (still in flight or gone).
+    public private(set) var owned: Set<String> = []
+    private var deferred: Set<String> = []
+    /// A line touched both an owned key and one deferred (a requeue, a bounce naming its parent):
+    /// this part cannot be merged and is read again in one pass.
+    public private(set) var tangled = false
+
+    public init() {}
+
+    /// Whether the part reads a line naming `key`, first or not; `starts`: the line is one that
+    /// starts a message.
+    public mutating func owns(_ key: String, starts: Bool) -> Bool {
+        if owned.contains(key) { return true }
+        if deferred.contains(key) { return false }
+        if starts {
+            owned.insert(key)
+            return true
+        }
+        deferred.insert(key)
+        return false
+    }
+
+    /// A line that names several keys is read here only if the part owns every one of them.
+    /// Returns whether it does; if it owns only some, the part is tangled.
+    public mutating func ownsAll(_ keys: [(key: String, starts: Bool)]) -> Bool {
+        let readable = keys.allSatisfy { owned.contains($0.key) || (!deferred.contains($0.key) && $0.starts) }
+        for k in keys {
+            if readable {
+                owned.insert(k.key)
+            } else if owned.contains(k.key) {
+                // Owned lines of it were read here already, and this one must be read after them.
+                tangled = true
+            } else {
+                deferred.insert(k.key)
+            }
+        }
+        return readable
+    }
 }
 
 /// What an adapter of an MTA's log keeps per message to say what the log leaves implicit: its

@@ -43,7 +43,7 @@ public struct LogConverter {
             return
         case .malformed(let why)?: note(file, number, "skipped: " + why)
         case .truncated(let why)?: note(file, number, why + ReportBuilder.usedAnyway)
-        case .used?, .ignored?: break
+        case .used?, .ignored?, .deferred?: break
         }
         translator.forEachLine { out.append(contentsOf: $0); out.append(0x0A) }
     }

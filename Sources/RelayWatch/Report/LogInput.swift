@@ -79,6 +79,20 @@ public final class LogInput {
         return (0..<max(1, count)).map { starts[$0]..<starts[$0 + 1] }
     }
 
+    /// The line that ends just before `offset` (a part's start), without its newline; nil at the
+    /// file's start or when that line is longer than 64 KB.
+    public func line(endingBefore offset: Int) -> [UInt8]? {
+        let window = min(offset, 1 << 16)
+        guard window > 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: window)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(offset - window)) }
+        guard n == window else { return nil }
+        var end = window
+        if bytes[end - 1] == 0x0A { end -= 1 }
+        guard let start = bytes[..<end].lastIndex(of: 0x0A).map({ $0 + 1 }) ?? (offset == window ? 0 : nil) else { return nil }
+        return Array(bytes[start..<end])
+    }
+
     /// Reads the bytes of `range` (a part from ``lineAlignedParts(_:size:)``) in chunks. Safe to
     /// call from several threads at once: it reads at offsets and moves no shared position.
     public func forEachChunk(in range: Range<Int>, size: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) throws(OpenError) {

@@ -72,7 +72,7 @@ extension SourceTraits {
 /// Given `.auto`, the first line that is not blank decides the format; a mailrelayd log is v1
 /// already and passes through untouched.
 public struct LogTranslator {
-    public private(set) var format: LogFormat
+    public internal(set) var format: LogFormat
     public private(set) var postfix: PostfixAdapter
     public private(set) var exim: EximAdapter
     private var out: [UInt8] = []
@@ -118,19 +118,14 @@ public struct LogTranslator {
         return verdict
     }
 
+    /// The v1 lines the last line gave, held apart from the translator (see ``EmittedLines``).
+    var emitted: EmittedLines { EmittedLines(bytes: out, ends: ends) }
+
     /// Whether this log goes through an adapter (it is another MTA's, or not yet told).
     public var adapts: Bool { format != .mailrelayd }
 
     /// The v1 lines the last line gave, without their newlines.
-    public func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) {
-        out.withUnsafeBytes { all in
-            var start = 0
-            for end in ends {
-                body(UnsafeRawBufferPointer(rebasing: all[start..<end]))
-                start = end + 1
-            }
-        }
-    }
+    public func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) { emitted.forEach(body) }
 
     /// The host's offset from UTC now, for syslog times without a zone.
     public static func localUTCOffset() -> Int {
@@ -138,5 +133,57 @@ public struct LogTranslator {
         var tm = tm()
         localtime_r(&now, &tm)
         return Int(tm.tm_gmtoff)
+    }
+}
+
+/// The v1 lines one line gave: a reference to the translator's buffers, so they can be applied
+/// while the translator is borrowed again. Let go before the next line is translated, the buffers
+/// are reused without a copy.
+struct EmittedLines {
+    let bytes: [UInt8]
+    let ends: [Int]
+
+    func forEach(_ body: (UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { all in
+            var start = 0
+            for end in ends {
+                body(UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                start = end + 1
+            }
+        }
+    }
+}
+
+/// Reading another MTA's log in parts (see ``PartOwnership``): what the report's merge needs of
+/// the adapters.
+extension LogTranslator {
+    /// Starts reading a later part: the adapter reads only the messages it owns from here on,
+    /// with the syslog reader where the parts before are taken to have left it.
+    mutating func startLaterPart(syslog: SyslogReader.State?) {
+        postfix.ownership = PartOwnership()
+        exim.ownership = PartOwnership()
+        if let syslog { postfix.syslog.state = syslog }
+    }
+
+    /// What this later part's adapter owned, and whether a line tangled two messages.
+    var ownership: PartOwnership? { format == .exim ? exim.ownership : postfix.ownership }
+
+    /// The syslog reader's year and month (Postfix), carried from part to part.
+    var syslogState: SyslogReader.State {
+        get { postfix.syslog.state }
+        set { postfix.syslog.state = newValue }
+    }
+
+    var homeHost: String? { postfix.homeHost }
+
+    /// Keys of the messages the adapter holds in flight (with a requeued message's aliases).
+    var heldKeys: [String] { format == .exim ? exim.heldKeys : postfix.heldKeys }
+
+    /// The hosts a later part saw: first of the merge.
+    mutating func adoptHosts(of later: LogTranslator) { postfix.adoptHosts(of: later.postfix) }
+
+    /// A later part's messages in flight, aliases and counts: last of the merge.
+    mutating func adoptMessages(of later: inout LogTranslator) {
+        if format == .exim { exim.adoptMessages(of: &later.exim) } else { postfix.adoptMessages(of: &later.postfix) }
     }
 }

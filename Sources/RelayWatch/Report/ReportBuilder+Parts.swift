@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PostfixLog
 import RelayCore
 
 /// Reading one plain file in parts at once, one part per core, with the same findings and counts
@@ -28,6 +29,10 @@ extension ReportBuilder {
         var unplacedLines: [Int] = []
         /// Lines in the part.
         var lines = 0
+        /// Another MTA's log: where the part's reader was started, to check at the merge against
+        /// where the parts before left theirs (the home host, the syslog year and month).
+        var assumedHome: String?
+        var assumedSyslog: SyslogReader.State?
     }
 
     /// Lines kept for the merge: their bytes in one buffer.
@@ -38,12 +43,15 @@ extension ReportBuilder {
             var number: Int
             /// A `txn` line's peer as far as the part could tell.
             var peer: DeliveryStore.TransactionPeer?
+            /// Another MTA's line: the syslog reader's state before it.
+            var syslog: SyslogReader.State?
         }
         var bytes: [UInt8] = []
         var entries: [Entry] = []
 
-        mutating func append(_ line: UnsafeRawBufferPointer, number: Int, peer: DeliveryStore.TransactionPeer?) {
-            entries.append(Entry(start: bytes.count, count: line.count, number: number, peer: peer))
+        mutating func append(_ line: UnsafeRawBufferPointer, number: Int, peer: DeliveryStore.TransactionPeer?,
+                             syslog: SyslogReader.State? = nil) {
+            entries.append(Entry(start: bytes.count, count: line.count, number: number, peer: peer, syslog: syslog))
             bytes.append(contentsOf: line)
         }
     }
@@ -66,9 +74,19 @@ extension ReportBuilder {
             later.deinitialize(count: ranges.count).deallocate()
             failures.deinitialize(count: ranges.count).deallocate()
         }
+        // Another MTA's log: a later part's reader starts with the home host the first part
+        // will have and the syslog year its line before the cut gives (both checked at the merge).
+        let adapts = translator.adapts
+        let home = adapts ? homeHost(input, in: ranges[0]) : nil
+        let syslog = format == .postfix ? syslogStates(input, ranges) : []
         for k in ranges.indices {
-            var b = ReportBuilder(format: .mailrelayd)
+            var b = ReportBuilder(format: format, reference: reference, utcOffset: utcOffset, homeHost: home)
             b.laterPart = LaterPart()
+            if adapts, k > 0 {
+                b.translator.startLaterPart(syslog: syslog.isEmpty ? nil : syslog[k])
+                b.laterPart!.assumedHome = home
+                b.laterPart!.assumedSyslog = syslog.isEmpty ? nil : syslog[k]
+            }
             (later + k).initialize(to: b)
             (failures + k).initialize(to: nil)
         }
@@ -109,26 +127,65 @@ extension ReportBuilder {
         if let firstFailure { throw firstFailure }
     }
 
-    /// Whether the file is (or, with `--from auto`, its first line that is not blank shows it
-    /// is) mailrelayd's delivery log, the format read in parts. Settles the format when it does.
-    mutating func startsAsDeliveryLog(_ input: LogInput, size: Int) -> Bool {
-        switch format {
-        case .mailrelayd: return true
-        case .auto: break
-        default: return false
-        }
-        var splitter = LineSplitter()
+    /// Whether the file is in a format read in parts (mailrelayd's delivery log, Postfix's or
+    /// Exim's log, journal lines); with `--from auto`, the first line that is not blank tells,
+    /// and the format is settled.
+    mutating func settleFormat(_ input: LogInput, size: Int) -> Bool {
+        guard format == .auto else { return true }
         var told: LogFormat?
-        try? input.forEachChunk(in: 0..<min(size, 1 << 20)) { chunk in
-            guard told == nil else { return }
+        forEachLine(input, in: 0..<min(size, 1 << 20)) { line in
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return true }
+            told = LogFormat.detect(line)
+            return false
+        }
+        guard let told else { return false }
+        translator.format = told
+        return true
+    }
+
+    /// The lines of a range of the file, until `body` says stop.
+    private func forEachLine(_ input: LogInput, in range: Range<Int>, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        var splitter = LineSplitter()
+        var going = true
+        try? input.forEachChunk(in: range) { chunk in
+            guard going else { return }
             splitter.feed(chunk) { _, line, overlong in
-                guard told == nil, !overlong, line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
-                told = LogFormat.detect(line)
-                // The translator tells the same from the same line, and keeps nothing of a v1 line.
-                if told == .mailrelayd { _ = translator.translate(line) }
+                if going, !overlong { going = body(line) }
             }
         }
-        return told == .mailrelayd
+        if going { splitter.finish { _, line, overlong in if going, !overlong { going = body(line) } } }
+    }
+
+    /// The home host of a Postfix log as its first part will have it: the host of its first
+    /// line about a message, read by an adapter of its own from the part's first megabyte.
+    private func homeHost(_ input: LogInput, in range: Range<Int>) -> String? {
+        guard format == .postfix || format == .journal else { return nil }
+        var t = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true)
+        var home: String?
+        forEachLine(input, in: range.lowerBound..<min(range.upperBound, range.lowerBound + (1 << 20))) { line in
+            _ = t.translate(line)
+            home = t.homeHost
+            return home == nil
+        }
+        return home
+    }
+
+    /// The syslog reader's state at the start of each part, as a reader of the file's first line
+    /// and then of each line before a cut has it: right unless the months wrap between two cuts
+    /// in a way those lines do not show (the merge checks, and reads that part again if so).
+    private func syslogStates(_ input: LogInput, _ ranges: [Range<Int>]) -> [SyslogReader.State] {
+        var reader = SyslogReader(reference: reference, utcOffset: utcOffset)
+        forEachLine(input, in: ranges[0].lowerBound..<min(ranges[0].upperBound, 1 << 20)) { line in
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return true }
+            _ = reader.parse(line)
+            return false
+        }
+        var states = [reader.state]
+        for r in ranges.dropFirst() {
+            if let line = input.line(endingBefore: r.lowerBound) { _ = line.withUnsafeBytes { reader.parse($0) } }
+            states.append(reader.state)
+        }
+        return states
     }
 
     /// Reads the lines of one part; returns how many there were.
@@ -152,9 +209,17 @@ extension ReportBuilder {
     /// nothing changed, when a message of this builder still in flight was queued again there.
     mutating func merge(_ next: inout ReportBuilder, name: String, lineOffset: Int) -> Bool {
         guard let part = next.laterPart else { return false }
-        next.store.sealBorn()
-        for id in store.heldIDs where next.store.bornHere(id) { return false }
+        let adapts = next.translator.adapts
+        if adapts {
+            guard mergeable(next.translator, part) else { return false }
+            // Hosts first, so the lines read here are keyed as the part keyed its own.
+            translator.adoptHosts(of: next.translator)
+        } else {
+            next.store.sealBorn()
+            for id in store.heldIDs where next.store.bornHere(id) { return false }
+        }
         next.laterPart = nil
+        let samplesBefore = malformedSamples.count
         var finding = 0, sample = 0
         // The part's own findings and unplaced samples up to a line, in their place.
         func catchUp(to line: Int) {
@@ -177,7 +242,13 @@ extension ReportBuilder {
                     waiting += 1
                 }
                 catchUp(to: e.number)
-                applyKept(name, e.number + lineOffset, UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)]), peer: e.peer)
+                let bytes = UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)])
+                if adapts {
+                    if let s = e.syslog { translator.syslogState = s }
+                    line(name, e.number + lineOffset, bytes)
+                } else {
+                    applyKept(name, e.number + lineOffset, bytes, peer: e.peer)
+                }
             }
         }
         while waiting < part.unjudged.count {
@@ -193,11 +264,29 @@ extension ReportBuilder {
         malformed += next.malformed
         partialMessages += next.partialMessages
         unplacedCount += next.unplacedCount
-        for m in next.malformedSamples where malformedSamples.count < Self.sampleLimit {
-            malformedSamples.append(MalformedLine(file: m.file, line: m.line + lineOffset, reason: m.reason))
+        truncated += next.truncated
+        // The part's samples and those of its lines read here, in line order.
+        let own = next.malformedSamples.map { MalformedLine(file: $0.file, line: $0.line + lineOffset, reason: $0.reason) }
+        let merged = (malformedSamples[samplesBefore...] + own).sorted { $0.line < $1.line }
+        malformedSamples.removeSubrange(samplesBefore...)
+        malformedSamples += merged.prefix(Self.sampleLimit - samplesBefore)
+        if adapts {
+            translator.adoptMessages(of: &next.translator)
+            if format == .postfix { translator.syslogState = next.translator.syslogState }
         }
         store.adoptUnfinished(of: &next.store)
         store.adoptSessions(of: next.store)
+        return true
+    }
+
+    /// Whether another MTA's later part can be merged: no line of it tied a message it owned to
+    /// one it did not, its reader started where the parts before left theirs, and none of the
+    /// messages it owned is one still in flight here (a queue id reused, or a requeue's alias).
+    private func mergeable(_ later: LogTranslator, _ part: LaterPart) -> Bool {
+        guard let owned = later.ownership, !owned.tangled, translator.homeHost == part.assumedHome else { return false }
+        if format == .postfix, let assumed = part.assumedSyslog, assumed != translator.syslogState { return false }
+        for k in translator.heldKeys where owned.owned.contains(k) { return false }
+        for k in store.heldIDs where owned.owned.contains(k) { return false }
         return true
     }
 

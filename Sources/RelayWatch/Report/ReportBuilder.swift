@@ -55,11 +55,23 @@ public struct ReportBuilder {
     /// The log's format.
     public var format: LogFormat { translator.format }
     /// Lines another MTA's adapter used though their end was cut off.
-    public private(set) var truncated = 0
+    public internal(set) var truncated = 0
+
+    /// How syslog times without a year or zone are read (a later part's builder reads them alike).
+    let reference: Timestamp
+    let utcOffset: Int
 
     /// `reference` and `utcOffset` read syslog times that have no year or zone (Postfix).
     public init(format: LogFormat = .mailrelayd, reference: Timestamp = Timestamp(seconds: 0), utcOffset: Int = 0) {
-        translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, forAnalysis: true)
+        self.init(format: format, reference: reference, utcOffset: utcOffset, homeHost: nil)
+    }
+
+    /// `homeHost`: the host whose Postfix messages are keyed by bare queue id (a later part's
+    /// builder is told the one the first part has).
+    init(format: LogFormat, reference: Timestamp, utcOffset: Int, homeHost: String?) {
+        self.reference = reference
+        self.utcOffset = utcOffset
+        translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, homeHost: homeHost, forAnalysis: true)
     }
 
     /// What another MTA's adapter counted: every line, those of the MTA (Postfix's programs;
@@ -81,7 +93,7 @@ public struct ReportBuilder {
         let size = input.splittableSize
         if let size {
             let parts = self.parts ?? Self.partCount(size: size, jobs: jobs)
-            if parts > 1, startsAsDeliveryLog(input, size: size) {
+            if parts > 1, settleFormat(input, size: size) {
                 return try readInParts(input, name: name, size: size, parts: parts)
             }
         }
@@ -139,7 +151,7 @@ public struct ReportBuilder {
                     case .truncated(let why)?:
                         cutCount += 1
                         if cut.count < Self.sampleLimit { cut.append(MalformedLine(file: name, line: number, reason: why + Self.usedAnyway)) }
-                    case .used?, .ignored?: break
+                    case .used?, .ignored?, .deferred?: break
                     }
                     translator.forEachLine { batch.append($0, number: number, overlong: false) }
                 }
@@ -173,20 +185,24 @@ public struct ReportBuilder {
             noteMalformed(file, number, "line longer than \(LogDecoder.maxLineLength) bytes")
             return
         }
-        guard translator.adapts, let verdict = translator.translate(bytes) else { return apply(file, number, bytes) }
+        guard translator.adapts else { return apply(file, number, bytes) }
+        // Where a deferred line is read again at the merge, the syslog reader is set back to
+        // where it was before the line (the year of an RFC 3164 time depends on the lines before).
+        let syslogBefore = laterPart != nil ? translator.syslogState : nil
+        guard let verdict = translator.translate(bytes) else { return apply(file, number, bytes) }
         switch verdict {
+        case .deferred:
+            laterPart!.replay.append(bytes, number: number, peer: nil, syslog: syslogBefore)
+            return
         case .malformed(let why): noteMalformed(file, number, why)
         case .truncated(let why):
             truncated += 1
             if malformedSamples.count < Self.sampleLimit { malformedSamples.append(MalformedLine(file: file, line: number, reason: why + Self.usedAnyway)) }
         case .used, .ignored: break
         }
-        // Taken out while its lines are applied, so the store and the adapter are not both
-        // borrowed from self at once (and the adapter is not copied).
-        var t = LogTranslator(format: .mailrelayd, reference: Timestamp(seconds: 0))
-        swap(&t, &translator)
-        defer { swap(&t, &translator) }
-        t.forEachLine { apply(file, number, $0) }
+        // The lines held by a reference of their own while they are applied, so the store and
+        // the adapter are not both borrowed from self at once (and nothing is copied).
+        translator.emitted.forEach { apply(file, number, $0) }
     }
 
     /// Said after a truncated line's reason: what it did say was used.
@@ -196,7 +212,8 @@ public struct ReportBuilder {
     private mutating func apply(_ file: String, _ number: Int, _ bytes: UnsafeRawBufferPointer) {
         var notes: [DeliveryStore.Unplaced] = []
         let applied: DeliveryStore.Applied
-        if laterPart == nil {
+        // Another MTA's later part: its adapter passes on only the messages the part owns.
+        if laterPart == nil || translator.adapts {
             applied = store.apply(line: bytes) { notes.append($0) }
         } else {
             switch store.applyInChunk(line: bytes, unplaced: { notes.append($0) }) {

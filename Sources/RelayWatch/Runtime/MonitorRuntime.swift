@@ -121,7 +121,7 @@ public final class MonitorRuntime {
         switch translator.translator.translate(bytes) {
         case nil: return batch.append(bytes, number: number, overlong: false)
         case .malformed(let why)?: batch.noteProblem(number: number, why)
-        case .used?, .ignored?, .truncated?: break
+        case .used?, .ignored?, .truncated?, .deferred?: break
         }
         translator.translator.forEachLine { batch.append($0, number: number, overlong: false) }
     }
