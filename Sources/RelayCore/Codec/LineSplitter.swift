@@ -23,6 +23,16 @@ public struct LineSplitter {
         self.maxLineLength = maxLineLength
     }
 
+    /// Whether the bytes fed so far end with a whole line (nothing carried).
+    public var atLineStart: Bool { carry.isEmpty && !carryOverlong }
+
+    /// `count` lines were read elsewhere (another thread read that part of the file): numbering
+    /// goes on after them. Only between lines.
+    public mutating func skip(lines count: Int) {
+        precondition(atLineStart, "lines skipped in the middle of a line")
+        lineNumber += count
+    }
+
     /// A line as handed to the callback: its number, its bytes (without `\n` or a trailing `\r`),
     /// and whether it exceeded the limit (then the bytes are only its start).
     public typealias Handler = (_ number: Int, _ bytes: UnsafeRawBufferPointer, _ overlong: Bool) -> Void

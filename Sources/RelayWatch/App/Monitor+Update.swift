@@ -23,6 +23,8 @@ extension Monitor {
         case .logLines(let batch):
             batch.forEach { number, bytes, overlong in ingest(line: bytes, number: number, overlong: overlong) }
             for p in batch.problems { noteMalformed(p.number, p.reason) }
+        case .logPart(let part, let lineOffset):
+            merge(part, lineOffset: lineOffset)
         case .follower(let f):
             source.state = f.label
             source.bytesRead = f.bytesRead
@@ -84,7 +86,12 @@ extension Monitor {
         if let since, case .event(let e) = LogDecoder.decode(bytes), e.ts.seconds < since { return }
         var unplacedNow = 0
         let applied = store.apply(line: bytes) { _ in unplacedNow += 1 }
-        source.unplaced += unplacedNow
+        account(applied, number: number, unplaced: unplacedNow)
+    }
+
+    /// What an applied line adds to the counts, and the message it changed.
+    mutating func account(_ applied: DeliveryStore.Applied, number: Int, unplaced: Int) {
+        source.unplaced += unplaced
         switch applied {
         case .event, .finished:
             source.events += 1

@@ -24,6 +24,9 @@ public enum Msg: Sendable {
     case tick(Double)
     /// Delivery-log lines read from the file.
     case logLines(LineBatch)
+    /// A later part of the log read on another core (``MonitorPart``), to merge after the lines
+    /// read so far; `lineOffset`: the lines before it.
+    case logPart(MonitorPart, lineOffset: Int)
     /// Where the log follower is (loading, following, waiting for the file, failing).
     case follower(FollowerStatus)
     /// The relay link changed state.

@@ -40,7 +40,15 @@ public final class LogFollower {
 
     private var fd: Int32 = -1
     private var inode: (dev: UInt64, ino: UInt64) = (0, 0)
-    private var offset = 0
+    /// The current file's device and inode.
+    public var fileID: (dev: UInt64, ino: UInt64) { inode }
+    /// Whether a file is open (the path existed at the last poll, or before).
+    public var isOpen: Bool { fd >= 0 }
+    /// Where the next read starts in the current file.
+    public private(set) var offset = 0
+    /// While the file found at start is caught up: read no further than this offset (the part
+    /// after it is read by another thread, see ``skip(to:lines:)``). nil: no bound.
+    public var stop: Int?
     private var splitter = LineSplitter()
     private var start: StartPoint
     private let buffer: UnsafeMutableRawPointer
@@ -67,7 +75,9 @@ public final class LogFollower {
         var readAny = false
         var left = budget
         while left > 0 {
-            let n = read(fd, buffer, min(bufferSize, left))
+            let room = stop.map { $0 - offset } ?? Int.max
+            if room <= 0 { break }
+            let n = read(fd, buffer, min(bufferSize, left, room))
             if n > 0 {
                 readAny = true
                 left -= n
@@ -88,6 +98,18 @@ public final class LogFollower {
         return readAny
     }
 
+    /// Goes on reading at `offset` of the current file, the lines between here and there having
+    /// been read by another thread (`lines` of them): their bytes count as read, and line
+    /// numbers go on after them. Only at a line boundary, in the file found at start.
+    public func skip(to target: Int, lines count: Int) {
+        guard fd >= 0, splitter.atLineStart, target >= offset else { return }
+        lseek(fd, off_t(target), SEEK_SET)
+        bytesRead += target - offset
+        offset = target
+        splitter.skip(lines: count)
+        lines += count
+    }
+
     /// True when it switched to a new file or went back to the start of a truncated one.
     private func checkRotationOrTruncation(_ line: LineHandler) -> Bool {
         var st = stat()
@@ -106,6 +128,7 @@ public final class LogFollower {
             }
             close(fd)
             fd = -1
+            stop = nil
             rotations += 1
             start = .beginning
             return openCurrent()
@@ -114,6 +137,7 @@ public final class LogFollower {
         if fstat(fd, &own) == 0, Int(own.st_size) < offset {
             // Truncated in place (copytruncate): what follows is new; a partial line is dropped.
             truncations += 1
+            stop = nil
             lseek(fd, 0, SEEK_SET)
             offset = 0
             splitter = LineSplitter()

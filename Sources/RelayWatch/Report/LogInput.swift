@@ -79,6 +79,24 @@ public final class LogInput {
         return (0..<max(1, count)).map { starts[$0]..<starts[$0 + 1] }
     }
 
+    /// The file's device and inode (nil for a stream).
+    public var fileID: (dev: UInt64, ino: UInt64)? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
+    /// Where the file's last whole line ends (after its newline), searching back from `size`
+    /// at most 64 KB; 0 when no newline is that near the end.
+    public func endOfLastLine(size: Int) -> Int {
+        let window = min(size, 1 << 16)
+        guard window > 0 else { return 0 }
+        var bytes = [UInt8](repeating: 0, count: window)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(size - window)) }
+        guard n == window, let last = bytes.lastIndex(of: 0x0A) else { return 0 }
+        return size - window + last + 1
+    }
+
     /// The line that ends just before `offset` (a part's start), without its newline; nil at the
     /// file's start or when that line is longer than 64 KB.
     public func line(endingBefore offset: Int) -> [UInt8]? {

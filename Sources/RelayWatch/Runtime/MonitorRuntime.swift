@@ -25,6 +25,8 @@ public struct MonitorOptions: Sendable {
     public var catchSignals = true
     /// Who writes the log: mailrelayd (v1, read as it is) or Postfix (through its adapter).
     public var format: LogFormat = .mailrelayd
+    /// Cores to load a large log with (see ``MonitorPart``).
+    public var jobs = ReportBuilder.defaultJobs
     /// A Postfix host: its queue tools are the relay source (the log is `logPath`, or the
     /// journal when `format` is `.journal`).
     public var postfix: PostfixOptions?
@@ -55,6 +57,12 @@ public final class MonitorRuntime {
     let options: MonitorOptions
     private let signalFD: Int32
     private var lastFollower: FollowerStatus?
+    /// A large log's later parts, read on other cores while the follower loads the first.
+    private var parts: PartLoad?
+    /// Parts of the log read on other cores and merged, and those the follower read itself
+    /// instead (for the tests and the benchmark).
+    public private(set) var partsMerged = 0
+    public private(set) var partsReadHere = 0
     private var lastFrame = 0.0
     private var needsFrame = true
     public private(set) var finished = false
@@ -82,6 +90,12 @@ public final class MonitorRuntime {
             self.source = options.socketPath.map { ControlClient(path: $0, subscribe: options.logPath == nil) }
         }
         follower = options.format == .journal ? nil : options.logPath.map { LogFollower(path: $0, start: options.start) }
+        // mailrelayd's log from its start: the parts after the first are read on other cores.
+        if let follower, translator == nil, options.start == .beginning, options.since == nil, let path = options.logPath,
+           let load = PartLoad(path: path, jobs: options.jobs, historyLimit: options.keepFinished) {
+            parts = load
+            follower.stop = load.ranges[1].lowerBound
+        }
         let loaded = ThemeLoader.resolve(options.theme, folders: options.themeFolders, environment: options.environment)
         var settings = Monitor.Settings()
         settings.label = options.format == .journal ? "journal (Postfix)" : options.logPath ?? ""
@@ -171,6 +185,7 @@ public final class MonitorRuntime {
             let until = now + Self.readTime
             var more = true
             while more {
+                mergeReadyPart(follower)
                 var batch = LineBatch(expecting: Self.readBudget)
                 more = follower.poll(budget: Self.readBudget) { number, bytes, overlong in
                     translate(bytes, number: number, overlong: overlong, into: &batch)
@@ -214,9 +229,35 @@ public final class MonitorRuntime {
             for fd in source?.descriptors ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             if let journal { fds.append(pollfd(fd: journal.stdoutFD, events: Int16(POLLIN), revents: 0)) }
             fds = fds.filter { $0.fd >= 0 }
-            _ = poll(&fds, nfds_t(fds.count), needsFrame ? 33 : 100)
+            // A part read on another core may be ready any moment: look again soon.
+            _ = poll(&fds, nfds_t(fds.count), parts != nil ? 5 : needsFrame ? 33 : 100)
         }
         return true
+    }
+
+    /// At a cut, once the part after it is read: merged into the monitor and skipped by the
+    /// follower; if it cannot be merged (it failed, or an id was queued again in it while in
+    /// flight here), the follower reads it itself. A rotation or truncation meanwhile ends the
+    /// plan: the follower reads on as it does any file.
+    private func mergeReadyPart(_ follower: LogFollower) {
+        guard let load = parts, follower.isOpen else { return }
+        guard let stop = follower.stop, follower.fileID == load.fileID else {
+            load.abandon()
+            parts = nil
+            return
+        }
+        guard follower.offset == stop, let worker = load.ready() else { return }
+        if worker.failure == nil, monitor.canMerge(worker.part) {
+            send(.logPart(worker.part, lineOffset: follower.lines))
+            follower.skip(to: load.ranges[load.next].upperBound, lines: worker.part.lines)
+            partsMerged += 1
+        } else {
+            partsReadHere += 1
+        }
+        worker.part = MonitorPart(historyLimit: 0)
+        load.next += 1
+        follower.stop = load.next < load.ranges.count ? load.ranges[load.next].lowerBound : nil
+        if follower.stop == nil { parts = nil }
     }
 
     /// Keys that arrived, each to the monitor, and a frame at once: a key's answer does not wait

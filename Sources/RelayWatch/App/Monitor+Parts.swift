@@ -1,0 +1,174 @@
+import RelayCore
+
+/// A later part of a large log, read on a core of its own while the monitor loads the part
+/// before it (see ``MonitorRuntime``): the same split as the report's (see ReportBuilder+Parts).
+/// It builds only the messages queued inside it, keeps the lines of messages from before for the
+/// merge, summarises the messages that finish in it (the analyser's work, the larger part of the
+/// monitor's own), and keeps no more finished messages than the monitor's history would, so a
+/// day's log loads in bounded memory.
+public struct MonitorPart: Sendable {
+    var store = DeliveryStore(options: .init(keepAcceptedReplyText: true, dropFinished: false))
+    var replay = ReportBuilder.ReplayLines()
+    /// Finished messages still kept, in the order they finished, with the line of their `done`.
+    var finished: [(line: Int, id: String)] = []
+    /// Summaries of the finished ones whose peers were all known here.
+    var summaries: [String: MessageSummary] = [:]
+    public private(set) var lines = 0
+    var events = 0
+    var malformed = 0
+    var lastMalformed: (line: Int, reason: String)?
+    var unplaced = 0
+    var agedOut = 0
+    var forgottenFindings = 0
+    let historyLimit: Int
+
+    public init(historyLimit: Int) {
+        self.historyLimit = historyLimit
+    }
+
+    /// Reads the lines of `range` of the file.
+    public mutating func read(_ input: LogInput, _ range: Range<Int>) throws(LogInput.OpenError) {
+        var splitter = LineSplitter()
+        var failure: LogInput.OpenError?
+        do throws(LogInput.OpenError) {
+            try input.forEachChunk(in: range) { chunk in
+                splitter.feed(chunk) { number, bytes, overlong in self.line(number, bytes, overlong) }
+            }
+        } catch {
+            failure = error
+        }
+        splitter.finish { number, bytes, overlong in self.line(number, bytes, overlong) }
+        lines = splitter.lineNumber
+        store.sealBorn()
+        if let failure { throw failure }
+    }
+
+    private mutating func line(_ number: Int, _ bytes: UnsafeRawBufferPointer, _ overlong: Bool) {
+        if overlong {
+            malformed += 1
+            lastMalformed = (number, "line longer than \(LogDecoder.maxLineLength) bytes")
+            return
+        }
+        var unplacedNow = 0
+        switch store.applyInChunk(line: bytes, unplaced: { _ in unplacedNow += 1 }) {
+        case .deferred(let peer):
+            replay.append(bytes, number: number, peer: peer)
+        case .applied(let applied):
+            unplaced += unplacedNow
+            switch applied {
+            case .event, .unknownEvent: events += 1
+            case .finished:
+                events += 1
+                finish(number)
+            case .blank: break
+            case .malformed(let why):
+                malformed += 1
+                lastMalformed = (number, why)
+            }
+        }
+    }
+
+    private mutating func finish(_ number: Int) {
+        guard let id = store.lastMessageID, let record = store.message(id) else { return }
+        _ = store.takeFinished()
+        // A transaction whose session is from before the part gets its peer at the merge, and
+        // the message its summary then.
+        if !record.transactions.contains(where: \.peerPending) {
+            summaries[id] = MessageSummary(record, peers: store.peers)
+        }
+        finished.append((number, id))
+        evict()
+    }
+
+    /// The monitor's history rule, within the part: past the limit (and a quarter), the oldest
+    /// finished messages go, those with findings kept up to as many again.
+    private mutating func evict() {
+        guard finished.count > historyLimit + historyLimit / 4 else { return }
+        var excess = finished.count - historyLimit
+        var flaggedKept = 0
+        var kept: [(line: Int, id: String)] = []
+        for f in finished {
+            if summaries[f.id]?.flagged ?? true {
+                flaggedKept += 1
+                kept.append(f)
+            } else if excess > 0 {
+                forget(f.id)
+                agedOut += 1
+                excess -= 1
+            } else {
+                kept.append(f)
+            }
+        }
+        if flaggedKept > historyLimit {
+            var drop = flaggedKept - historyLimit
+            kept = kept.filter { f in
+                guard drop > 0, summaries[f.id]?.flagged ?? true else { return true }
+                forget(f.id)
+                agedOut += 1
+                forgottenFindings += 1
+                drop -= 1
+                return false
+            }
+        }
+        finished = kept
+    }
+
+    private mutating func forget(_ id: String) {
+        store.remove(id)
+        summaries[id] = nil
+    }
+}
+
+extension Monitor {
+    /// Whether a part read elsewhere can be merged here now (see ``MonitorPart``): no message
+    /// this monitor holds was queued again in it.
+    public func canMerge(_ part: MonitorPart) -> Bool {
+        since == nil && !store.heldIDs.contains(where: { part.store.bornHere($0) })
+    }
+
+    /// The part after what was read so far, read on another thread: its kept lines are applied
+    /// here in their order, then its messages (and summaries) move over and take their place in
+    /// the history by the line they finished at.
+    mutating func merge(_ part: MonitorPart, lineOffset: Int) {
+        var part = part
+        let before = finishedOrder.count
+        var replayedLines: [Int] = []
+        part.replay.bytes.withUnsafeBytes { all in
+            for e in part.replay.entries {
+                let bytes = UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.count)])
+                var unplacedNow = 0
+                let applied = store.applyDeferred(line: bytes, peer: e.peer) { _ in unplacedNow += 1 }
+                account(applied, number: e.number + lineOffset, unplaced: unplacedNow)
+                while replayedLines.count < finishedOrder.count - before { replayedLines.append(e.number) }
+            }
+        }
+        var adopted = Array(part.store.heldIDs)
+        store.adoptUnfinished(of: &part.store)
+        store.adoptSessions(of: part.store)
+        // The finished ones of both, by the line of their `done`.
+        let replayed = zip(replayedLines, finishedOrder[before...]).map { (line: $0, id: $1) }
+        finishedOrder.removeSubrange(before...)
+        for r in replayed { finishedSeq[r.id] = nil }
+        var i = 0, j = 0
+        while i < replayed.count || j < part.finished.count {
+            let takeReplayed = j == part.finished.count || (i < replayed.count && replayed[i].line < part.finished[j].line)
+            let id = takeReplayed ? replayed[i].id : part.finished[j].id
+            if takeReplayed { i += 1 } else { j += 1 }
+            if finishedSeq[id] == nil { finishedOrder.append(id) }
+            finishedSeq[id] = nextFinishedSeq
+            nextFinishedSeq += 1
+        }
+        for (id, s) in part.summaries {
+            summaries[id] = s
+            if s.flagged { flaggedIDs.insert(id) }
+        }
+        adopted.removeAll { part.summaries[$0] != nil }
+        dirty.formUnion(adopted)
+        source.events += part.events
+        source.unplaced += part.unplaced
+        source.malformed += part.malformed
+        if let m = part.lastMalformed { source.lastMalformed = "line \(m.line + lineOffset): \(m.reason)" }
+        agedOut += part.agedOut
+        forgottenFindings += part.forgottenFindings
+    }
+}
