@@ -106,6 +106,37 @@ import RelayScenarios
         }
     }
 
+    /// Postfix's lines as `journalctl -o json` writes them, read from a file: the same split.
+    @Test func aJournalFileReadsTheSameInOneTwoAndSevenParts() throws {
+        var g = PostfixLogGenerator(seed: 11)
+        var lines = g.text(lines: 40_000).split(separator: "\n").map(String.init)
+        lines.insert(contentsOf: Self.postfixMessage("mx2", "CE0000001", to: [("e@example.net", Self.tooMany)]), at: 25_000)
+        lines.insert("not a journal record", at: 20_000)
+        let syslog = try Regex("^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} (\\S+) ([^\\[:]+)\\[([0-9]+)\\]: (.*)$")
+        var micros: Int64 = 1_796_000_000_000_000
+        let records = try lines.map { line -> String in
+            guard let m = try syslog.wholeMatch(in: line) else { return line }
+            micros += 4_000
+            let fields: [String: String] = ["__REALTIME_TIMESTAMP": String(micros), "_HOSTNAME": String(m.output[1].substring!),
+                                            "SYSLOG_IDENTIFIER": String(m.output[2].substring!), "SYSLOG_PID": String(m.output[3].substring!),
+                                            "MESSAGE": String(m.output[4].substring!)]
+            return String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
+        }
+        let dir = try TempDir()
+        let path = try dir.write("journal.json", records.joined(separator: "\n") + "\n")
+        let one = try Self.everything(path, parts: 1)
+        #expect(one.builder.format == .journal)
+        #expect(one.builder.hosts == ["mx1", "mx2"])
+        #expect(one.builder.malformed == 1)
+        #expect(one.said.contains("message mx2/CE0000001 "))
+        for parts in [2, 7] {
+            let split = try Self.everything(path, parts: parts)
+            #expect(split.builder.partsRead == parts)
+            #expect(split.builder.partsReadAgain == 0, "\(parts) parts")
+            #expect(split.said == one.said, "\(parts) parts")
+        }
+    }
+
     /// The cases a split cannot follow are read again in one pass, with the same answer: a queue
     /// id reused while its first message is still in flight, a requeued message's new queue id
     /// in a later part than the requeue, and a requeue whose new queue id was named before the
