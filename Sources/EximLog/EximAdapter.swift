@@ -111,11 +111,7 @@ public struct EximAdapter: LogAdapter {
     public mutating func adoptMessages(of later: inout EximAdapter) {
         for (k, ledger) in later.messages { messages[k] = ledger }
         later.messages = [:]
-        counts.lines += later.counts.lines
-        counts.mtaLines += later.counts.mtaLines
-        counts.used += later.counts.used
-        counts.malformed += later.counts.malformed
-        counts.truncated += later.counts.truncated
+        counts += later.counts
     }
 
     /// The ids of the messages held in flight.

@@ -152,11 +152,7 @@ public struct PostfixAdapter: LogAdapter {
         for (a, k) in later.aliases { aliases[a] = k }
         later.messages = [:]
         later.aliases = [:]
-        counts.lines += later.counts.lines
-        counts.mtaLines += later.counts.mtaLines
-        counts.used += later.counts.used
-        counts.malformed += later.counts.malformed
-        counts.truncated += later.counts.truncated
+        counts += later.counts
         // A cached key may have gained an alias.
         lastKey = ""
     }

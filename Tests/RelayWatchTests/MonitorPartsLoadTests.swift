@@ -55,29 +55,7 @@ import TestSupport
     /// the start (in flight at later cuts, peers named by sessions of the first part), malformed
     /// lines, and one id queued again while in flight (the follower reads that part itself).
     @Test func aLargeLogLoadedOnSeveralCoresShowsWhatOnePassShows() throws {
-        var generator = LoadGenerator(seed: 5)
-        var bytes: [UInt8] = []
-        generator.generate(events: 150_000, into: &bytes) { _ in }
-        let generated = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
-        var placed = generated.enumerated().map { (Double($0.offset) / Double(generated.count), $0.element) }
-        for (k, scenario) in Scenario.all.enumerated() {
-          // Spread from 0.3 + k/20, and a copy queued and finished in the last part (its peers
-          // named at the merge, and its summary made then).
-          for late in [false, true] {
-            let tag = late ? "late-\(k)" : "\(k)"
-            var log = scenario.log.replacingOccurrences(of: "\"s1\"", with: "\"s1-\(tag)\"")
-                .replacingOccurrences(of: "\"s2\"", with: "\"s2-\(tag)\"")
-                .replacingOccurrences(of: "127.0.0.1:2526", with: "10.0.\(late ? 1 : 0).\(k):25")
-            if late { log = log.replacingOccurrences(of: "\"msg\":\"", with: "\"msg\":\"late-") }
-            let lines = log.split(separator: "\n").map(String.init)
-            let from = late ? 0.9 + Double(k) / 120 : 0.3 + Double(k) / 20
-            let span = late ? 1.0 / 130 : 1 - from
-            for (i, line) in lines.enumerated() {
-                let start = line.contains("\"event\":\"session\"") || (!late && line.contains("\"event\":\"queued\""))
-                placed.append((start ? 0.0001 * Double(k + 1) : from + span * Double(i + 1) / Double(lines.count + 1), line))
-            }
-          }
-        }
+        var placed = SplitReadTests.generatedWithScenarios(seed: 5)
         // Queued in the last part and still in flight at the end.
         placed.append((0.95, "{\"v\":1,\"ts\":\"2026-11-29T08:00:00.000Z\",\"event\":\"queued\",\"msg\":\"LATEQ\",\"from\":\"a@example.org\",\"rcpts\":[\"b@example.net\"],\"size\":1}"))
         let again = "{\"v\":1,\"ts\":\"2026-11-29T08:00:00.000Z\",\"event\":\"queued\",\"msg\":\"AGAIN\",\"from\":\"a@example.org\",\"rcpts\":[\"b@example.net\"],\"size\":1}"

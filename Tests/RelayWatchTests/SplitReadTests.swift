@@ -35,20 +35,16 @@ import RelayWatch
         }
     }
 
-    /// Generated traffic with every scenario's lines spread through it: scenario k from 0.3 + k/20
-    /// of the way to the end, its queued event and sessions at the start, so its session line is in one part and its
-    /// transactions and end in others, plus
-    /// malformed lines, events of a message never queued, and one id queued again in flight.
-    @Test func aLargeMixedLogReadsTheSameInOneTwoAndSevenParts() throws {
-        var generator = LoadGenerator(seed: 42)
+    /// Generated traffic (150,000 events), each line with where it goes (a fraction of the way
+    /// through), and each scenario twice: spread from 0.3 + k/20 to the end (in flight at every
+    /// later cut), and a copy queued and finished inside the last part (judged at the merge, when
+    /// its sessions are in the first). Sorted by place, the lines make the log.
+    static func generatedWithScenarios(seed: UInt64) -> [(Double, String)] {
+        var generator = LoadGenerator(seed: seed)
         var bytes: [UInt8] = []
         generator.generate(events: 150_000, into: &bytes) { _ in }
         let generated = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
-        // Each line with where it goes (a fraction of the way through), then sorted by it.
         var placed = generated.enumerated().map { (Double($0.offset) / Double(generated.count), $0.element) }
-        // Each scenario twice: spread from 0.3 + k/20 to the end (in flight at every later cut), and a
-        // copy queued and finished inside the last part (judged at the merge, when its sessions
-        // are in the first).
         for (k, scenario) in Scenario.all.enumerated() {
           for late in [false, true] {
             // Sessions and a peer of its own, so a finding names a peer from its session line.
@@ -69,6 +65,15 @@ import RelayWatch
             }
           }
         }
+        return placed
+    }
+
+    /// Generated traffic with every scenario's lines spread through it: scenario k from 0.3 + k/20
+    /// of the way to the end, its queued event and sessions at the start, so its session line is in one part and its
+    /// transactions and end in others, plus
+    /// malformed lines, events of a message never queued, and one id queued again in flight.
+    @Test func aLargeMixedLogReadsTheSameInOneTwoAndSevenParts() throws {
+        var placed = Self.generatedWithScenarios(seed: 42)
         let queuedAgain = "{\"v\":1,\"ts\":\"2026-11-29T08:00:00.000Z\",\"event\":\"queued\",\"msg\":\"AGAIN\",\"from\":\"a@example.org\",\"rcpts\":[\"b@example.net\"],\"size\":1}"
         placed += [(0.0001, queuedAgain), (0.3, "this is not JSON"),
                    (0.6, "{\"v\":1,\"ts\":\"2026-11-29T08:00:00.000Z\",\"event\":\"reply\",\"msg\":\"NEVER\",\"txn\":\"t9\",\"cmd\":\"RCPT\",\"index\":0,\"rcpt\":\"x@example.net\",\"code\":550,\"text\":\"no\"}"),

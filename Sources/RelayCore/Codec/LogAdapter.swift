@@ -89,6 +89,15 @@ public struct AdapterCounts: Sendable, Equatable {
     public var truncated = 0
 
     public init() {}
+
+    /// Another reader's counts added (a later part of the same file).
+    public static func += (a: inout AdapterCounts, b: AdapterCounts) {
+        a.lines += b.lines
+        a.mtaLines += b.mtaLines
+        a.used += b.used
+        a.malformed += b.malformed
+        a.truncated += b.truncated
+    }
 }
 
 public struct RecipientLedger: Sendable {

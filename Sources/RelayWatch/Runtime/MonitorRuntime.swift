@@ -42,7 +42,8 @@ public struct MonitorOptions: Sendable {
 /// The monitor's event loop, which owns everything that blocks: the terminal, the log follower,
 /// the relay source, the termination signals and the clock. Each turn it turns what arrived into
 /// messages for ``Monitor/update(_:)``, carries out the effects that come back, and draws at most
-/// 30 frames a second, only when something changed. One thread; every terminal call on it.
+/// 30 frames a second, only when something changed. Every terminal call and every update is
+/// on this one thread; only a large log's later parts are read on others (``MonitorPart``).
 public final class MonitorRuntime {
     public private(set) var monitor: Monitor
     let terminal: Terminal
