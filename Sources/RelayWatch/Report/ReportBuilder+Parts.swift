@@ -18,6 +18,12 @@ import RelayCore
 /// The one case the split cannot follow, a message id queued again inside a part while a message
 /// of that id from before is still in flight, is caught at the merge and that part is read again
 /// in one pass.
+///
+/// Another MTA's log is split the same way one level up: a later part's adapter owns the messages
+/// that start in the part and defers the raw lines of every other (``PartOwnership``), and the
+/// merge reads those through the adapter of the parts before, then takes over the part's hosts,
+/// messages in flight and counts. What the part's reader had to assume (the home host, the syslog
+/// year at the cut) and what it owned are checked first; a part that fails is read again.
 extension ReportBuilder {
     /// What a builder reading a later part keeps for the merge.
     struct LaterPart {
@@ -64,7 +70,7 @@ extension ReportBuilder {
     /// The cores to use when none are named: those online, at most 8.
     public static var defaultJobs: Int { max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-    /// Reads a plain delivery-log v1 file in `parts` parts, each on a thread of its own.
+    /// Reads a plain file in `parts` parts, each on a thread of its own.
     mutating func readInParts(_ input: LogInput, name: String, size: Int, parts: Int) throws(LogInput.OpenError) {
         let ranges = input.lineAlignedParts(parts, size: size)
         partsRead += ranges.count

@@ -97,7 +97,7 @@ public struct ReportBuilder {
                 return try readInParts(input, name: name, size: size, parts: parts)
             }
         }
-        // Another MTA's log, or a stream that cannot be cut (gzip, stdin, a pipe): one core reads
+        // A stream that cannot be cut (gzip, stdin, a pipe), or another MTA's file too small to cut: one core reads
         // (and inflates, and translates), the other parses and analyses.
         if jobs > 1, translator.adapts || size == nil { return try readInTwoStages(input) }
         var splitter = LineSplitter()
@@ -116,7 +116,7 @@ public struct ReportBuilder {
         if let failure { throw failure }
     }
 
-    /// Another MTA's log (or one whose format is still to be told, or a stream): this thread
+    /// A stream (in any format, or one still to be told), or another MTA's file too small to cut: this thread
     /// reads the input (inflating gzip), cuts it into lines and translates them into v1 lines (a
     /// v1 line passes as it is), in batches of a few megabytes; a second thread applies them to
     /// the store and analyses the messages as they finish. For another MTA the adapter and the

@@ -239,10 +239,11 @@ public final class MonitorRuntime {
     /// At a cut, once the part after it is read: merged into the monitor and skipped by the
     /// follower; if it cannot be merged (it failed, or an id was queued again in it while in
     /// flight here), the follower reads it itself. A rotation or truncation meanwhile ends the
-    /// plan: the follower reads on as it does any file.
+    /// plan (the parts' threads finish and are dropped): the follower reads on as it does any file.
     private func mergeReadyPart(_ follower: LogFollower) {
         guard let load = parts, follower.isOpen else { return }
-        guard let stop = follower.stop, follower.fileID == load.fileID else {
+        // (A follower no longer catching up came to the end before the cut: the file shrank.)
+        guard let stop = follower.stop, follower.fileID == load.fileID, follower.state == .catchingUp else {
             load.abandon()
             parts = nil
             return
