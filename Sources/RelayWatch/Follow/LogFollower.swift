@@ -101,13 +101,16 @@ public final class LogFollower {
     /// Goes on reading at `offset` of the current file, the lines between here and there having
     /// been read by another thread (`lines` of them): their bytes count as read, and line
     /// numbers go on after them. Only at a line boundary, in the file found at start.
-    public func skip(to target: Int, lines count: Int) {
-        guard fd >= 0, splitter.atLineStart, target >= offset else { return }
+    /// False, with nothing changed, when it is not at a line boundary of an open file.
+    @discardableResult
+    public func skip(to target: Int, lines count: Int) -> Bool {
+        guard fd >= 0, splitter.atLineStart, target >= offset else { return false }
         lseek(fd, off_t(target), SEEK_SET)
         bytesRead += target - offset
         offset = target
         splitter.skip(lines: count)
         lines += count
+        return true
     }
 
     /// True when it switched to a new file or went back to the start of a truncated one.

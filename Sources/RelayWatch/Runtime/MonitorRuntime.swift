@@ -249,9 +249,10 @@ public final class MonitorRuntime {
             return
         }
         guard follower.offset == stop, let worker = load.ready() else { return }
-        if worker.failure == nil, monitor.canMerge(worker.part) {
-            send(.logPart(worker.part, lineOffset: follower.lines))
-            follower.skip(to: load.ranges[load.next].upperBound, lines: worker.part.lines)
+        let linesBefore = follower.lines
+        if worker.failure == nil, monitor.canMerge(worker.part),
+           follower.skip(to: load.ranges[load.next].upperBound, lines: worker.part.lines) {
+            send(.logPart(worker.part, lineOffset: linesBefore))
             partsMerged += 1
         } else {
             partsReadHere += 1
