@@ -42,7 +42,7 @@ public struct EximQueuedMessage: Sendable, Equatable {
         public init() {}
 
         public mutating func line(_ b: UnsafeRawBufferPointer, _ done: (EximQueuedMessage) -> Void) {
-            if b.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+            if b.isBlankLine {
                 if let m = current { done(m) }
                 current = nil
                 return

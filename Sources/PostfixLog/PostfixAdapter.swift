@@ -65,7 +65,7 @@ public struct PostfixAdapter: LogAdapter {
 
     public mutating func read(line b: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
         counts.lines += 1
-        if b.isEmpty || b.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return .ignored }
+        if b.isBlankLine { return .ignored }
         guard let s = syslog.parse(b) else {
             counts.malformed += 1
             return .malformed("not a syslog line")

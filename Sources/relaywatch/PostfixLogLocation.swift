@@ -33,7 +33,7 @@ extension LogFormat {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard let data = try? handle.read(upToCount: 64 * 1024) else { return nil }
-        for line in data.split(separator: 0x0A) where line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+        for line in data.split(separator: 0x0A) where !line.isBlankLine {
             return Array(line).withUnsafeBytes { LogFormat.detect($0) }
         }
         return nil

@@ -4,6 +4,12 @@ import Glibc
 
 /// Small byte-level helpers for reading other programs' log lines in place (Postfix's, Exim's):
 /// a line is parsed without building a String until a value is kept.
+extension Sequence where Element == UInt8 {
+    /// Nothing but spaces, tabs and carriage returns (or nothing at all): a blank line in any
+    /// of the logs and listings read here.
+    public var isBlankLine: Bool { allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
+}
+
 extension UnsafeRawBufferPointer {
     /// Whether the bytes at `at` are `literal`.
     @inline(__always) public func has(_ literal: StaticString, at: Int) -> Bool {

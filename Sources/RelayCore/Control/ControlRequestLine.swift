@@ -18,7 +18,7 @@ extension ControlProtocol {
         if line.count > maxRequestLine {
             return .unusable(.none, requestTooLong)
         }
-        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return .blank }
+        if line.isBlankLine { return .blank }
         let bytes = Data(line)
         guard let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
             return .unusable(.none, ControlError(.badJSON, "each request is one JSON object on one line"))

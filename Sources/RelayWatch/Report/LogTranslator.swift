@@ -94,7 +94,7 @@ public struct LogTranslator {
         ends.removeAll(keepingCapacity: true)
         if format == .auto {
             // Blank lines before the first that tells say nothing in any format.
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return .ignored }
+            guard !line.isBlankLine else { return .ignored }
             format = LogFormat.detect(line)
         }
         if format == .mailrelayd { return nil }

@@ -140,7 +140,7 @@ extension ReportBuilder {
         guard format == .auto else { return true }
         var told: LogFormat?
         forEachLine(input, in: 0..<min(size, 1 << 20)) { line in
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return true }
+            guard !line.isBlankLine else { return true }
             told = LogFormat.detect(line)
             return false
         }
@@ -182,7 +182,7 @@ extension ReportBuilder {
     private func syslogStates(_ input: LogInput, _ ranges: [Range<Int>]) -> [SyslogReader.State] {
         var reader = SyslogReader(reference: reference, utcOffset: utcOffset)
         forEachLine(input, in: ranges[0].lowerBound..<min(ranges[0].upperBound, 1 << 20)) { line in
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return true }
+            guard !line.isBlankLine else { return true }
             _ = reader.parse(line)
             return false
         }
