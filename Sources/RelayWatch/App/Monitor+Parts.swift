@@ -80,37 +80,23 @@ public struct MonitorPart: Sendable {
         evict()
     }
 
-    /// The monitor's history rule, within the part: past the limit (and a quarter), the oldest
-    /// finished messages go, those with findings kept up to as many again.
+    /// The monitor's history rule (``HistoryRule``), within the part. A message whose summary
+    /// waits for the merge counts as one with findings: it is kept.
     private mutating func evict() {
-        guard finished.count > historyLimit + historyLimit / 4 else { return }
-        var excess = finished.count - historyLimit
-        var flaggedKept = 0
-        var kept: [(line: Int, id: String)] = []
-        for f in finished {
-            if summaries[f.id]?.flagged ?? true {
-                flaggedKept += 1
-                kept.append(f)
-            } else if excess > 0 {
-                forget(f.id)
-                agedOut += 1
-                excess -= 1
-            } else {
-                kept.append(f)
-            }
+        let trim: (kept: [(line: Int, id: String)], forgotten: [(entry: (line: Int, id: String), finding: Bool)])?
+        do {
+            // A copy of the summaries that ends here, so forgetting does not copy them again.
+            let summaries = self.summaries
+            trim = HistoryRule.trim(finished, limit: historyLimit, pinned: { _ in false },
+                                    finding: { summaries[$0.id]?.flagged ?? true })
         }
-        if flaggedKept > historyLimit {
-            var drop = flaggedKept - historyLimit
-            kept = kept.filter { f in
-                guard drop > 0, summaries[f.id]?.flagged ?? true else { return true }
-                forget(f.id)
-                agedOut += 1
-                forgottenFindings += 1
-                drop -= 1
-                return false
-            }
+        guard let trim else { return }
+        for f in trim.forgotten {
+            forget(f.entry.id)
+            agedOut += 1
+            if f.finding { forgottenFindings += 1 }
         }
-        finished = kept
+        finished = trim.kept
     }
 
     private mutating func forget(_ id: String) {

@@ -153,39 +153,23 @@ extension Monitor {
         if screen == .destinations { rebuildDestinations() }
     }
 
-    /// Forgets the oldest finished messages past the limit, a quarter of it at a time (so the
-    /// order list is not shifted for every message that finishes). Messages whose findings the
-    /// admin has not acknowledged stay, up to as many again; the open and selected ones always.
+    /// Forgets the oldest finished messages past the limit (``HistoryRule``); the open and
+    /// selected ones stay; findings forgotten unacknowledged are counted for the status line.
     private mutating func evictHistory() {
-        guard finishedOrder.count > historyLimit + historyLimit / 4 else { return }
-        var excess = finishedOrder.count - historyLimit
-        let openID = detail?.rows.id
-        func pinned(_ id: String) -> Bool { id == selectedID || id == openID }
-        var kept: [String] = []
-        kept.reserveCapacity(historyLimit)
-        var keptFindings = 0
-        for id in finishedOrder {
-            if pinned(id) { kept.append(id); continue }
-            if unseenFinding(id) {
-                keptFindings += 1
-                kept.append(id)
-                continue
-            }
-            if excess > 0 { forget(id); excess -= 1 } else { kept.append(id) }
+        let trim: (kept: [String], forgotten: [(entry: String, finding: Bool)])?
+        do {
+            // Copies of the sets that end here, so forgetting does not copy them again.
+            let openID = detail?.rows.id, selected = selectedID
+            let flagged = flaggedIDs, seen = acknowledged
+            trim = HistoryRule.trim(finishedOrder, limit: historyLimit, pinned: { $0 == selected || $0 == openID },
+                                    finding: { flagged.contains($0) && !seen.contains($0) })
         }
-        // Findings nobody acknowledges must not grow memory without end: past the limit again,
-        // the oldest go too, and the status line says so.
-        if keptFindings > historyLimit {
-            var drop = keptFindings - historyLimit
-            kept = kept.filter { id in
-                guard drop > 0, !pinned(id), unseenFinding(id) else { return true }
-                forget(id)
-                drop -= 1
-                forgottenFindings += 1
-                return false
-            }
+        guard let trim else { return }
+        for f in trim.forgotten {
+            forget(f.entry)
+            if f.finding { forgottenFindings += 1 }
         }
-        finishedOrder = kept
+        finishedOrder = trim.kept
     }
 
     private mutating func forget(_ id: String) {
