@@ -130,9 +130,7 @@ public struct PostfixAdapter: LogAdapter {
             }
             var e = at + 9
             while e < text.upperBound, isQueueIDByte(b[e]) { e += 1 }
-            let original = key(b, host, (at + 9)..<e)
-            let new = key(b, host, qid)
-            return ownership!.ownsAll([(original, false), (new, true)])
+            return ownership!.ownsAll([(key(b, host, (at + 9)..<e), false), (k, true)])
         default:
             return ownership!.owns(k, starts: false)
         }

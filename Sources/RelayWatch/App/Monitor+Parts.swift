@@ -107,9 +107,9 @@ public struct MonitorPart: Sendable {
 
 extension Monitor {
     /// Whether a part read elsewhere can be merged here now (see ``MonitorPart``): no message
-    /// this monitor holds was queued again in it.
+    /// this monitor holds was queued again in it. (The runtime splits no log read `--since`.)
     public func canMerge(_ part: MonitorPart) -> Bool {
-        since == nil && !store.heldIDs.contains(where: { part.store.bornHere($0) })
+        !store.heldIDs.contains(where: { part.store.bornHere($0) })
     }
 
     /// The part after what was read so far, read on another thread: its kept lines are applied

@@ -89,26 +89,27 @@ public final class LogInput {
     /// Where the file's last whole line ends (after its newline), searching back from `size`
     /// at most 64 KB; 0 when no newline is that near the end.
     public func endOfLastLine(size: Int) -> Int {
-        let window = min(size, 1 << 16)
-        guard window > 0 else { return 0 }
-        var bytes = [UInt8](repeating: 0, count: window)
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(size - window)) }
-        guard n == window, let last = bytes.lastIndex(of: 0x0A) else { return 0 }
-        return size - window + last + 1
+        guard let bytes = bytes(endingAt: size), let last = bytes.lastIndex(of: 0x0A) else { return 0 }
+        return size - bytes.count + last + 1
     }
 
     /// The line that ends just before `offset` (a part's start), without its newline; nil at the
     /// file's start or when that line is longer than 64 KB.
     public func line(endingBefore offset: Int) -> [UInt8]? {
+        guard let bytes = bytes(endingAt: offset) else { return nil }
+        var end = bytes.count
+        if bytes[end - 1] == 0x0A { end -= 1 }
+        guard let start = bytes[..<end].lastIndex(of: 0x0A).map({ $0 + 1 }) ?? (offset == bytes.count ? 0 : nil) else { return nil }
+        return Array(bytes[start..<end])
+    }
+
+    /// The up to 64 KB of the file before `offset`; nil when there are none or they cannot be read.
+    private func bytes(endingAt offset: Int) -> [UInt8]? {
         let window = min(offset, 1 << 16)
         guard window > 0 else { return nil }
         var bytes = [UInt8](repeating: 0, count: window)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(offset - window)) }
-        guard n == window else { return nil }
-        var end = window
-        if bytes[end - 1] == 0x0A { end -= 1 }
-        guard let start = bytes[..<end].lastIndex(of: 0x0A).map({ $0 + 1 }) ?? (offset == window ? 0 : nil) else { return nil }
-        return Array(bytes[start..<end])
+        return n == window ? bytes : nil
     }
 
     /// Reads the bytes of `range` (a part from ``lineAlignedParts(_:size:)``) in chunks. Safe to
