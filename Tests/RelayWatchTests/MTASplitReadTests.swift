@@ -25,6 +25,19 @@ import RelayScenarios
         return (said, b)
     }
 
+    /// Reads the log in 2 and 7 parts and expects everything one pass said, with `readAgain(parts)`
+    /// of the parts read again in one pass.
+    static func expectSameOnEverySplit(_ path: String, as one: String, readAgain: (Int) -> Int = { _ in 0 },
+                                       reference: Timestamp = Timestamp(seconds: 1_796_000_000),
+                                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for parts in [2, 7] {
+            let split = try everything(path, parts: parts, reference: reference)
+            #expect(split.builder.partsRead == parts, sourceLocation: sourceLocation)
+            #expect(split.builder.partsReadAgain == readAgain(parts), "\(parts) parts", sourceLocation: sourceLocation)
+            #expect(split.said == one, "\(parts) parts", sourceLocation: sourceLocation)
+        }
+    }
+
     /// Generated lines with others put in at fractions of the way through (in order among
     /// themselves), written to a file.
     static func log(_ generated: String, placing extra: [(Double, String)], in dir: TempDir, _ name: String) throws -> String {
@@ -98,12 +111,7 @@ import RelayScenarios
         #expect(one.said.contains("message RQ0000001 "))
         #expect(one.said.contains("in flight CE0000003") == false)
         #expect(one.said.contains("in flight mx2/CE0000003"))
-        for parts in [2, 7] {
-            let split = try Self.everything(path, parts: parts)
-            #expect(split.builder.partsRead == parts)
-            #expect(split.builder.partsReadAgain == 0, "\(parts) parts")
-            #expect(split.said == one.said, "\(parts) parts")
-        }
+        try Self.expectSameOnEverySplit(path, as: one.said)
     }
 
     /// Postfix's lines as `journalctl -o json` writes them, read from a file: the same split.
@@ -129,12 +137,7 @@ import RelayScenarios
         #expect(one.builder.hosts == ["mx1", "mx2"])
         #expect(one.builder.malformed == 1)
         #expect(one.said.contains("message mx2/CE0000001 "))
-        for parts in [2, 7] {
-            let split = try Self.everything(path, parts: parts)
-            #expect(split.builder.partsRead == parts)
-            #expect(split.builder.partsReadAgain == 0, "\(parts) parts")
-            #expect(split.said == one.said, "\(parts) parts")
-        }
+        try Self.expectSameOnEverySplit(path, as: one.said)
     }
 
     /// The cases a split cannot follow are read again in one pass, with the same answer: a queue
@@ -162,13 +165,9 @@ import RelayScenarios
         #expect(one.said.contains("message REUSE0001 "))
         #expect(one.said.contains("message TANGLE001 "))
         #expect(one.said.contains("message ALIAS0001 "))
-        for parts in [2, 7] {
-            let split = try Self.everything(path, parts: parts)
-            // 2 parts: the last holds the alias and the tangle; 7: the reused id, the alias and
-            // the tangle are each in a part of their own.
-            #expect(split.builder.partsReadAgain == (parts == 2 ? 1 : 3), "\(parts) parts")
-            #expect(split.said == one.said, "\(parts) parts")
-        }
+        // 2 parts: the last holds the alias and the tangle; 7: the reused id, the alias and the
+        // tangle are each in a part of their own.
+        try Self.expectSameOnEverySplit(path, as: one.said, readAgain: { $0 == 2 ? 1 : 3 })
     }
 
     /// RFC 3164 times have no year: a log that crosses New Year puts January's lines in the next
@@ -189,10 +188,7 @@ import RelayScenarios
         let one = try Self.everything(path, parts: 1, reference: reference)
         #expect(one.said.contains("since 2027-01-01T00:"))
         #expect(one.said.contains("in flight DEC000001 since 2026-12-31T23:59:01"))
-        for parts in [2, 7] {
-            let split = try Self.everything(path, parts: parts, reference: reference)
-            #expect(split.said == one.said, "\(parts) parts")
-        }
+        try Self.expectSameOnEverySplit(path, as: one.said, reference: reference)
     }
 
     static func exim(_ text: String) -> String { "2026-11-30 01:00:00 \(text)" }
@@ -223,12 +219,7 @@ import RelayScenarios
         #expect(one.builder.format == .exim)
         #expect(one.builder.malformed == 2)
         #expect(one.said.contains("message \(parent) "))
-        for parts in [2, 7] {
-            let split = try Self.everything(path, parts: parts)
-            #expect(split.builder.partsRead == parts)
-            #expect(split.builder.partsReadAgain == 0, "\(parts) parts")
-            #expect(split.said == one.said, "\(parts) parts")
-        }
+        try Self.expectSameOnEverySplit(path, as: one.said)
 
         // A bounce named before its arrival, whose parent arrives in the same part: read again.
         let p2 = "1tParE-000002-AA", b2 = "1tBncE-000002-AA"
@@ -239,10 +230,6 @@ import RelayScenarios
                               Self.exim("\(p2) Completed")], from: 0.96, to: 0.97)
         let tangled = try Self.log(generated, placing: extra, in: dir, "tangled.log")
         let whole = try Self.everything(tangled, parts: 1)
-        for parts in [2, 7] {
-            let split = try Self.everything(tangled, parts: parts)
-            #expect(split.builder.partsReadAgain == 1, "\(parts) parts")
-            #expect(split.said == whole.said, "\(parts) parts")
-        }
+        try Self.expectSameOnEverySplit(tangled, as: whole.said, readAgain: { _ in 1 })
     }
 }
