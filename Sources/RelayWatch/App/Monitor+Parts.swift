@@ -131,16 +131,11 @@ extension Monitor {
         var adopted = Array(part.store.heldIDs)
         store.adoptUnfinished(of: &part.store)
         store.adoptSessions(of: part.store)
-        // The finished ones of both, by the line of their `done`.
+        // The finished ones of both, by the line of their `done` (one message a line).
         let replayed = zip(replayedLines, finishedOrder[before...]).map { (line: $0, id: $1) }
-        finishedOrder.removeSubrange(before...)
-        for r in replayed { finishedSeq[r.id] = nil }
-        var i = 0, j = 0
-        while i < replayed.count || j < part.finished.count {
-            let takeReplayed = j == part.finished.count || (i < replayed.count && replayed[i].line < part.finished[j].line)
-            let id = takeReplayed ? replayed[i].id : part.finished[j].id
-            if takeReplayed { i += 1 } else { j += 1 }
-            if finishedSeq[id] == nil { finishedOrder.append(id) }
+        let merged = (replayed + part.finished).sorted { $0.line < $1.line }.map(\.id)
+        finishedOrder.replaceSubrange(before..., with: merged)
+        for id in merged {
             finishedSeq[id] = nextFinishedSeq
             nextFinishedSeq += 1
         }
