@@ -13,7 +13,6 @@ final class PartLoad {
     let fileID: (dev: UInt64, ino: UInt64)
     /// The part to merge next.
     var next = 1
-    private let input: LogInput
     private let workers: [PartWorker]
 
     init?(path: String, jobs: Int, historyLimit: Int) {
@@ -25,7 +24,6 @@ final class PartLoad {
         let end = input.endOfLastLine(size: size)
         ranges[ranges.count - 1] = ranges[ranges.count - 1].lowerBound..<max(ranges[ranges.count - 1].lowerBound, end)
         self.ranges = ranges
-        self.input = input
         fileID = id
         workers = ranges.dropFirst().map { range in PartWorker(input, range, historyLimit: historyLimit) }
     }
