@@ -13,6 +13,15 @@ static inline uint32_t vector_bits(const uint8_t *p, uint32_t *refuse) {
     *refuse |= (uint32_t)_mm_movemask_epi8(odd);
     return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
 }
+/// The bytes of one vector the writer must look at: a quote, a backslash, DEL, and below 0x20
+/// as signed bytes (control characters, and every byte from 0x80 up).
+static inline uint32_t unplain_bits(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))));
+    return (uint32_t)_mm_movemask_epi8(bad);
+}
+#define RW_HAVE_UNPLAIN_BITS 1
 #else
 static inline uint32_t vector_bits(const uint8_t *p, uint32_t *refuse) {
     uint32_t q = 0, r = 0;
@@ -54,4 +63,18 @@ long rw_quote_bitmap(const uint8_t *line, size_t count, uint64_t *words, size_t 
     }
     if (refuse || (__builtin_popcountll(parity) & 1)) return -1;
     return 0;
+}
+
+static inline int plain_byte(uint8_t c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+
+size_t rw_json_plain_prefix(const uint8_t *s, size_t count) {
+    size_t at = 0;
+#ifdef RW_HAVE_UNPLAIN_BITS
+    for (; at + 16 <= count; at += 16) {
+        uint32_t bad = unplain_bits(s + at);
+        if (bad) return at + (size_t)__builtin_ctz(bad);
+    }
+#endif
+    while (at < count && plain_byte(s[at])) at++;
+    return at;
 }

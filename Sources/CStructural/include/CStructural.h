@@ -15,4 +15,10 @@
 /// UTF-8 need a closer look), an odd number of quotes, or needs more than `capacity` words.
 long rw_quote_bitmap(const uint8_t *line, size_t count, uint64_t *words, size_t capacity);
 
+/// How many leading bytes of a string the delivery-log writer can copy as they are: printable
+/// ASCII other than the quote and the backslash, 16 bytes at a time. The writer copies that run
+/// in one piece and looks at the rest (escapes, UTF-8, C1 controls) byte by byte; most strings
+/// in a log (addresses, ids, reply text) have no such rest.
+size_t rw_json_plain_prefix(const uint8_t *s, size_t count);
+
 #endif

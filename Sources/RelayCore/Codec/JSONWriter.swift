@@ -1,3 +1,5 @@
+import CStructural
+
 /// Appends JSON text to a byte buffer. Used by the log encoder and by `relaywatch report --json`,
 /// so both escape strings the same way.
 public struct JSONWriter {
@@ -9,8 +11,15 @@ public struct JSONWriter {
         out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
+    /// `,"k":`, put together on the stack and appended once (every field of every event has one).
     public mutating func key(_ k: StaticString) {
-        out.append(0x2C); out.append(0x22); raw(k); out.append(0x22); out.append(0x3A)
+        let n = k.utf8CodeUnitCount
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: n + 4) { b in
+            b[0] = 0x2C; b[1] = 0x22
+            UnsafeMutableRawPointer(b.baseAddress! + 2).copyMemory(from: k.utf8Start, byteCount: n)
+            b[n + 2] = 0x22; b[n + 3] = 0x3A
+            out.append(contentsOf: UnsafeBufferPointer(b))
+        }
     }
 
     public mutating func int(_ v: Int) {
@@ -51,8 +60,16 @@ public struct JSONWriter {
         // The runs between characters that need escaping go in whole (most strings have none).
         s.withUTF8 { u in
             out.append(0x22)
+            // The plain run at the start, found 16 bytes at a time, goes in whole; most strings
+            // are nothing else.
+            let plain = u.isEmpty ? 0 : rw_json_plain_prefix(u.baseAddress!, u.count)
+            if plain == u.count {
+                out.append(contentsOf: u)
+                out.append(0x22)
+                return
+            }
             var start = 0
-            var i = 0
+            var i = plain
             while i < u.count {
                 let c = u[i]
                 let width: Int
