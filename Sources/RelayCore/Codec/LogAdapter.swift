@@ -74,10 +74,6 @@ public struct PartOwnership: Sendable {
     }
 }
 
-/// What an adapter of an MTA's log keeps per message to say what the log leaves implicit: its
-/// recipients in order of first appearance and whether each has a final outcome (for an expiry
-/// that names none), and those that failed for good since the message's last notification (the
-/// recipients Postfix's and Exim's next bounce reports).
 /// How an adapter fared with a log, for the report's summary and the tests.
 public struct AdapterCounts: Sendable, Equatable {
     public var lines = 0
@@ -100,13 +96,24 @@ public struct AdapterCounts: Sendable, Equatable {
     }
 }
 
+/// What an adapter of an MTA's log keeps per message to say what the log leaves implicit: its
+/// recipients in order of first appearance and whether each has a final outcome (for an expiry
+/// that names none), and those that failed for good since the message's last notification (the
+/// recipients Postfix's and Exim's next bounce reports).
 public struct RecipientLedger: Sendable {
-    public private(set) var order: [String] = []
-    private var final: [String: Bool] = [:]
+    /// The recipients in the order first named, and whether each has had its final outcome.
+    private var names: [String] = []
+    private var finals: [Bool] = []
+    /// Built only once a message names many recipients: most name a handful, and comparing a
+    /// handful of addresses costs less than hashing one and keeping a table per message.
+    private var index: [String: Int]? = nil
+    private static let indexAbove = 16
     /// Failed for good since the last NDR.
     public private(set) var failedSinceNDR: [String] = []
 
     public init() {}
+
+    public var order: [String] { names }
 
     /// A recipient's outcome: final or not; a failure for good also goes into the next NDR.
     public mutating func note(_ rcpt: String, status: Outcome.Status) {
@@ -116,18 +123,24 @@ public struct RecipientLedger: Sendable {
 
     /// A recipient named without an outcome (a listed recipient at arrival).
     public mutating func note(_ rcpt: String, final isFinal: Bool) {
-        if let was = final[rcpt] {
-            if isFinal, !was { final[rcpt] = true }
-        } else {
-            order.append(rcpt)
-            final[rcpt] = isFinal
+        let known = index != nil ? index![rcpt] : names.firstIndex(of: rcpt)
+        if let k = known {
+            if isFinal { finals[k] = true }
+            return
+        }
+        names.append(rcpt)
+        finals.append(isFinal)
+        if index != nil {
+            index![rcpt] = names.count - 1
+        } else if names.count > Self.indexAbove {
+            index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         }
     }
 
     /// The queue lifetime ran out: every recipient still waiting expires (and goes into the next
     /// NDR). Returns them, in order.
     public mutating func expireWaiting() -> [String] {
-        let waiting = order.filter { final[$0] == false }
+        let waiting = names.indices.filter { !finals[$0] }.map { names[$0] }
         for r in waiting { note(r, status: .expired) }
         return waiting
     }
