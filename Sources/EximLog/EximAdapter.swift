@@ -90,18 +90,18 @@ public struct EximAdapter: LogAdapter {
     private mutating func owns(_ b: UnsafeRawBufferPointer, _ id: String, _ t: Range<Int>) -> Bool {
         guard b.has("<= ", at: t.lowerBound) else { return ownership!.owns(id, starts: false) }
         guard b.has("<= <> ", at: t.lowerBound),
-              let parent = Self.parent(Self.fields(b, (t.lowerBound + 3)..<t.upperBound)) else {
+              let parent = Self.parent(b, Self.fields(b, (t.lowerBound + 3)..<t.upperBound)) else {
             return ownership!.owns(id, starts: true)
         }
         return ownership!.ownsAll([(id, true), (parent, false)])
     }
 
     /// The message an arrival names as its parent (`R=`, before the recipients).
-    static func parent(_ fields: [String]) -> String? {
+    static func parent(_ b: UnsafeRawBufferPointer, _ fields: [Range<Int>]) -> String? {
         var parent: String? = nil
         for f in fields.dropFirst() {
-            if f == "for" { break }
-            if f.hasPrefix("R=") { parent = String(f.dropFirst(2)) }
+            if b.isWord("for", f) { break }
+            if b.has("R=", at: f.lowerBound), f.count >= 2 { parent = b.string(f.lowerBound + 2..<f.upperBound) }
         }
         return parent
     }
@@ -122,18 +122,20 @@ public struct EximAdapter: LogAdapter {
     /// `SENDER [H=…] [P=…] S=N [id=MSGID] [R=PARENT] … [for r1 r2 …]`; `<>` is the null sender.
     private mutating func arrival(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ id: String, _ r: Range<Int>,
                                   _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+        // Fields as ranges of the line: only the few the event keeps become Strings.
         let fields = Self.fields(b, r)
         guard let sender = fields.first else { return .malformed("Exim arrival line without a sender") }
-        let from = sender == "<>" ? "" : sender
+        let from = b.isWord("<>", sender) ? "" : b.string(sender)
         var size = 0, messageID: String? = nil
-        let parent = Self.parent(fields)
+        let parent = Self.parent(b, fields)
         var rcpts: [String] = []
         var inFor = false
         for f in fields.dropFirst() {
-            if inFor { rcpts.append(f); continue }
-            if f == "for" { inFor = true; continue }
-            if f.hasPrefix("S="), let n = UInt(f.dropFirst(2)), let s = Int(exactly: n) { size = s }
-            else if f.hasPrefix("id=") { messageID = "<" + f.dropFirst(3) + ">" }
+            if inFor { rcpts.append(b.string(f)); continue }
+            if b.isWord("for", f) { inFor = true; continue }
+            if b.has("S=", at: f.lowerBound), f.count > 2, let n = UInt(b.string(f.lowerBound + 2..<f.upperBound)),
+               let s = Int(exactly: n) { size = s }
+            else if b.has("id=", at: f.lowerBound), f.count >= 3 { messageID = "<" + b.string(f.lowerBound + 3..<f.upperBound) + ">" }
         }
         emit(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
         for rcpt in rcpts { messages[id, default: RecipientLedger()].note(rcpt, final: false) }
@@ -145,8 +147,8 @@ public struct EximAdapter: LogAdapter {
     }
 
     /// Space-separated fields, a quoted value (`T="a subject"`, `C="250 ok"`) kept whole.
-    static func fields(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [String] {
-        var out: [String] = []
+    static func fields(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Range<Int>] {
+        var out: [Range<Int>] = []
         var i = r.lowerBound
         while i < r.upperBound {
             while i < r.upperBound, b[i] == 0x20 { i += 1 }
@@ -158,7 +160,7 @@ public struct EximAdapter: LogAdapter {
                 if c == UInt8(ascii: "\"") { quoted.toggle() } else if c == UInt8(ascii: "\\"), quoted { i += 1 } else if c == 0x20, !quoted { break }
                 i += 1
             }
-            out.append(b.string(start..<min(i, r.upperBound)))
+            out.append(start..<min(i, r.upperBound))
         }
         return out
     }

@@ -7,7 +7,9 @@ import Glibc
 extension Sequence where Element == UInt8 {
     /// Nothing but spaces, tabs and carriage returns (or nothing at all): a blank line in any
     /// of the logs and listings read here.
-    public var isBlankLine: Bool { allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
+    /// (Inlinable so each caller gets it specialised: the adapters ask it of every line, and
+    /// through the generic Sequence it cost Postfix's reader 4%.)
+    @inlinable public var isBlankLine: Bool { allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
 }
 
 extension UnsafeRawBufferPointer {
@@ -16,6 +18,11 @@ extension UnsafeRawBufferPointer {
         let n = literal.utf8CodeUnitCount
         guard at >= 0, at + n <= count else { return false }
         return memcmp(baseAddress! + at, literal.utf8Start, n) == 0
+    }
+
+    /// Whether the bytes of `r` are exactly `literal` (a whole field, not a prefix of one).
+    @inline(__always) public func isWord(_ literal: StaticString, _ r: Range<Int>) -> Bool {
+        r.count == literal.utf8CodeUnitCount && has(literal, at: r.lowerBound)
     }
 
     /// The first place at or after `from` (and before `to`) where `literal` starts.
