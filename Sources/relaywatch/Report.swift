@@ -79,8 +79,9 @@ struct Report: ParsableCommand {
         abstract: "Check delivery logs for recipient miscounts and other anomalies.",
         discussion: """
             Reads each FILE in order as one log (rotated files oldest first; gzip is detected by \
-            content; - is stdin): mailrelayd's delivery log, or Postfix's mail log (syslog or \
-            maillog_file lines; --journal reads it from the systemd journal). Malformed lines are \
+            content; - is stdin): mailrelayd's delivery log, Postfix's mail log (syslog or \
+            maillog_file lines; --journal reads it from the systemd journal) or Exim's main log, \
+            told apart by the first line unless --from names it. Malformed lines are \
             reported on stderr with their line numbers and skipped. Exit status: 0 no anomaly, \
             1 anomalies found, 2 usage error or unreadable file.
             """

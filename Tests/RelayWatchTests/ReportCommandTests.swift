@@ -123,5 +123,10 @@ import RelayScenarios
         let help = try Run.relaywatch(["report", "--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("USAGE: relaywatch report"))
+        // The overview names every log the report reads (the help wraps lines, so join them).
+        let overview = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for log in ["mailrelayd's delivery log", "Postfix's mail log", "Exim's main log"] {
+            #expect(overview.contains(log), "\(log)")
+        }
     }
 }
