@@ -101,7 +101,7 @@ public struct EximAdapter: LogAdapter {
         var parent: String? = nil
         for f in fields.dropFirst() {
             if b.isWord("for", f) { break }
-            if b.has("R=", at: f.lowerBound), f.count >= 2 { parent = b.string(f.lowerBound + 2..<f.upperBound) }
+            if let v = b.value(of: "R=", f) { parent = b.string(v) }
         }
         return parent
     }
@@ -133,9 +133,8 @@ public struct EximAdapter: LogAdapter {
         for f in fields.dropFirst() {
             if inFor { rcpts.append(b.string(f)); continue }
             if b.isWord("for", f) { inFor = true; continue }
-            if b.has("S=", at: f.lowerBound), f.count > 2, let n = UInt(b.string(f.lowerBound + 2..<f.upperBound)),
-               let s = Int(exactly: n) { size = s }
-            else if b.has("id=", at: f.lowerBound), f.count >= 3 { messageID = "<" + b.string(f.lowerBound + 3..<f.upperBound) + ">" }
+            if let v = b.value(of: "S=", f), let n = UInt(b.string(v)), let s = Int(exactly: n) { size = s }
+            else if let v = b.value(of: "id=", f) { messageID = "<" + b.string(v) + ">" }
         }
         emit(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
         for rcpt in rcpts { messages[id, default: RecipientLedger()].note(rcpt, final: false) }

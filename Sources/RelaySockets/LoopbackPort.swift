@@ -15,19 +15,19 @@ public enum LoopbackPort {
     private static let handedOut = Mutex<Set<Int>>([])
 
     public static func unused() -> Int {
-        let below = ephemeralLow()
+        let below = ephemeralLow
         let low = max(1024, below - 12_000)
         for _ in 0..<1000 {
             let port = Int.random(in: low..<below)
             let fresh = handedOut.withLock { $0.insert(port).inserted }
-            if fresh, bindable(port) { return port }
+            if fresh, let free = bound(port) { return free }
         }
         // Everything tried was taken: fall back to a port the kernel picks.
-        return kernelPicked()
+        return bound(0) ?? 0
     }
 
-    /// The first port of `net.ipv4.ip_local_port_range` (32768 unless changed).
-    private static func ephemeralLow() -> Int {
+    /// The first port of `net.ipv4.ip_local_port_range` (32768 unless changed), read once.
+    private static let ephemeralLow: Int = {
         guard let f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r") else { return 32768 }
         defer { fclose(f) }
         var buffer = [CChar](repeating: 0, count: 64)
@@ -36,24 +36,19 @@ public enum LoopbackPort {
         guard let first = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).first, let low = Int(first),
               low > 2048 else { return 32768 }
         return low
-    }
+    }()
 
-    private static func bindable(_ port: Int) -> Bool {
+    /// Binds `port` on 127.0.0.1 for a moment (0: any the kernel picks) and returns the port
+    /// bound, or nil if it is taken.
+    private static func bound(_ port: Int) -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var addr = loopback(port)
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0
-    }
-
-    private static func kernelPicked() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = loopback(0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        guard withUnsafePointer(to: &addr, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }) == 0,
+              withUnsafeMutablePointer(to: &addr, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }) == 0
+        else { return nil }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 

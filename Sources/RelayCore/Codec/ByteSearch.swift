@@ -25,6 +25,14 @@ extension UnsafeRawBufferPointer {
         r.count == literal.utf8CodeUnitCount && has(literal, at: r.lowerBound)
     }
 
+    /// The value of a `key=value` field: the rest of `r` when it starts with `key` (which ends
+    /// in its `=`), else nil.
+    @inline(__always) public func value(of key: StaticString, _ r: Range<Int>) -> Range<Int>? {
+        let n = key.utf8CodeUnitCount
+        guard r.count >= n, has(key, at: r.lowerBound) else { return nil }
+        return r.lowerBound + n..<r.upperBound
+    }
+
     /// The first place at or after `from` (and before `to`) where `literal` starts.
     public func find(_ literal: StaticString, from: Int, to: Int? = nil) -> Int? {
         let n = literal.utf8CodeUnitCount
