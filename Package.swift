@@ -117,7 +117,7 @@ let package = Package(
         // Helpers every test target shares: the built binaries, scratch folders, spawning a child
         // with a clean signal state.
         .target(name: "TestSupport", dependencies: ["RelayPeers", "RelaySockets"], path: "Tests/TestSupport"),
-        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios"]),
+        .testTarget(name: "RelayCoreTests", dependencies: ["RelayCore", "RelayScenarios", "PostfixLog", "EximLog"]),
         .testTarget(name: "PostfixLogTests", dependencies: ["PostfixLog", "RelayCore"]),
         .testTarget(name: "EximLogTests", dependencies: ["EximLog", "RelayCore"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["RelayFuzz"], exclude: ["corpus", "crashers"]),

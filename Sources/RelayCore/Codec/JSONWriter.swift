@@ -52,6 +52,16 @@ public struct JSONWriter {
         out.append(0x5D)
     }
 
+    /// An object of string members, in the order given.
+    public mutating func object(_ members: [(String, String)]) {
+        out.append(0x7B)
+        for (k, (name, value)) in members.enumerated() {
+            if k > 0 { out.append(0x2C) }
+            string(name); out.append(0x3A); string(value)
+        }
+        out.append(0x7D)
+    }
+
     /// JSON string: quote, backslash and control characters escaped; other UTF-8 as is. DEL and
     /// the C1 controls (U+0080–U+009F; U+009B is a terminal's CSI) are escaped too, though JSON
     /// allows them raw: a log line may end up on a terminal through `tail` or `grep`.

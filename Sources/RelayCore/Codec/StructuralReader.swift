@@ -54,14 +54,17 @@ extension RawEvent {
         }
     }
 
-    /// A value as stage two found it.
-    private enum Token {
+    /// A value as stage two found it (or as ``RawEventWriter`` wrote it: a time or an enhanced
+    /// status it has already, not as text).
+    enum Token {
         case string(StringSlice)
         case strings(ContainerSlice)      // an array of strings
         case stringObject(ContainerSlice)  // an object whose values are strings
         case number(Int)
         case bool(Bool)
         case null
+        case time(Timestamp)
+        case enhanced(EnhancedStatus)
     }
 
     /// Stage two: `{` key `:` value (`,` key `:` value)* `}`. `i` walks the structural bytes; a
@@ -203,7 +206,7 @@ extension RawEvent {
 
     /// Sets a field from its token as ``readValue(_:)`` does from the bytes: a value of another
     /// type than the field takes marks the field bad, null marks it null.
-    private mutating func assign(_ f: FieldName, _ t: Token) {
+    mutating func assign(_ f: FieldName, _ t: Token) {
         let bit: UInt32 = 1 << f.rawValue
         present |= bit
         if case .null = t { null |= bit; return }
@@ -214,7 +217,9 @@ extension RawEvent {
         switch f {
         case .v: if case .number(let n) = t { v = n } else { ok = false }
         case .ts:
-            if case .string(let s) = t, let time = s.count == 27 ? Timestamp.parseCanonical(bytes(s)) ?? Timestamp.parse(bytes(s)) : Timestamp.parse(bytes(s)) {
+            if case .time(let time) = t {
+                ts = time
+            } else if case .string(let s) = t, let time = s.count == 27 ? Timestamp.parseCanonical(bytes(s)) ?? Timestamp.parse(bytes(s)) : Timestamp.parse(bytes(s)) {
                 ts = time
             } else { ok = false }
         case .event:
@@ -241,7 +246,12 @@ extension RawEvent {
         case .index: if case .number(let n) = t, n >= 0 { index = n } else { ok = false }
         case .rcpt: if case .string(let s) = t { rcpt = s } else { ok = false }
         case .code: if case .number(let n) = t, (100...999).contains(n) { code = n } else { ok = false }
-        case .enhanced: if case .string(let s) = t { enhanced = EnhancedStatus.parse(bytes(s)) } else { ok = false }
+        case .enhanced:
+            if case .string(let s) = t {
+                enhanced = EnhancedStatus.parse(bytes(s))
+            } else if case .enhanced(let e) = t {
+                enhanced = e
+            } else { ok = false }
         case .text: if case .string(let s) = t { text = s } else { ok = false }
         case .accepted: if case .number(let n) = t, n >= 0 { accepted = n } else { ok = false }
         case .deferred: if case .number(let n) = t, n >= 0 { deferred = n } else { ok = false }
@@ -252,7 +262,12 @@ extension RawEvent {
                 if let st = Outcome.Status.match(bytes(s)) { status = st } else { ok = false }
             } else { ok = false }
         case .reason: if case .string(let s) = t { reason = s } else { ok = false }
-        case .retryAt: if case .string(let s) = t, let time = Timestamp(rfc3339: sc.string(s)) { retryAt = time } else { ok = false }
+        case .retryAt:
+            if case .time(let time) = t {
+                retryAt = time
+            } else if case .string(let s) = t, let time = Timestamp(rfc3339: sc.string(s)) {
+                retryAt = time
+            } else { ok = false }
         case .ndrMsg: if case .string(let s) = t { ndrMsg = s } else { ok = false }
         case .diagnostics: if case .stringObject(let c) = t { diagnostics = c } else { ok = false }
         case .source: if case .string(let s) = t { source = s } else { ok = false }

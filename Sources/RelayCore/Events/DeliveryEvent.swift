@@ -1,7 +1,9 @@
 /// One line of the delivery log v1 (see <doc:DeliveryLog>).
 ///
 /// The relay writes these, the monitor and the report read them, and the control socket pushes
-/// them; all three go through ``LogEncoder`` and ``LogDecoder`` so they cannot disagree.
+/// them; all three go through ``LogEncoder`` and ``LogDecoder`` so they cannot disagree. An event
+/// the store is given without a line (an adapter's, the socket's) is read as its line would be:
+/// the same fields, set by the reader's own code (``DeliveryStore/applyEvent(_:unplaced:)``).
 public struct DeliveryEvent: Hashable, Sendable {
     public var ts: Timestamp
     /// The relay's queue id. Every event but `session` has one.

@@ -10,8 +10,10 @@ import Darwin
 /// leaves the queue, the monitor keeps it as its model. Lines are ingested straight from the bytes
 /// (``apply(line:unplaced:)``): a reply's recipient is checked against the RCPT at its position by
 /// comparing bytes, and a 2yz reply's text is not even copied when the options say so, which is
-/// what lets the report read a million-event log in well under a second. Events from elsewhere (the
-/// control socket) go through the same codec (``apply(_:unplaced:)``), so there is one ingest path.
+/// what lets the report read a million-event log in well under a second. Events from elsewhere (an
+/// adapter of another MTA's log, the control socket) are put in the same raw form by the fields
+/// the encoder writes and the reader's own checks (``apply(_:unplaced:)``, see ``RawEventWriter``),
+/// so there is one ingest path.
 ///
 /// Events the store cannot place (a reply for a transaction it never saw) are counted and
 /// described, never fatal: logs start mid-stream after a rotation, and a reader must still make
@@ -83,6 +85,8 @@ public struct DeliveryStore: Sendable {
     /// re-read), and those whose events are left to the chunks before.
     private var bornIDs: [Int] = []
     private var deferredIDs: Set<String> = []
+    /// ``RawEventWriter``'s buffers, kept between events.
+    private var eventScratch = RawEventWriter.Scratch()
 
     public init(options: Options = Options()) {
         self.options = options
@@ -95,18 +99,33 @@ public struct DeliveryStore: Sendable {
     /// Every message the store holds (with `dropFinished`, those still in the queue).
     public var unfinished: [MessageRecord] { slotByID.values.sorted().map { records[$0] } }
 
-    /// Applies an event from anywhere but the log file, through the same codec.
+    /// Applies an event from anywhere but the log file (an adapter, the control socket), in the
+    /// raw form its line would read as (see ``RawEventWriter``).
     @discardableResult
     public mutating func apply(_ event: DeliveryEvent, unplaced: (Unplaced) -> Void = { _ in }) -> MessageRecord? {
-        if case .finished = applyEncoded(event, unplaced: unplaced) { return takeFinished() }
+        if case .finished = applyEvent(event, unplaced: unplaced) { return takeFinished() }
         return nil
     }
 
     /// The same, saying what the event was (a `done` leaves its record in ``takeFinished()``).
-    public mutating func applyEncoded(_ event: DeliveryEvent, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
-        var line = LogEncoder.line(event)
-        line.removeLast()
-        return line.withUTF8 { apply(line: UnsafeRawBufferPointer($0), unplaced: unplaced) }
+    public mutating func applyEvent(_ event: DeliveryEvent, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
+        // The writer's buffers are taken out for the call and put back: their capacity is kept
+        // from event to event, and self is not borrowed twice.
+        var scratch = eventScratch
+        eventScratch = RawEventWriter.Scratch()
+        defer { eventScratch = scratch }
+        return RawEventWriter.withRaw(of: event, scratch: &scratch) { raw, scanned in
+            switch scanned {
+            case .event: break
+            case .unknownEvent(let name): return .unknownEvent(name)
+            case .blank: return .blank
+            case .malformed(let why): return .malformed(why)
+            }
+            switch apply(&raw, unplaced: unplaced, inChunk: false) {
+            case .applied(let a): return a
+            case .deferred: return .event
+            }
+        }
     }
 
     /// The record of the message whose `done` was the last line applied (once).
@@ -248,6 +267,12 @@ public struct DeliveryStore: Sendable {
         case .blank: return .applied(.blank)
         case .malformed(let why): return .applied(.malformed(why))
         }
+        return apply(&raw, unplaced: unplaced, inChunk: inChunk, givenPeer: givenPeer)
+    }
+
+    /// Applies an event read and checked (a line's, or an event's written by ``RawEventWriter``).
+    private mutating func apply(_ raw: inout RawEvent, unplaced: (Unplaced) -> Void, inChunk: Bool,
+                                givenPeer: TransactionPeer? = nil) -> ChunkApplied {
         let kind = raw.kind!
         if kind == .session {
             let id = raw.string(raw.session)

@@ -23,7 +23,7 @@ public struct LineBatch: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
     /// Bytes of the lines held.
-    public var byteCount: Int { bytes.count }
+    public var byteCount: Int { bytes.count + eventBytes }
 
     public mutating func append(_ line: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
         if entries.isEmpty, expected > 0 {
@@ -39,12 +39,26 @@ public struct LineBatch: Sendable {
         line.withUnsafeBytes { append($0, number: number, overlong: false) }
     }
 
+    /// Events an adapter made of another MTA's lines, each with its line's number, for a reader
+    /// that applies them without the JSON in between (the report's two-stage read). A log is in
+    /// one format, so a batch holds lines or events, never both.
+    public private(set) var events: [(number: Int, event: DeliveryEvent)] = []
+    /// What an event counts for in ``byteCount`` (about its line's length), so batches of events
+    /// are handed on as often as batches of lines.
+    static let bytesPerEvent = 200
+    private var eventBytes = 0
+
+    public mutating func append(_ event: DeliveryEvent, number: Int) {
+        events.append((number, event))
+        eventBytes += Self.bytesPerEvent
+    }
+
     /// Lines of another MTA's log its adapter could not read, with why: counted as malformed.
     public private(set) var problems: [(number: Int, reason: String)] = []
 
     public mutating func noteProblem(number: Int, _ reason: String) { problems.append((number, reason)) }
 
-    public var hasContent: Bool { !entries.isEmpty || !problems.isEmpty }
+    public var hasContent: Bool { !entries.isEmpty || !events.isEmpty || !problems.isEmpty }
 
     /// Each line in order: its number, its bytes (valid during the call), whether it was cut.
     public func forEach(_ body: (_ number: Int, _ bytes: UnsafeRawBufferPointer, _ overlong: Bool) -> Void) {

@@ -37,7 +37,7 @@ extension Monitor {
     /// An event the monitor made up from the relay's queue: applied like one from the relay, but
     /// not counted as one (the events read are the relay's, for the summary on leaving).
     mutating func applyFromQueue(_ event: DeliveryEvent) {
-        noteChanged(store.applyEncoded(event))
+        noteChanged(store.applyEvent(event))
     }
 
     private static func words(_ r: LastReply) -> String {

@@ -67,14 +67,17 @@ extension SourceTraits {
                                           retriesChosenRecipients: false, canHold: true)
 }
 
-/// Another program's log lines as delivery-log v1 lines: an adapter's events encoded by the one
-/// codec, so the store, the analyser and the monitor read them exactly as they read mailrelayd's.
-/// Given `.auto`, the first line that is not blank decides the format; a mailrelayd log is v1
-/// already and passes through untouched.
+/// Another program's log lines as delivery-log v1 events, which the store applies as it applies
+/// mailrelayd's lines (``DeliveryStore/applyEvent(_:unplaced:)``), or as v1 lines by the one
+/// codec, for `convert` and for a reader that hands lines to another thread. Given `.auto`, the
+/// first line that is not blank decides the format; a mailrelayd log is v1 already and passes
+/// through untouched.
 public struct LogTranslator {
     public internal(set) var format: LogFormat
     public private(set) var postfix: PostfixAdapter
     public private(set) var exim: EximAdapter
+    /// The events the last line gave (kept for its capacity from line to line).
+    public private(set) var events: [DeliveryEvent] = []
     private var out: [UInt8] = []
     private var ends: [Int] = []
 
@@ -88,44 +91,49 @@ public struct LogTranslator {
         exim.keepsDeliveryDetail = !forAnalysis
     }
 
-    /// Reads one line; its events are then in ``forEachLine(_:)`` until the next call. nil: the
-    /// line is delivery-log v1 already, to be read as it is (no copy is made of it).
+    /// Reads one line; its events are then in ``events`` (and ``forEachLine(_:)``) until the
+    /// next call. nil: the line is delivery-log v1 already, to be read as it is.
     public mutating func translate(_ line: UnsafeRawBufferPointer) -> AdapterVerdict? {
-        ends.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
         if format == .auto {
             // Blank lines before the first that tells say nothing in any format.
             guard !line.isBlankLine else { return .ignored }
             format = LogFormat.detect(line)
         }
         if format == .mailrelayd { return nil }
-        var buffer = out
-        out = []
-        buffer.removeAll(keepingCapacity: true)
-        var lineEnds = ends
-        ends = []
+        // Taken out while the adapter runs, so the closure does not capture self.
+        var list = events
+        events = []
         let verdict: AdapterVerdict
-        let emit: (DeliveryEvent) -> Void = { event in
-            LogEncoder.append(event, to: &buffer)
-            lineEnds.append(buffer.count - 1)  // without the newline
-        }
+        let emit: (DeliveryEvent) -> Void = { list.append($0) }
         switch format {
         case .journal: verdict = postfix.read(journalLine: line, emit: emit)
         case .exim: verdict = exim.read(line: line, emit: emit)
         default: verdict = postfix.read(line: line, emit: emit)
         }
-        out = buffer
-        ends = lineEnds
+        events = list
         return verdict
     }
-
-    /// The v1 lines the last line gave, held apart from the translator (see ``EmittedLines``).
-    var emitted: EmittedLines { EmittedLines(bytes: out, ends: ends) }
 
     /// Whether this log goes through an adapter (it is another MTA's, or not yet told).
     public var adapts: Bool { format != .mailrelayd }
 
-    /// The v1 lines the last line gave, without their newlines.
-    public func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) { emitted.forEach(body) }
+    /// The v1 lines of the last line's events, without their newlines.
+    public mutating func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) {
+        out.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        for e in events {
+            LogEncoder.append(e, to: &out)
+            ends.append(out.count - 1)  // without the newline
+        }
+        out.withUnsafeBytes { all in
+            var start = 0
+            for end in ends {
+                body(UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                start = end + 1
+            }
+        }
+    }
 
     /// The host's offset from UTC now, for syslog times without a zone.
     public static func localUTCOffset() -> Int {
@@ -133,24 +141,6 @@ public struct LogTranslator {
         var tm = tm()
         localtime_r(&now, &tm)
         return Int(tm.tm_gmtoff)
-    }
-}
-
-/// The v1 lines one line gave: a reference to the translator's buffers, so they can be applied
-/// while the translator is borrowed again. Let go before the next line is translated, the buffers
-/// are reused without a copy.
-struct EmittedLines {
-    let bytes: [UInt8]
-    let ends: [Int]
-
-    func forEach(_ body: (UnsafeRawBufferPointer) -> Void) {
-        bytes.withUnsafeBytes { all in
-            var start = 0
-            for end in ends {
-                body(UnsafeRawBufferPointer(rebasing: all[start..<end]))
-                start = end + 1
-            }
-        }
     }
 }
 

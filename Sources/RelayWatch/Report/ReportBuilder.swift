@@ -117,7 +117,7 @@ public struct ReportBuilder {
     }
 
     /// A stream (in any format, or one still to be told), or another MTA's file too small to cut: this thread
-    /// reads the input (inflating gzip), cuts it into lines and translates them into v1 lines (a
+    /// reads the input (inflating gzip), cuts it into lines and translates them into events (a
     /// v1 line passes as it is), in batches of a few megabytes; a second thread applies them to
     /// the store and analyses the messages as they finish. For another MTA the adapter and the
     /// store each take about half the work; for a gzip delivery log, inflating and parsing. The stages
@@ -138,6 +138,7 @@ public struct ReportBuilder {
             let applier = Worker {
                 while let b = pipe.take() {
                     b.forEach { number, bytes, _ in target.pointer.pointee.apply(name, number, bytes) }
+                    for (number, event) in b.events { target.pointer.pointee.apply(name, number, event) }
                     for p in b.problems { target.pointer.pointee.noteMalformed(name, p.number, p.reason) }
                 }
             }
@@ -153,7 +154,7 @@ public struct ReportBuilder {
                         if cut.count < Self.sampleLimit { cut.append(MalformedLine(file: name, line: number, reason: why + Self.usedAnyway)) }
                     case .used?, .ignored?, .deferred?: break
                     }
-                    translator.forEachLine { batch.append($0, number: number, overlong: false) }
+                    for event in translator.events { batch.append(event, number: number) }
                 }
                 if batch.byteCount >= batchBytes {
                     pipe.put(batch)
@@ -200,9 +201,17 @@ public struct ReportBuilder {
             if malformedSamples.count < Self.sampleLimit { malformedSamples.append(MalformedLine(file: file, line: number, reason: why + Self.usedAnyway)) }
         case .used, .ignored: break
         }
-        // The lines held by a reference of their own while they are applied, so the store and
+        // The events held by a reference of their own while they are applied, so the store and
         // the adapter are not both borrowed from self at once (and nothing is copied).
-        translator.emitted.forEach { apply(file, number, $0) }
+        let events = translator.events
+        for event in events { apply(file, number, event) }
+    }
+
+    /// One event an adapter made of a line.
+    private mutating func apply(_ file: String, _ number: Int, _ event: DeliveryEvent) {
+        var notes: [DeliveryStore.Unplaced] = []
+        let applied = store.applyEvent(event) { notes.append($0) }
+        count(applied, file, number, notes)
     }
 
     /// Said after a truncated line's reason: what it did say was used.
