@@ -224,9 +224,13 @@ public struct DeliveryStore: Sendable {
     /// Takes over the sessions of the chunk after this store's, as if read here after its own.
     /// Last of the merge: until then this store's sessions are those before that chunk.
     public mutating func adoptSessions(of later: DeliveryStore) {
-        for (id, place) in later.sessionPlace {
-            peers[id] = later.peers[id]
-            sessionPlace[id] = sessionsRead + place
+        // Room for both at once: grown a doubling at a time, the maps were rehashed again and
+        // again on the merge's one core.
+        peers.reserveCapacity(peers.count + later.peers.count)
+        sessionPlace.reserveCapacity(sessionPlace.count + later.sessionPlace.count)
+        for (id, peer) in later.peers {
+            peers[id] = peer
+            sessionPlace[id] = sessionsRead + later.sessionPlace[id]!
         }
         sessionsRead += later.sessionsRead
         sweepSessions()

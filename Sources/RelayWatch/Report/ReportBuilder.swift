@@ -50,7 +50,7 @@ public struct ReportBuilder {
     /// Set while this builder reads a part of a file after its first (see ReportBuilder+Parts).
     var laterPart: LaterPart?
     /// Tells the format (`.auto` until the first line that is not blank decides it) and turns
-    /// another MTA's lines into v1 lines.
+    /// another MTA's lines into delivery events.
     var translator: LogTranslator
     /// The log's format.
     public var format: LogFormat { translator.format }
