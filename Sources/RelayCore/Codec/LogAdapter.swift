@@ -108,6 +108,10 @@ public struct RecipientLedger: Sendable {
     /// handful of addresses costs less than hashing one and keeping a table per message.
     private var index: [String: Int]? = nil
     private static let indexAbove = 16
+    /// Where the next recipient named most likely is, tried before any search: the one after
+    /// the last found (an MTA logs a message's deliveries in the order it listed its recipients),
+    /// the first once a new one has been added (the deliveries start after the listing).
+    private var hint = 0
     /// Failed for good since the last NDR.
     public private(set) var failedSinceNDR: [String] = []
 
@@ -123,13 +127,15 @@ public struct RecipientLedger: Sendable {
 
     /// A recipient named without an outcome (a listed recipient at arrival).
     public mutating func note(_ rcpt: String, final isFinal: Bool) {
-        let known = index != nil ? index![rcpt] : names.firstIndex(of: rcpt)
+        let known = hint < names.count && names[hint] == rcpt ? hint : index != nil ? index![rcpt] : names.firstIndex(of: rcpt)
         if let k = known {
             if isFinal { finals[k] = true }
+            hint = k + 1
             return
         }
         names.append(rcpt)
         finals.append(isFinal)
+        hint = 0
         if index != nil {
             index![rcpt] = names.count - 1
         } else if names.count > Self.indexAbove {
