@@ -22,6 +22,7 @@ extension Monitor {
             effects = key(k)
         case .logLines(let batch):
             batch.forEach { number, bytes, overlong in ingest(line: bytes, number: number, overlong: overlong) }
+            for (number, event) in batch.events { ingest(event: event, number: number) }
             for p in batch.problems { noteMalformed(p.number, p.reason) }
         case .logPart(let part, let lineOffset):
             merge(part, lineOffset: lineOffset)
@@ -86,6 +87,14 @@ extension Monitor {
         if let since, case .event(let e) = LogDecoder.decode(bytes), e.ts.seconds < since { return }
         var unplacedNow = 0
         let applied = store.apply(line: bytes) { _ in unplacedNow += 1 }
+        account(applied, number: number, unplaced: unplacedNow)
+    }
+
+    /// Applies one event an adapter made of a line of another MTA's log.
+    mutating func ingest(event: DeliveryEvent, number: Int) {
+        if let since, event.ts.seconds < since { return }
+        var unplacedNow = 0
+        let applied = store.applyEvent(event) { _ in unplacedNow += 1 }
         account(applied, number: number, unplaced: unplacedNow)
     }
 

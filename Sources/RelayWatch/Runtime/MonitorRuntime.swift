@@ -129,7 +129,7 @@ public final class MonitorRuntime {
         }
     }
 
-    /// One line of the log through the adapter, into the batch as v1 lines.
+    /// One line of the log through the adapter, into the batch as the events it gave.
     private func translate(_ bytes: UnsafeRawBufferPointer, number: Int, overlong: Bool, into batch: inout LineBatch) {
         guard let translator else { return batch.append(bytes, number: number, overlong: overlong) }
         if overlong { return batch.noteProblem(number: number, "line longer than \(LogDecoder.maxLineLength) bytes") }
@@ -138,7 +138,7 @@ public final class MonitorRuntime {
         case .malformed(let why)?: batch.noteProblem(number: number, why)
         case .used?, .ignored?, .truncated?, .deferred?: break
         }
-        translator.translator.forEachLine { batch.append($0, number: number, overlong: false) }
+        for event in translator.translator.events { batch.append(event, number: number) }
     }
 
     /// What journalctl wrote since the last turn; its end (or failure) on the header.
