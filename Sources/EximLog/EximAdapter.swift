@@ -24,9 +24,9 @@ public struct EximAdapter: LogAdapter {
 
     public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
 
-    public mutating func finish(emit: (DeliveryEvent) -> Void) {}
+    public mutating func finish(emit: (consuming DeliveryEvent) -> Void) {}
 
-    public mutating func read(line b: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(line b: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         counts.lines += 1
         // A blank line, or the continuation of a multi-line entry (Exim indents those).
         if b.isEmpty || b[0] == 0x20 || b[0] == 0x09 || b.allSatisfy({ $0 == 0x0D }) { return .ignored }
@@ -121,7 +121,7 @@ public struct EximAdapter: LogAdapter {
 
     /// `SENDER [H=…] [P=…] S=N [id=MSGID] [R=PARENT] … [for r1 r2 …]`; `<>` is the null sender.
     private mutating func arrival(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ id: String, _ r: Range<Int>,
-                                  _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                                  _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         // Fields as ranges of the line: only the few the event keeps become Strings.
         let fields = Self.fields(b, r)
         guard let sender = fields.first else { return .malformed("Exim arrival line without a sender") }
@@ -168,7 +168,7 @@ public struct EximAdapter: LogAdapter {
 
     /// `ADDR [<ORIG>] [(PARENT)] R=router T=transport [defer (N)] [H=host [ip]] … [C="reply"] [: reason]`.
     private mutating func delivery(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ id: String, _ r: Range<Int>,
-                                   status: Outcome.Status, _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                                   status: Outcome.Status, _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         // The address: the first field; a file or pipe delivery names the address after it in <>.
         // A quoted local part may hold spaces and colons: skip over it whole.
         var end = r.lowerBound

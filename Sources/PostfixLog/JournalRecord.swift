@@ -53,7 +53,7 @@ public struct JournalRecord: Sendable, Equatable {
 
 extension PostfixAdapter {
     /// A journal entry through the same reading as a syslog line.
-    public mutating func read(journal r: JournalRecord, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(journal r: JournalRecord, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(r.host.utf8.count + r.identifier.utf8.count + r.message.count)
         bytes.append(contentsOf: r.host.utf8)
@@ -67,7 +67,7 @@ extension PostfixAdapter {
     }
 
     /// One line of `journalctl -o json`.
-    public mutating func read(journalLine line: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(journalLine line: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         counts.lines += 1
         if line.isEmpty { return .ignored }
         do {
@@ -86,9 +86,9 @@ public struct PostfixJournalAdapter: LogAdapter {
 
     public init(_ postfix: PostfixAdapter) { self.postfix = postfix }
 
-    public mutating func read(line: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(line: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         postfix.read(journalLine: line, emit: emit)
     }
 
-    public mutating func finish(emit: (DeliveryEvent) -> Void) { postfix.finish(emit: emit) }
+    public mutating func finish(emit: (consuming DeliveryEvent) -> Void) { postfix.finish(emit: emit) }
 }

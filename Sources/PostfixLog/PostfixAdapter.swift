@@ -63,7 +63,7 @@ public struct PostfixAdapter: LogAdapter {
         return messages[key]?.aliasKeys.last ?? key
     }
 
-    public mutating func read(line b: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(line b: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         counts.lines += 1
         if b.isBlankLine { return .ignored }
         guard let s = syslog.parse(b) else {
@@ -73,11 +73,11 @@ public struct PostfixAdapter: LogAdapter {
         return record(b, ts: s.ts, host: s.host, tag: s.tag, message: s.message, emit: emit)
     }
 
-    public mutating func finish(emit: (DeliveryEvent) -> Void) {}
+    public mutating func finish(emit: (consuming DeliveryEvent) -> Void) {}
 
     /// One record whose parts are already apart (a journal entry): `line` holds them all.
     public mutating func record(_ b: UnsafeRawBufferPointer, ts: Timestamp, host: Range<Int>, tag: Range<Int>,
-                                message m: Range<Int>, emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                                message m: Range<Int>, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         guard let daemon = PostfixDaemon.of(tag: b, tag) else { return .ignored }
         counts.mtaLines += 1
         if case .other = daemon { return .ignored }
@@ -210,7 +210,7 @@ public struct PostfixAdapter: LogAdapter {
 
     /// `to=<a>[, orig_to=<b>], relay=R, [conn_use=N, ]delay=…, delays=…, [tls=…, ]dsn=X.Y.Z, status=S (REASON)`
     private mutating func delivery(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                   smtpReplies: Bool, _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                                   smtpReplies: Bool, _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         let start = text.lowerBound + 4
         // The address ends at the first '>' that is followed by the next field (an address may
         // itself hold '>' inside quotes).
@@ -315,7 +315,7 @@ public struct PostfixAdapter: LogAdapter {
     // MARK: qmgr
 
     private mutating func qmgr(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                               _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                               _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         if b.has("removed", at: text.lowerBound), text.count == 7 { return done(ts, key, emit) }
         guard b.has("from=<", at: text.lowerBound) else { return .ignored }
         let start = text.lowerBound + 6
@@ -345,7 +345,7 @@ public struct PostfixAdapter: LogAdapter {
             ? malformed("qmgr line cut short after from=") : .ignored
     }
 
-    private mutating func done(_ ts: Timestamp, _ key: String, _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+    private mutating func done(_ ts: Timestamp, _ key: String, _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         emit(DeliveryEvent(ts: ts, msg: key, .done))
         if let st = messages.removeValue(forKey: key) {
             for a in st.aliasKeys { aliases[a] = nil }
@@ -357,7 +357,7 @@ public struct PostfixAdapter: LogAdapter {
     // MARK: cleanup, pickup, bounce, postsuper
 
     private mutating func cleanup(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                  _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                                  _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         if b.has("message-id=", at: text.lowerBound) {
             let id = b.string((text.lowerBound + 11)..<text.upperBound)
             messages[key, default: MessageState()].messageID = id.isEmpty ? nil : id
@@ -392,7 +392,7 @@ public struct PostfixAdapter: LogAdapter {
     }
 
     private mutating func bounce(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                 _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                                 _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         guard b.has("sender non-delivery notification: ", at: text.lowerBound) else { return .ignored }
         let ndrID = b.string((text.lowerBound + 35)..<text.upperBound)
         let rcpts = messages[key]?.recipients.takeFailed() ?? []
@@ -401,7 +401,7 @@ public struct PostfixAdapter: LogAdapter {
     }
 
     private mutating func postsuper(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                    _ emit: (DeliveryEvent) -> Void) -> AdapterVerdict {
+                                    _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
         let t = UnsafeRawBufferPointer(rebasing: b[text])
         func eq(_ s: StaticString) -> Bool { t.count == s.utf8CodeUnitCount && t.has(s, at: 0) }
         if eq("placed on hold") { emit(DeliveryEvent(ts: ts, msg: key, .hold)); return .used }

@@ -9,7 +9,7 @@ enum FuzzMTALogs {
 
     static func postfix(_ input: UnsafeRawBufferPointer) -> Int {
         var events = 0
-        let emit: (DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); events += 1 }
+        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); events += 1 }
         var syslog = PostfixAdapter(reference: reference, utcOffset: 3600, homeHost: "mx1")
         var journal = PostfixJournalAdapter(PostfixAdapter(reference: reference))
         FuzzTarget.lines(input) { line, overlong in
@@ -24,7 +24,7 @@ enum FuzzMTALogs {
 
     static func exim(_ input: UnsafeRawBufferPointer) -> Int {
         var events = 0
-        let emit: (DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); events += 1 }
+        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); events += 1 }
         var adapter = EximAdapter(utcOffset: -18000)
         FuzzTarget.lines(input) { line, overlong in
             guard !overlong else { return }

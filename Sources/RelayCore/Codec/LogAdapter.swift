@@ -4,9 +4,9 @@
 /// the log has no RCPT position, no accepted reply or no tally, the events have none either.
 public protocol LogAdapter {
     /// Reads one line (without its newline) and hands on the events it yields, in order.
-    mutating func read(line: UnsafeRawBufferPointer, emit: (DeliveryEvent) -> Void) -> AdapterVerdict
+    mutating func read(line: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict
     /// The input has ended: events that were waiting for a line that will not come.
-    mutating func finish(emit: (DeliveryEvent) -> Void)
+    mutating func finish(emit: (consuming DeliveryEvent) -> Void)
 }
 
 /// What an adapter made of a line.

@@ -105,7 +105,7 @@ public struct LogTranslator {
         var list = events
         events = []
         let verdict: AdapterVerdict
-        let emit: (DeliveryEvent) -> Void = { list.append($0) }
+        let emit: (consuming DeliveryEvent) -> Void = { event in list.append(consume event) }
         switch format {
         case .journal: verdict = postfix.read(journalLine: line, emit: emit)
         case .exim: verdict = exim.read(line: line, emit: emit)
