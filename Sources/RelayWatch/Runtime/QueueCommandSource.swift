@@ -103,9 +103,11 @@ public class QueueCommandSource: RelaySource {
 
     private func readVersion() {
         guard let probe = versionChild else { return }
-        probe.readOutput { versionOutput += $0 }
+        // Done only once its output has ended: a probe that writes and exits between this read
+        // and the reap would otherwise leave its version unread (CI saw "connected (Exim)").
+        let ended = probe.readOutput { versionOutput += $0 }
         probe.readErrors()
-        guard probe.reap() != nil else { return }
+        guard ended, probe.reap() != nil else { return }
         versionChild = nil
         // Only a version's characters reach the header.
         if probe.exitStatus == 0, let v = dialect.version(from: String(decoding: versionOutput, as: UTF8.self)),
