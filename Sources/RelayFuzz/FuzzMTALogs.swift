@@ -3,13 +3,15 @@ import PostfixLog
 import RelayCore
 
 /// Other MTAs' logs and queue listings: whatever the adapters make of them must be delivery-log
-/// v1 that reads back unchanged (the report, convert and the monitor trust it).
+/// v1 that reads back unchanged (the report, convert and the monitor trust it), and the store
+/// must read each event as it reads its line.
 enum FuzzMTALogs {
     static let reference = Timestamp(rfc3339: "2026-11-29T12:00:00Z")!
 
     static func postfix(_ input: UnsafeRawBufferPointer) -> Int {
         var events = 0
-        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); events += 1 }
+        var stores = AppliedBothWays()
+        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); stores.apply($0); events += 1 }
         var syslog = PostfixAdapter(reference: reference, utcOffset: 3600, homeHost: "mx1")
         var journal = PostfixJournalAdapter(PostfixAdapter(reference: reference))
         FuzzTarget.lines(input) { line, overlong in
@@ -19,18 +21,21 @@ enum FuzzMTALogs {
         }
         syslog.finish(emit: emit)
         journal.finish(emit: emit)
+        stores.check()
         return events
     }
 
     static func exim(_ input: UnsafeRawBufferPointer) -> Int {
         var events = 0
-        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); events += 1 }
+        var stores = AppliedBothWays()
+        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); stores.apply($0); events += 1 }
         var adapter = EximAdapter(utcOffset: -18000)
         FuzzTarget.lines(input) { line, overlong in
             guard !overlong else { return }
             _ = adapter.read(line: line, emit: emit)
         }
         adapter.finish(emit: emit)
+        stores.check()
         return events
     }
 

@@ -3,7 +3,10 @@
 ///
 /// Recipients are numbered once per message (`RecipientID`) and transactions refer to them by that
 /// number, so a 400-recipient message replayed over five attempts stores each address once.
-public struct MessageRecord: Sendable {
+///
+/// Equal when every field is: the tests and the fuzzers check that a store given events and one
+/// given their lines end with the same records.
+public struct MessageRecord: Sendable, Equatable {
     public typealias RecipientID = Int32
 
     public let id: String
@@ -71,7 +74,7 @@ public struct MessageRecord: Sendable {
 }
 
 /// One SMTP transaction of a message: the RCPTs in the order sent, and the replies paired with them.
-public struct TransactionRecord: Sendable {
+public struct TransactionRecord: Sendable, Equatable {
     public let id: String
     public let session: String
     public let attempt: Int

@@ -8,7 +8,7 @@ import Darwin
 /// buffer. The log names every recipient again and again (txn, each reply, each outcome); looking
 /// them up by bytes, without building a String or hashing with SipHash each time, is most of what
 /// makes the report fast. Reading an address as a String builds it on demand.
-public struct RecipientTable: RandomAccessCollection, Sendable {
+public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
     public typealias Index = Int
 
     private var bytes: [UInt8] = []
