@@ -285,7 +285,9 @@ public struct PostfixAdapter: LogAdapter {
             var end = r.upperBound
             var command: SMTPCommand = .other("unknown")
             if end - r.lowerBound > 9, b.has(" command)", at: end - 9),
-               let open = b.findLast(" (in reply to ", from: said, to: end - 9) {
+               // Searched past " said: " only: a reply of nothing but its command's note
+               // ("said: (in reply to …)") would end before it starts.
+               let open = b.findLast(" (in reply to ", from: said + 7, to: end - 9) {
                 command = Self.command(b.string((open + 14)..<(end - 9)))
                 end = open
             }

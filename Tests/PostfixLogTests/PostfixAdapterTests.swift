@@ -164,6 +164,22 @@ struct Reading {
         #expect(!r.events.contains { if case .txn = $0.body { true } else if case .reply = $0.body { true } else if case .tally = $0.body { true } else { false } })
     }
 
+    /// A reason whose reply is nothing but its command's note (the fuzzer's find: the reply's
+    /// end was placed before its start, and reading it trapped).
+    @Test func aReplyOfNothingButTheCommandNoteIsReadWithoutOne() throws {
+        var r = Reading()
+        r.read("""
+            Dec 01 22:00:39 h postfix/qmgr[1]: 97CAFF78013: from=<s@example.org>, size=276, nrcpt=1 (queue active)
+            Dec 01 22:00:39 h postfix/smtp[2]: 97CAFF78013: to=<u@example.net>, relay=p[127.0.0.1]:2602, delay=0.06, delays=0.02/0.02/0/0.01, dsn=4.0.0, status=deferred (host p[127.0.0.1] said: (in reply to RCPT TO command))
+            """)
+        #expect(r.verdicts == [.used, .used])
+        let outcome = try #require(r.events.compactMap { e -> Outcome? in if case .outcome(let o) = e.body { return o }; return nil }.first)
+        #expect(outcome.rcpt == "u@example.net")
+        #expect(outcome.status == .deferred)
+        #expect(outcome.reply == nil)
+        #expect(outcome.reason == "host p[127.0.0.1] said: (in reply to RCPT TO command)")
+    }
+
     @Test func a452DeferredThenSentIsNoFinding() {
         var r = Reading()
         r.read("""
