@@ -44,8 +44,8 @@ import RelayScenarios
             let v = LogDecoder.scan(bytes, into: &raw)
             return ("\(v)", meaning(raw))
         }
-        var scratch = RawEventWriter.Scratch()
-        let (writtenVerdict, writtenMeaning) = RawEventWriter.withRaw(of: event, scratch: &scratch) { raw, v in ("\(v)", meaning(raw)) }
+        var writer = RawEventWriter()
+        let (writtenVerdict, writtenMeaning) = writer.withRaw(of: event) { raw, v in ("\(v)", meaning(raw)) }
         #expect(writtenVerdict == lineVerdict, "\(line)", sourceLocation: sourceLocation)
         #expect(writtenMeaning == lineMeaning, "\(line)", sourceLocation: sourceLocation)
         return writtenVerdict

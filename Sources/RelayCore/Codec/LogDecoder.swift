@@ -74,9 +74,7 @@ public enum LogDecoder {
                 return .malformed("\(error.reason) at byte \(error.offset + 1)")
             }
         }
-        if let problem = raw.problem() { return .malformed(problem) }
-        if raw.kind == nil { return .unknownEvent(raw.scanner.string(raw.eventName)) }
-        return .event
+        return raw.verdict()
     }
 }
 
@@ -494,6 +492,14 @@ struct RawEvent {
 
     /// Why the line is not a usable v1 event, or nil. Unknown events only need the envelope.
     /// (Mutating only so that calling it on the caller's inout value does not copy the struct.)
+    /// What the event read comes to once every field is set, by a line's reader or by
+    /// ``RawEventWriter``: malformed, an event this reader does not know, or an event.
+    mutating func verdict() -> LogDecoder.Scanned {
+        if let problem = problem() { return .malformed(problem) }
+        if kind == nil { return .unknownEvent(scanner.string(eventName)) }
+        return .event
+    }
+
     mutating func problem() -> String? {
         guard has(.v), !isNull(.v) else { return "no \"v\" field" }
         guard !isBad(.v) else { return "\"v\" is not a number" }

@@ -1,36 +1,17 @@
 /// The raw form the store ingests (``RawEvent``), made straight from an event that never was a
 /// line (an adapter's, the control socket's), as if its line had been written and read back: the
 /// fields come from ``DeliveryEvent/writeFields(to:)`` in the line's order, each is set by the
-/// readers' own ``RawEvent/assign(_:_:)``, and the line's checks (``RawEvent/problem()``) run on
+/// readers' own ``RawEvent/assign(_:_:)``, and the line's checks (``RawEvent/verdict()``) run on
 /// the result. Only the cost differs: no time is formatted and parsed again, no string escaped
 /// and unescaped. A string's bytes are kept as they are (a slice that needs no unescaping); an
 /// array or object of strings is written as JSON, which the store walks as it walks a line's.
 struct RawEventWriter: EventFieldSink {
-    /// The strings' bytes; the slices are offsets into it.
-    private(set) var bytes: [UInt8]
-    private var fields: [(FieldName, RawEvent.Token)]
+    /// The strings' bytes; the slices are offsets into it. Kept, with the fields, from event to
+    /// event for their capacity.
+    private var bytes: [UInt8] = []
+    private var fields: [(FieldName, RawEvent.Token)] = []
 
-    /// `scratch`: buffers of an earlier event, kept for their capacity.
-    init(scratch: Scratch) {
-        bytes = scratch.bytes
-        fields = scratch.fields
-        bytes.removeAll(keepingCapacity: true)
-        fields.removeAll(keepingCapacity: true)
-    }
-
-    /// The buffers, handed back to be used for the next event.
-    struct Scratch {
-        var bytes: [UInt8] = []
-        var fields: [(FieldName, RawEvent.Token)] = []
-        init() {}
-    }
-
-    var scratch: Scratch {
-        var s = Scratch()
-        s.bytes = bytes
-        s.fields = fields
-        return s
-    }
+    init() {}
 
     mutating func string(_ f: FieldName, _ s: String) {
         let start = bytes.count
@@ -69,22 +50,14 @@ struct RawEventWriter: EventFieldSink {
 
     /// The event's raw form, valid inside `body` only (its slices point into the writer's
     /// bytes), with the verdict reading its line would give: `.event` or `.malformed`.
-    static func withRaw<R>(of event: DeliveryEvent, scratch: inout Scratch,
-                           _ body: (inout RawEvent, LogDecoder.Scanned) -> R) -> R {
-        var writer = RawEventWriter(scratch: scratch)
-        event.writeFields(to: &writer)
-        defer { scratch = writer.scratch }
-        return writer.bytes.withUnsafeBytes { all in
+    mutating func withRaw<R>(of event: DeliveryEvent, _ body: (inout RawEvent, LogDecoder.Scanned) -> R) -> R {
+        bytes.removeAll(keepingCapacity: true)
+        fields.removeAll(keepingCapacity: true)
+        event.writeFields(to: &self)
+        return bytes.withUnsafeBytes { all in
             var raw = RawEvent(JSONScanner(all))
-            for (f, token) in writer.fields { raw.assign(f, token) }
-            let verdict: LogDecoder.Scanned
-            if let problem = raw.problem() {
-                verdict = .malformed(problem)
-            } else if raw.kind == nil {
-                verdict = .unknownEvent(raw.scanner.string(raw.eventName))
-            } else {
-                verdict = .event
-            }
+            for (f, token) in fields { raw.assign(f, token) }
+            let verdict = raw.verdict()
             return body(&raw, verdict)
         }
     }

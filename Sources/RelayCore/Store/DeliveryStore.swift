@@ -85,8 +85,8 @@ public struct DeliveryStore: Sendable {
     /// re-read), and those whose events are left to the chunks before.
     private var bornIDs: [Int] = []
     private var deferredIDs: Set<String> = []
-    /// ``RawEventWriter``'s buffers, kept between events.
-    private var eventScratch = RawEventWriter.Scratch()
+    /// Kept between events for its buffers' capacity.
+    private var eventWriter = RawEventWriter()
 
     public init(options: Options = Options()) {
         self.options = options
@@ -109,22 +109,12 @@ public struct DeliveryStore: Sendable {
 
     /// The same, saying what the event was (a `done` leaves its record in ``takeFinished()``).
     public mutating func applyEvent(_ event: DeliveryEvent, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
-        // The writer's buffers are taken out for the call and put back: their capacity is kept
-        // from event to event, and self is not borrowed twice.
-        var scratch = eventScratch
-        eventScratch = RawEventWriter.Scratch()
-        defer { eventScratch = scratch }
-        return RawEventWriter.withRaw(of: event, scratch: &scratch) { raw, scanned in
-            switch scanned {
-            case .event: break
-            case .unknownEvent(let name): return .unknownEvent(name)
-            case .blank: return .blank
-            case .malformed(let why): return .malformed(why)
-            }
-            switch apply(&raw, unplaced: unplaced, inChunk: false) {
-            case .applied(let a): return a
-            case .deferred: return .event
-            }
+        // The writer is taken out for the call and put back, so self is not borrowed twice.
+        var writer = eventWriter
+        eventWriter = RawEventWriter()
+        defer { eventWriter = writer }
+        return writer.withRaw(of: event) { raw, scanned in
+            apply(&raw, scanned, unplaced: unplaced, inChunk: false).here
         }
     }
 
@@ -136,10 +126,7 @@ public struct DeliveryStore: Sendable {
 
     /// Reads one log line (without its newline) and applies it.
     public mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
-        switch apply(line: line, unplaced: unplaced, inChunk: false) {
-        case .applied(let a): return a
-        case .deferred: return .event
-        }
+        apply(line: line, unplaced: unplaced, inChunk: false).here
     }
 
     /// What a store reading a later chunk of a log did with a line (``applyInChunk(line:unplaced:)``).
@@ -149,6 +136,12 @@ public struct DeliveryStore: Sendable {
         /// it before this line). The line is replayed on the store of the chunks before, in
         /// order, with the peer given (a `txn` line's, looked up here where its session may be).
         case deferred(TransactionPeer?)
+
+        /// Read outside a later chunk, where nothing is deferred.
+        var here: Applied {
+            if case .applied(let a) = self { return a }
+            return .event
+        }
     }
 
     /// The peer a `txn` line's transaction gets.
@@ -256,27 +249,26 @@ public struct DeliveryStore: Sendable {
     /// Applies a line another chunk deferred (``ChunkApplied/deferred(_:)``), with the peer it
     /// found for a `txn` line.
     public mutating func applyDeferred(line: UnsafeRawBufferPointer, peer: TransactionPeer?, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
-        switch apply(line: line, unplaced: unplaced, inChunk: false, givenPeer: peer) {
-        case .applied(let a): return a
-        case .deferred: return .event
-        }
+        apply(line: line, unplaced: unplaced, inChunk: false, givenPeer: peer).here
     }
 
     private mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void, inChunk: Bool,
                                 givenPeer: TransactionPeer? = nil) -> ChunkApplied {
         var raw = RawEvent(JSONScanner(line))
-        switch LogDecoder.scan(line, into: &raw) {
+        let scanned = LogDecoder.scan(line, into: &raw)
+        return apply(&raw, scanned, unplaced: unplaced, inChunk: inChunk, givenPeer: givenPeer)
+    }
+
+    /// Applies an event read and checked (a line's, or an event's written by ``RawEventWriter``),
+    /// or says what else it was.
+    private mutating func apply(_ raw: inout RawEvent, _ scanned: LogDecoder.Scanned, unplaced: (Unplaced) -> Void,
+                                inChunk: Bool, givenPeer: TransactionPeer? = nil) -> ChunkApplied {
+        switch scanned {
         case .event: break
         case .unknownEvent(let name): return .applied(.unknownEvent(name))
         case .blank: return .applied(.blank)
         case .malformed(let why): return .applied(.malformed(why))
         }
-        return apply(&raw, unplaced: unplaced, inChunk: inChunk, givenPeer: givenPeer)
-    }
-
-    /// Applies an event read and checked (a line's, or an event's written by ``RawEventWriter``).
-    private mutating func apply(_ raw: inout RawEvent, unplaced: (Unplaced) -> Void, inChunk: Bool,
-                                givenPeer: TransactionPeer? = nil) -> ChunkApplied {
         let kind = raw.kind!
         if kind == .session {
             let id = raw.string(raw.session)

@@ -23,7 +23,7 @@ public struct LineBatch: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
     /// Bytes of the lines held.
-    public var byteCount: Int { bytes.count + eventBytes }
+    public var byteCount: Int { bytes.count + events.count * Self.bytesPerEvent }
 
     public mutating func append(_ line: UnsafeRawBufferPointer, number: Int, overlong: Bool) {
         if entries.isEmpty, expected > 0 {
@@ -46,11 +46,9 @@ public struct LineBatch: Sendable {
     /// What an event counts for in ``byteCount`` (about its line's length), so batches of events
     /// are handed on as often as batches of lines.
     static let bytesPerEvent = 200
-    private var eventBytes = 0
 
     public mutating func append(_ event: DeliveryEvent, number: Int) {
         events.append((number, event))
-        eventBytes += Self.bytesPerEvent
     }
 
     /// Lines of another MTA's log its adapter could not read, with why: counted as malformed.
