@@ -24,9 +24,9 @@ public struct EximAdapter: LogAdapter {
 
     public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
 
-    public mutating func finish(emit: (consuming DeliveryEvent) -> Void) {}
+    public mutating func finish(into events: inout [DeliveryEvent]) {}
 
-    public mutating func read(line b: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(line b: UnsafeRawBufferPointer, into events: inout [DeliveryEvent]) -> AdapterVerdict {
         counts.lines += 1
         // A blank line, or the continuation of a multi-line entry (Exim indents those).
         if b.isEmpty || b[0] == 0x20 || b[0] == 0x09 || b.allSatisfy({ $0 == 0x0D }) { return .ignored }
@@ -55,23 +55,23 @@ public struct EximAdapter: LogAdapter {
         }
         let verdict: AdapterVerdict
         if b.has("<= ", at: t.lowerBound) {
-            verdict = arrival(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, emit)
+            verdict = arrival(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, &events)
         } else if b.has("=> ", at: t.lowerBound) || b.has("-> ", at: t.lowerBound) || b.has("*> ", at: t.lowerBound) {
-            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .delivered, emit)
+            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .delivered, &events)
         } else if b.has("** ", at: t.lowerBound) {
-            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .bounced, emit)
+            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .bounced, &events)
         } else if b.has("== ", at: t.lowerBound) {
-            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .deferred, emit)
+            verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .deferred, &events)
         } else if t.count == 9, b.has("Completed", at: t.lowerBound) {
-            emit(DeliveryEvent(ts: line.ts, msg: id, .done))
+            events.append(DeliveryEvent(ts: line.ts, msg: id, .done))
             messages[id] = nil
             verdict = .used
         } else if b.has("Frozen", at: t.lowerBound) || b.has("frozen by ", at: t.lowerBound) {
             // "Frozen (delivery error message)" by Exim itself; "frozen by root" by exim -Mf.
-            emit(DeliveryEvent(ts: line.ts, msg: id, .hold))
+            events.append(DeliveryEvent(ts: line.ts, msg: id, .hold))
             verdict = .used
         } else if b.has("Unfrozen", at: t.lowerBound) || b.has("unfrozen", at: t.lowerBound) {
-            emit(DeliveryEvent(ts: line.ts, msg: id, .release))
+            events.append(DeliveryEvent(ts: line.ts, msg: id, .release))
             verdict = .used
         } else {
             verdict = .ignored
@@ -121,7 +121,7 @@ public struct EximAdapter: LogAdapter {
 
     /// `SENDER [H=…] [P=…] S=N [id=MSGID] [R=PARENT] … [for r1 r2 …]`; `<>` is the null sender.
     private mutating func arrival(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ id: String, _ r: Range<Int>,
-                                  _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+                                  _ events: inout [DeliveryEvent]) -> AdapterVerdict {
         // Fields as ranges of the line: only the few the event keeps become Strings.
         let fields = Self.fields(b, r)
         guard let sender = fields.first else { return .malformed("Exim arrival line without a sender") }
@@ -136,11 +136,11 @@ public struct EximAdapter: LogAdapter {
             if let v = b.value(of: "S=", f), let n = UInt(b.string(v)), let s = Int(exactly: n) { size = s }
             else if let v = b.value(of: "id=", f) { messageID = "<" + b.string(v) + ">" }
         }
-        emit(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
+        events.append(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
         for rcpt in rcpts { messages[id, default: RecipientLedger()].note(rcpt, final: false) }
         // A bounce names its parent: the notice for the recipients that failed since the last.
         if from.isEmpty, let parent, messages[parent]?.failedSinceNDR.isEmpty == false, let failed = messages[parent]?.takeFailed() {
-            emit(DeliveryEvent(ts: ts, msg: parent, .ndr(NDR(ndrMsg: id, rcpts: failed))))
+            events.append(DeliveryEvent(ts: ts, msg: parent, .ndr(NDR(ndrMsg: id, rcpts: failed))))
         }
         return .used
     }
@@ -168,7 +168,7 @@ public struct EximAdapter: LogAdapter {
 
     /// `ADDR [<ORIG>] [(PARENT)] R=router T=transport [defer (N)] [H=host [ip]] … [C="reply"] [: reason]`.
     private mutating func delivery(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ id: String, _ r: Range<Int>,
-                                   status: Outcome.Status, _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+                                   status: Outcome.Status, _ events: inout [DeliveryEvent]) -> AdapterVerdict {
         // The address: the first field; a file or pipe delivery names the address after it in <>.
         // A quoted local part may hold spaces and colons: skip over it whole.
         var end = r.lowerBound
@@ -219,7 +219,7 @@ public struct EximAdapter: LogAdapter {
             : Outcome(rcpt: rcpt, status: status, txn: nil, reason: reason, reply: reply, command: command,
                       peer: status == .delivered && !keepsDeliveryDetail ? nil : peer)
         messages[id, default: RecipientLedger()].note(rcpt, status: status)
-        emit(DeliveryEvent(ts: ts, msg: id, .outcome(outcome)))
+        events.append(DeliveryEvent(ts: ts, msg: id, .outcome(outcome)))
         return cut ? .truncated("Exim delivery line for <\(rcpt)> cut short in its confirmation") : .used
     }
 

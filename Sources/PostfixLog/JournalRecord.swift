@@ -53,7 +53,7 @@ public struct JournalRecord: Sendable, Equatable {
 
 extension PostfixAdapter {
     /// A journal entry through the same reading as a syslog line.
-    public mutating func read(journal r: JournalRecord, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(journal r: JournalRecord, into events: inout [DeliveryEvent]) -> AdapterVerdict {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(r.host.utf8.count + r.identifier.utf8.count + r.message.count)
         bytes.append(contentsOf: r.host.utf8)
@@ -62,17 +62,17 @@ extension PostfixAdapter {
         let messageStart = bytes.count
         bytes.append(contentsOf: r.message)
         return bytes.withUnsafeBytes { b in
-            record(b, ts: r.ts, host: 0..<tagStart, tag: tagStart..<messageStart, message: messageStart..<b.count, emit: emit)
+            record(b, ts: r.ts, host: 0..<tagStart, tag: tagStart..<messageStart, message: messageStart..<b.count, into: &events)
         }
     }
 
     /// One line of `journalctl -o json`.
-    public mutating func read(journalLine line: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(journalLine line: UnsafeRawBufferPointer, into events: inout [DeliveryEvent]) -> AdapterVerdict {
         counts.lines += 1
         if line.isEmpty { return .ignored }
         do {
             let r = try JournalRecord(line: line)
-            return read(journal: r, emit: emit)
+            return read(journal: r, into: &events)
         } catch {
             counts.malformed += 1
             return .malformed(error.reason)
@@ -86,9 +86,9 @@ public struct PostfixJournalAdapter: LogAdapter {
 
     public init(_ postfix: PostfixAdapter) { self.postfix = postfix }
 
-    public mutating func read(line: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
-        postfix.read(journalLine: line, emit: emit)
+    public mutating func read(line: UnsafeRawBufferPointer, into events: inout [DeliveryEvent]) -> AdapterVerdict {
+        postfix.read(journalLine: line, into: &events)
     }
 
-    public mutating func finish(emit: (consuming DeliveryEvent) -> Void) { postfix.finish(emit: emit) }
+    public mutating func finish(into events: inout [DeliveryEvent]) { postfix.finish(into: &events) }
 }

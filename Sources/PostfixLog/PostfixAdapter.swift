@@ -63,21 +63,21 @@ public struct PostfixAdapter: LogAdapter {
         return messages[key]?.aliasKeys.last ?? key
     }
 
-    public mutating func read(line b: UnsafeRawBufferPointer, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+    public mutating func read(line b: UnsafeRawBufferPointer, into events: inout [DeliveryEvent]) -> AdapterVerdict {
         counts.lines += 1
         if b.isBlankLine { return .ignored }
         guard let s = syslog.parse(b) else {
             counts.malformed += 1
             return .malformed("not a syslog line")
         }
-        return record(b, ts: s.ts, host: s.host, tag: s.tag, message: s.message, emit: emit)
+        return record(b, ts: s.ts, host: s.host, tag: s.tag, message: s.message, into: &events)
     }
 
-    public mutating func finish(emit: (consuming DeliveryEvent) -> Void) {}
+    public mutating func finish(into events: inout [DeliveryEvent]) {}
 
     /// One record whose parts are already apart (a journal entry): `line` holds them all.
     public mutating func record(_ b: UnsafeRawBufferPointer, ts: Timestamp, host: Range<Int>, tag: Range<Int>,
-                                message m: Range<Int>, emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+                                message m: Range<Int>, into events: inout [DeliveryEvent]) -> AdapterVerdict {
         guard let daemon = PostfixDaemon.of(tag: b, tag) else { return .ignored }
         counts.mtaLines += 1
         if case .other = daemon { return .ignored }
@@ -98,12 +98,12 @@ public struct PostfixAdapter: LogAdapter {
         switch daemon {
         case .delivery(let smtpReplies):
             guard b.has("to=<", at: text.lowerBound) else { return .ignored }
-            verdict = delivery(b, ts, key(b, host, qid), text, smtpReplies: smtpReplies, emit)
-        case .qmgr: verdict = qmgr(b, ts, key(b, host, qid), text, emit)
-        case .cleanup: verdict = cleanup(b, ts, key(b, host, qid), text, emit)
+            verdict = delivery(b, ts, key(b, host, qid), text, smtpReplies: smtpReplies, &events)
+        case .qmgr: verdict = qmgr(b, ts, key(b, host, qid), text, &events)
+        case .cleanup: verdict = cleanup(b, ts, key(b, host, qid), text, &events)
         case .pickup: verdict = pickup(b, host, qid, text)
-        case .bounce: verdict = bounce(b, ts, key(b, host, qid), text, emit)
-        case .postsuper: verdict = postsuper(b, ts, key(b, host, qid), text, emit)
+        case .bounce: verdict = bounce(b, ts, key(b, host, qid), text, &events)
+        case .postsuper: verdict = postsuper(b, ts, key(b, host, qid), text, &events)
         case .other: return .ignored
         }
         switch verdict {
@@ -165,7 +165,7 @@ public struct PostfixAdapter: LogAdapter {
     /// The host whose messages are keyed by their bare queue id (the first seen, or the one given).
     public var homeHost: String? { home.map { String(decoding: $0, as: UTF8.self) } }
 
-    /// (Counted by ``record(_:ts:host:tag:message:emit:)``, which every reader goes through.)
+    /// (Counted by ``record(_:ts:host:tag:message:into:)``, which every reader goes through.)
     private func malformed(_ why: String) -> AdapterVerdict { .malformed(why) }
 
     // MARK: keys
@@ -210,7 +210,7 @@ public struct PostfixAdapter: LogAdapter {
 
     /// `to=<a>[, orig_to=<b>], relay=R, [conn_use=N, ]delay=…, delays=…, [tls=…, ]dsn=X.Y.Z, status=S (REASON)`
     private mutating func delivery(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                   smtpReplies: Bool, _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+                                   smtpReplies: Bool, _ events: inout [DeliveryEvent]) -> AdapterVerdict {
         let start = text.lowerBound + 4
         // The address ends at the first '>' that is followed by the next field (an address may
         // itself hold '>' inside quotes).
@@ -271,7 +271,7 @@ public struct PostfixAdapter: LogAdapter {
         }
         // In place (a copy out of the dictionary would copy the recipient lists on every line).
         messages[key, default: MessageState()].recipients.note(rcpt, status: status)
-        emit(DeliveryEvent(ts: ts, msg: key, .outcome(outcome)))
+        events.append(DeliveryEvent(ts: ts, msg: key, .outcome(outcome)))
         return cut ? .truncated("Postfix delivery line for <\(rcpt)> cut short in its reason") : .used
     }
 
@@ -317,8 +317,8 @@ public struct PostfixAdapter: LogAdapter {
     // MARK: qmgr
 
     private mutating func qmgr(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                               _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
-        if b.has("removed", at: text.lowerBound), text.count == 7 { return done(ts, key, emit) }
+                               _ events: inout [DeliveryEvent]) -> AdapterVerdict {
+        if b.has("removed", at: text.lowerBound), text.count == 7 { return done(ts, key, &events) }
         guard b.has("from=<", at: text.lowerBound) else { return .ignored }
         let start = text.lowerBound + 6
         if let sizeAt = b.find(">, size=", from: start, to: text.upperBound) {
@@ -327,10 +327,10 @@ public struct PostfixAdapter: LogAdapter {
             if messages[key]?.queued == true {
                 // Back in the active queue: a new delivery attempt (the back-off ran out, or
                 // `postqueue -i`/`-f` asked for one).
-                emit(DeliveryEvent(ts: ts, msg: key, .retry(Retry(rcpts: nil, source: "schedule"))))
+                events.append(DeliveryEvent(ts: ts, msg: key, .retry(Retry(rcpts: nil, source: "schedule"))))
             } else {
                 messages[key, default: MessageState()].queued = true
-                emit(DeliveryEvent(ts: ts, msg: key, .queued(Queued(from: from, rcpts: [], size: size, messageID: messages[key]?.messageID))))
+                events.append(DeliveryEvent(ts: ts, msg: key, .queued(Queued(from: from, rcpts: [], size: size, messageID: messages[key]?.messageID))))
             }
             return .used
         }
@@ -338,7 +338,7 @@ public struct PostfixAdapter: LogAdapter {
             // The queue lifetime ran out: every recipient still waiting expires, and goes into the
             // notification the bounce daemon sends next.
             for r in messages[key, default: MessageState()].recipients.expireWaiting() {
-                emit(DeliveryEvent(ts: ts, msg: key, .outcome(Outcome(rcpt: r, status: .expired, txn: nil,
+                events.append(DeliveryEvent(ts: ts, msg: key, .outcome(Outcome(rcpt: r, status: .expired, txn: nil,
                                                                         reason: "expired, returned to sender"))))
             }
             return .used
@@ -347,8 +347,8 @@ public struct PostfixAdapter: LogAdapter {
             ? malformed("qmgr line cut short after from=") : .ignored
     }
 
-    private mutating func done(_ ts: Timestamp, _ key: String, _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
-        emit(DeliveryEvent(ts: ts, msg: key, .done))
+    private mutating func done(_ ts: Timestamp, _ key: String, _ events: inout [DeliveryEvent]) -> AdapterVerdict {
+        events.append(DeliveryEvent(ts: ts, msg: key, .done))
         if let st = messages.removeValue(forKey: key) {
             for a in st.aliasKeys { aliases[a] = nil }
             if !st.aliasKeys.isEmpty { lastKey = "" }
@@ -359,14 +359,14 @@ public struct PostfixAdapter: LogAdapter {
     // MARK: cleanup, pickup, bounce, postsuper
 
     private mutating func cleanup(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                  _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+                                  _ events: inout [DeliveryEvent]) -> AdapterVerdict {
         if b.has("message-id=", at: text.lowerBound) {
             let id = b.string((text.lowerBound + 11)..<text.upperBound)
             messages[key, default: MessageState()].messageID = id.isEmpty ? nil : id
             return .used
         }
         if b.has("hold: ", at: text.lowerBound) || b.has("milter-hold: ", at: text.lowerBound) {
-            emit(DeliveryEvent(ts: ts, msg: key, .hold))
+            events.append(DeliveryEvent(ts: ts, msg: key, .hold))
             return .used
         }
         if b.has("reject: ", at: text.lowerBound) || b.has("milter-reject: ", at: text.lowerBound)
@@ -394,21 +394,21 @@ public struct PostfixAdapter: LogAdapter {
     }
 
     private mutating func bounce(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                 _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+                                 _ events: inout [DeliveryEvent]) -> AdapterVerdict {
         guard b.has("sender non-delivery notification: ", at: text.lowerBound) else { return .ignored }
         let ndrID = b.string((text.lowerBound + 35)..<text.upperBound)
         let rcpts = messages[key]?.recipients.takeFailed() ?? []
-        emit(DeliveryEvent(ts: ts, msg: key, .ndr(NDR(ndrMsg: ndrID.isEmpty ? nil : ndrID, rcpts: rcpts))))
+        events.append(DeliveryEvent(ts: ts, msg: key, .ndr(NDR(ndrMsg: ndrID.isEmpty ? nil : ndrID, rcpts: rcpts))))
         return .used
     }
 
     private mutating func postsuper(_ b: UnsafeRawBufferPointer, _ ts: Timestamp, _ key: String, _ text: Range<Int>,
-                                    _ emit: (consuming DeliveryEvent) -> Void) -> AdapterVerdict {
+                                    _ events: inout [DeliveryEvent]) -> AdapterVerdict {
         let t = UnsafeRawBufferPointer(rebasing: b[text])
         func eq(_ s: StaticString) -> Bool { t.count == s.utf8CodeUnitCount && t.has(s, at: 0) }
-        if eq("placed on hold") { emit(DeliveryEvent(ts: ts, msg: key, .hold)); return .used }
-        if eq("released from hold") { emit(DeliveryEvent(ts: ts, msg: key, .release)); return .used }
-        if eq("removed") { return done(ts, key, emit) }
+        if eq("placed on hold") { events.append(DeliveryEvent(ts: ts, msg: key, .hold)); return .used }
+        if eq("released from hold") { events.append(DeliveryEvent(ts: ts, msg: key, .release)); return .used }
+        if eq("removed") { return done(ts, key, &events) }
         // "requeued": pickup's orig_id line links the new queue id; "expired": qmgr logs the expiry.
         return eq("requeued") || eq("expired") ? .used : .ignored
     }

@@ -8,35 +8,57 @@ import RelayCore
 enum FuzzMTALogs {
     static let reference = Timestamp(rfc3339: "2026-11-29T12:00:00Z")!
 
-    static func postfix(_ input: UnsafeRawBufferPointer) -> Int {
-        var events = 0
+    /// An adapter's events, each checked as it comes (after every line): it reads back from its
+    /// line unchanged, and both stores read it alike.
+    struct Checked {
+        var events: [DeliveryEvent] = []
+        var count = 0
         var stores = AppliedBothWays()
-        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); stores.apply($0); events += 1 }
+
+        mutating func drain() {
+            for e in events {
+                FuzzDeliveryLog.roundTrip(e)
+                stores.apply(e)
+            }
+            count += events.count
+            events.removeAll(keepingCapacity: true)
+        }
+
+        /// The input has ended: the last events checked, and the stores compared.
+        mutating func end() -> Int {
+            drain()
+            stores.check()
+            return count
+        }
+    }
+
+    static func postfix(_ input: UnsafeRawBufferPointer) -> Int {
+        var checked = Checked()
         var syslog = PostfixAdapter(reference: reference, utcOffset: 3600, homeHost: "mx1")
         var journal = PostfixJournalAdapter(PostfixAdapter(reference: reference))
         FuzzTarget.lines(input) { line, overlong in
             guard !overlong else { return }
-            _ = syslog.read(line: line, emit: emit)
-            _ = journal.read(line: line, emit: emit)
+            _ = syslog.read(line: line, into: &checked.events)
+            checked.drain()
+            _ = journal.read(line: line, into: &checked.events)
+            checked.drain()
         }
-        syslog.finish(emit: emit)
-        journal.finish(emit: emit)
-        stores.check()
-        return events
+        syslog.finish(into: &checked.events)
+        checked.drain()
+        journal.finish(into: &checked.events)
+        return checked.end()
     }
 
     static func exim(_ input: UnsafeRawBufferPointer) -> Int {
-        var events = 0
-        var stores = AppliedBothWays()
-        let emit: (consuming DeliveryEvent) -> Void = { FuzzDeliveryLog.roundTrip($0); stores.apply($0); events += 1 }
+        var checked = Checked()
         var adapter = EximAdapter(utcOffset: -18000)
         FuzzTarget.lines(input) { line, overlong in
             guard !overlong else { return }
-            _ = adapter.read(line: line, emit: emit)
+            _ = adapter.read(line: line, into: &checked.events)
+            checked.drain()
         }
-        adapter.finish(emit: emit)
-        stores.check()
-        return events
+        adapter.finish(into: &checked.events)
+        return checked.end()
     }
 
     static func postqueue(_ input: UnsafeRawBufferPointer) -> Int {

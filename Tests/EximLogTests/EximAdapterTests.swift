@@ -13,7 +13,7 @@ struct EximReading {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var bytes = Array(line.utf8)
             var got: [DeliveryEvent] = []
-            verdicts.append(bytes.withUnsafeMutableBytes { adapter.read(line: UnsafeRawBufferPointer($0)) { got.append($0) } })
+            verdicts.append(bytes.withUnsafeMutableBytes { adapter.read(line: UnsafeRawBufferPointer($0), into: &got) })
             for e in got {
                 events.append(e)
                 _ = store.apply(e)

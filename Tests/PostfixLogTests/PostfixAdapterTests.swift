@@ -17,7 +17,7 @@ struct Reading {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var bytes = Array(line.utf8)
             var got: [DeliveryEvent] = []
-            let v = bytes.withUnsafeMutableBytes { adapter.read(line: UnsafeRawBufferPointer($0)) { got.append($0) } }
+            let v = bytes.withUnsafeMutableBytes { adapter.read(line: UnsafeRawBufferPointer($0), into: &got) }
             verdicts.append(v)
             for e in got {
                 events.append(e)
@@ -376,7 +376,7 @@ struct Reading {
         var verdicts: [AdapterVerdict] = []
         for line in lines {
             var b = Array(line.utf8)
-            verdicts.append(b.withUnsafeMutableBytes { adapter.read(journalLine: UnsafeRawBufferPointer($0)) { events.append($0) } })
+            verdicts.append(b.withUnsafeMutableBytes { adapter.read(journalLine: UnsafeRawBufferPointer($0), into: &events) })
         }
         #expect(verdicts[0] == .used)
         #expect(verdicts[1] == .used)

@@ -110,16 +110,16 @@ import RelayScenarios
         var pfLog = PostfixLogGenerator(seed: 11)
         for line in pfLog.text(lines: 20_000).split(separator: "\n") {
             var b = Array(line.utf8)
-            _ = b.withUnsafeBytes { postfix.read(line: $0) { events.append($0) } }
+            _ = b.withUnsafeBytes { postfix.read(line: $0, into: &events) }
         }
-        postfix.finish { events.append($0) }
+        postfix.finish(into: &events)
         var exim = EximAdapter()
         var eximLog = EximLogGenerator(seed: 13)
         for line in eximLog.text(lines: 20_000).split(separator: "\n") {
             var b = Array(line.utf8)
-            _ = b.withUnsafeBytes { exim.read(line: $0) { events.append($0) } }
+            _ = b.withUnsafeBytes { exim.read(line: $0, into: &events) }
         }
-        exim.finish { events.append($0) }
+        exim.finish(into: &events)
         return events
     }
 

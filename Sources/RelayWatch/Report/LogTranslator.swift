@@ -101,18 +101,11 @@ public struct LogTranslator {
             format = LogFormat.detect(line)
         }
         if format == .mailrelayd { return nil }
-        // Taken out while the adapter runs, so the closure does not capture self.
-        var list = events
-        events = []
-        let verdict: AdapterVerdict
-        let emit: (consuming DeliveryEvent) -> Void = { event in list.append(consume event) }
         switch format {
-        case .journal: verdict = postfix.read(journalLine: line, emit: emit)
-        case .exim: verdict = exim.read(line: line, emit: emit)
-        default: verdict = postfix.read(line: line, emit: emit)
+        case .journal: return postfix.read(journalLine: line, into: &events)
+        case .exim: return exim.read(line: line, into: &events)
+        default: return postfix.read(line: line, into: &events)
         }
-        events = list
-        return verdict
     }
 
     /// Whether this log goes through an adapter (it is another MTA's, or not yet told).
