@@ -119,6 +119,31 @@ struct EximReading {
         #expect(r.outcomes("1xYTMj-0005XL-1C").first { $0.rcpt == "a@example.net" }?.command == .dot)
     }
 
+    @Test func eachBounceNamesOnlyTheRecipientsThatFailedSinceTheLastOne() {
+        // A queue run fails a, defers c; the bounce reports a. A later run fails b (and c
+        // again is only deferred); the second bounce reports b alone.
+        var r = EximReading()
+        r.read("""
+            2026-11-29 08:00:00 1xYTMj-0005XL-1F <= s@example.org H=c [192.0.2.1] P=esmtp S=500 for a@example.net b@example.net c@example.net
+            2026-11-29 08:00:01 1xYTMj-0005XL-1F ** a@example.net R=smarthost T=remote_smtp H=peer [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<a@example.net>: 550 5.1.1 unknown user
+            2026-11-29 08:00:01 1xYTMj-0005XL-1F == b@example.net R=smarthost T=remote_smtp defer (-44) H=peer [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<b@example.net>: 451 4.7.1 try later
+            2026-11-29 08:00:01 1xYTMj-0005XL-1F == c@example.net R=smarthost T=remote_smtp defer (-44) H=peer [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<c@example.net>: 451 4.7.1 try later
+            2026-11-29 08:00:02 1xYTMk-0005XM-2F <= <> R=1xYTMj-0005XL-1F U=Debian-exim P=local S=900
+            2026-11-29 08:00:02 1xYTMk-0005XM-2F Completed
+            2026-11-29 08:30:01 1xYTMj-0005XL-1F ** b@example.net R=smarthost T=remote_smtp H=peer [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<b@example.net>: 550 5.1.1 gone now
+            2026-11-29 08:30:01 1xYTMj-0005XL-1F == c@example.net R=smarthost T=remote_smtp defer (-44) H=peer [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<c@example.net>: 451 4.7.1 try later
+            2026-11-29 08:30:02 1xYTMk-0005XM-2G <= <> R=1xYTMj-0005XL-1F U=Debian-exim P=local S=900
+            """)
+        let notices = r.events.compactMap { e -> (String?, [String])? in
+            if e.msg == "1xYTMj-0005XL-1F", case .ndr(let n) = e.body { return (n.ndrMsg, n.rcpts) }
+            return nil
+        }
+        #expect(notices.map(\.0) == ["1xYTMk-0005XM-2F", "1xYTMk-0005XM-2G"])
+        #expect(notices.map(\.1) == [["a@example.net"], ["b@example.net"]])
+        let m = r.store.message("1xYTMj-0005XL-1F")
+        #expect(m?.ndrs.map { $0.rcpts.map { m!.recipients[Int($0)] } } == [["a@example.net"], ["b@example.net"]])
+    }
+
     @Test func a452DeferredThenDeliveredIsNoFinding() {
         var r = EximReading()
         r.read("""

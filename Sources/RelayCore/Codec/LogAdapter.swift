@@ -102,7 +102,8 @@ public struct AdapterCounts: Sendable, Equatable {
 /// What an adapter of an MTA's log keeps per message to say what the log leaves implicit: its
 /// recipients in order of first appearance and whether each has a final outcome (for an expiry
 /// that names none), and those that failed for good since the message's last notification (the
-/// recipients Postfix's and Exim's next bounce reports).
+/// recipients Postfix's next bounce reports). Exim's adapter keeps only the last part: Exim logs no
+/// expiry.
 public struct RecipientLedger: Sendable {
     /// The recipients in the order first named, and whether each has had its final outcome.
     private var names: [String] = []
