@@ -16,7 +16,7 @@ public struct DeliveryEvent: Hashable, Sendable {
         self.body = body
     }
 
-    public enum Body: Hashable, Sendable {
+    public indirect enum Body: Hashable, Sendable {
         case queued(Queued)
         case session(Session)
         case txn(Transaction)
