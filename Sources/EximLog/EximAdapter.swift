@@ -23,6 +23,7 @@ public struct EximAdapter: LogAdapter {
     private var messages: [String: [String]] = [:]
     private var lastID: [UInt8] = []
     private var lastIDString = ""
+    private var minute = EximLine.MinuteCache()
     /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
     public var ownership: PartOwnership?
 
@@ -34,7 +35,7 @@ public struct EximAdapter: LogAdapter {
         counts.lines += 1
         // A blank line, or the continuation of a multi-line entry (Exim indents those).
         if b.isEmpty || b[0] == 0x20 || b[0] == 0x09 || b.allSatisfy({ $0 == 0x0D }) { return .ignored }
-        guard let line = EximLine.parse(b, utcOffset: utcOffset) else {
+        guard let line = EximLine.parse(b, utcOffset: utcOffset, cache: &minute) else {
             counts.malformed += 1
             return .malformed("not an Exim main log line")
         }

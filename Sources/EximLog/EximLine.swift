@@ -11,8 +11,22 @@ public struct EximLine {
     /// The text after the id (or after the prefix, for a line about no message).
     public var text: Range<Int>
 
+    /// The last line's date, hour and minute (its first 16 bytes) and when that minute began
+    /// (local time): a log has many lines to the minute, so most lines read only their seconds.
+    public struct MinuteCache {
+        var head: (UInt64, UInt64) = (0, 0)
+        var start: Int64 = 0
+        public init() {}
+    }
+
     /// Times without a zone are the host's: `utcOffset` seconds east of UTC.
     public static func parse(_ b: UnsafeRawBufferPointer, utcOffset: Int = 0) -> EximLine? {
+        var cache = MinuteCache()
+        return parse(b, utcOffset: utcOffset, cache: &cache)
+    }
+
+    /// As ``parse(_:utcOffset:)``, remembering the line's minute for the next line.
+    public static func parse(_ b: UnsafeRawBufferPointer, utcOffset: Int = 0, cache: inout MinuteCache) -> EximLine? {
         let n = b.count
         guard n >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == 0x20,
               b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") else { return nil }
@@ -24,8 +38,16 @@ public struct EximLine {
             }
             return v
         }
-        guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
-              let s = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s <= 60 else { return nil }
+        // The cache starts with no bytes a valid line has (zeros), so a hit is a minute checked before.
+        let head = (UnsafeRawPointer(b.baseAddress!).loadUnaligned(as: UInt64.self),
+                    UnsafeRawPointer(b.baseAddress!).loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        if head != cache.head {
+            guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
+                  (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60 else { return nil }
+            cache.start = Timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: 0).microseconds
+            cache.head = head
+        }
+        guard let s = num(17, 2), s <= 60 else { return nil }
         var i = 19
         var micros = 0
         if i < n, b[i] == UInt8(ascii: ".") {
@@ -48,8 +70,8 @@ public struct EximLine {
         if i < n, b[i] == UInt8(ascii: "["), let close = b.find("] ", from: i, to: min(n, i + 12)) {
             i = close + 2
         }
-        let local = Timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: s, microsecond: micros)
-        let ts = Timestamp(microseconds: local.microseconds - Int64(offset) * 1_000_000)
+        let local = cache.start + Int64(s) * 1_000_000 + Int64(micros)
+        let ts = Timestamp(microseconds: local - Int64(offset) * 1_000_000)
         if let end = Self.idEnd(b, from: i) {
             let textStart = end < n && b[end] == 0x20 ? end + 1 : end
             return EximLine(ts: ts, id: i..<end, text: textStart..<n)

@@ -62,6 +62,24 @@ struct EximReading {
         #expect(parse("2026-11-29T08:00:00Z x") == nil)
         #expect(parse("2026-11-29 08:0") == nil)
     }
+
+    @Test func linesReadInTurnTakeEachTheirOwnMinute() {
+        // One cache across the lines, as the adapter reads a log: each time must be the one the
+        // line says, whether its minute is the last line's or not, and a bad minute stays bad.
+        var cache = EximLine.MinuteCache()
+        func read(_ s: String) -> String? {
+            var b = Array(s.utf8)
+            return b.withUnsafeMutableBytes { EximLine.parse(UnsafeRawBufferPointer($0), utcOffset: 3600, cache: &cache)?.ts.rfc3339 }
+        }
+        #expect(read("2026-11-29 08:00:59 1xYTMj-0005XL-1B Completed") == "2026-11-29T07:00:59.000000Z")
+        #expect(read("2026-11-29 08:01:00.5 1xYTMj-0005XL-1B Completed") == "2026-11-29T07:01:00.500000Z")
+        #expect(read("2026-11-29 08:01:07 +0000 1xYTMj-0005XL-1B Completed") == "2026-11-29T08:01:07.000000Z")
+        #expect(read("2026-11-29 08:61:07 1xYTMj-0005XL-1B Completed") == nil)
+        #expect(read("2026-11-29 08:01:61 1xYTMj-0005XL-1B Completed") == nil)
+        #expect(read("2026-12-29 08:01:07 1xYTMj-0005XL-1B Completed") == "2026-12-29T07:01:07.000000Z")
+        #expect(read("2026-12-29 08:01:08 1xYTMj-0005XL-1B Completed") == "2026-12-29T07:01:08.000000Z")
+        #expect(read("2027-01-01 00:00:00 1xYTMj-0005XL-1B Completed") == "2026-12-31T23:00:00.000000Z")
+    }
 }
 
 @Suite struct EximAdapterTests {
