@@ -30,6 +30,12 @@ public struct SyslogLine {
 public struct SyslogReader {
     private var year: Int
     private var lastMonth = 0
+    /// The last RFC 3164 line's month, day, hour and minute (its 12 bytes, `Nov 29 08:00`) and
+    /// when that minute began (local time): a log has many lines to the minute, so most lines
+    /// read only their seconds. A line with the same 12 bytes is in the same month as the last,
+    /// so its year is the same too. Zeros (no line's bytes) until a line has been read.
+    private var minuteHead: (UInt64, UInt32) = (0, 0)
+    private var minuteStart: Int64 = 0
     private let referenceMonth: Int
     /// Seconds east of UTC for times without a zone.
     public var utcOffset: Int
@@ -48,7 +54,11 @@ public struct SyslogReader {
     /// A reader of a later part of a file starts where the reader of the parts before stopped.
     public var state: State {
         get { State(year: year, lastMonth: lastMonth) }
-        set { year = newValue.year; lastMonth = newValue.lastMonth }
+        set {
+            year = newValue.year
+            lastMonth = newValue.lastMonth
+            minuteHead = (0, 0)
+        }
     }
 
     public init(reference: Timestamp, utcOffset: Int = 0) {
@@ -88,6 +98,9 @@ public struct SyslogReader {
     private mutating func parse3164Time(_ b: UnsafeRawBufferPointer, from start: Int) -> (Timestamp, Int)? {
         let n = b.count
         guard start + 15 <= n, b[start + 3] == 0x20 else { return nil }
+        let at = UnsafeRawPointer(b.baseAddress!) + start
+        let head = (at.loadUnaligned(as: UInt64.self), at.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        if head == minuteHead { return parseSeconds(b, from: start + 12, since: minuteStart) }
         let month = Self.month(b[start], b[start + 1], b[start + 2])
         guard month > 0 else { return nil }
         var i = start + 4
@@ -96,9 +109,34 @@ public struct SyslogReader {
         let day = d1 * 10 + d2
         i += 3
         guard i + 8 <= n, b[i + 2] == UInt8(ascii: ":"), b[i + 5] == UInt8(ascii: ":"),
-              let h = two(b, i), let mi = two(b, i + 3), let s = two(b, i + 6),
-              (1...31).contains(day), h < 24, mi < 60, s <= 60 else { return nil }
-        i += 8
+              let h = two(b, i), let mi = two(b, i + 3),
+              (1...31).contains(day), h < 24, mi < 60 else { return nil }
+        // The year: the reference's for the first line (last year's when that month is still to
+        // come), then forward by one whenever December gives way to January. Kept only once
+        // the rest of the time has been read: a line refused leaves the state as it was.
+        var lineYear = year
+        if lastMonth == 0 {
+            if month > referenceMonth { lineYear -= 1 }
+        } else if month + 6 < lastMonth {
+            lineYear += 1
+        } else if month > lastMonth + 6 {
+            lineYear -= 1
+        }
+        let begun = Timestamp(year: lineYear, month: month, day: day, hour: h, minute: mi, second: 0).microseconds
+        guard let time = parseSeconds(b, from: i + 5, since: begun) else { return nil }
+        year = lineYear
+        lastMonth = month
+        minuteStart = begun
+        minuteHead = head
+        return time
+    }
+
+    /// `:ss[.ffffff] ` from `start` (its colon): the minute that began at `since` (local time)
+    /// plus the seconds, as UTC; and where the host starts.
+    private func parseSeconds(_ b: UnsafeRawBufferPointer, from start: Int, since: Int64) -> (Timestamp, Int)? {
+        let n = b.count
+        guard start + 3 <= n, b[start] == UInt8(ascii: ":"), let s = two(b, start + 1), s <= 60 else { return nil }
+        var i = start + 3
         var micros = 0
         if i < n, b[i] == UInt8(ascii: ".") {
             i += 1
@@ -110,18 +148,8 @@ public struct SyslogReader {
             }
         }
         guard i < n, b[i] == 0x20 else { return nil }
-        // The year: the reference's for the first line (last year's when that month is still to
-        // come), then forward by one whenever December gives way to January.
-        if lastMonth == 0 {
-            if month > referenceMonth { year -= 1 }
-        } else if month + 6 < lastMonth {
-            year += 1
-        } else if month > lastMonth + 6 {
-            year -= 1
-        }
-        lastMonth = month
-        let local = Timestamp(year: year, month: month, day: day, hour: h, minute: mi, second: s, microsecond: micros)
-        return (Timestamp(microseconds: local.microseconds - Int64(utcOffset) * 1_000_000), i + 1)
+        let local = since + Int64(s) * 1_000_000 + Int64(micros)
+        return (Timestamp(microseconds: local - Int64(utcOffset) * 1_000_000), i + 1)
     }
 
     /// "host tag[pid]: text" or, with no host, "tag[pid]: text".

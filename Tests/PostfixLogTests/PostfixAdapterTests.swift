@@ -102,6 +102,33 @@ struct Reading {
         #expect(r.events.map { $0.ts.rfc3339.prefix(10) } == ["2026-12-31", "2027-01-01"])
     }
 
+    @Test func linesReadInTurnTakeEachTheirOwnMinuteAndYear() {
+        // One reader across the lines, as the adapter reads a log: each time must be the one the
+        // line says, whether its minute is the last line's or not; a refused line moves nothing;
+        // the year rolls over at New Year and a reader set to another state forgets the minute.
+        var reader = SyslogReader(reference: Timestamp(year: 2027, month: 1, day: 5, hour: 0, minute: 0, second: 0), utcOffset: 3600)
+        func read(_ s: String) -> String? {
+            var b = Array(s.utf8)
+            return b.withUnsafeMutableBytes { reader.parse(UnsafeRawBufferPointer($0))?.ts.rfc3339 }
+        }
+        #expect(read("Dec 31 23:58:59 mx postfix/qmgr[1]: A: removed") == "2026-12-31T22:58:59.000000Z")
+        #expect(read("Dec 31 23:58:07.25 mx postfix/qmgr[1]: A: removed") == "2026-12-31T22:58:07.250000Z")
+        #expect(read("Dec 31 23:58:61 mx postfix/qmgr[1]: A: removed") == nil)
+        #expect(read("Dec 31 23:58:30") == nil)
+        #expect(read("Dec 31 23:59:00 mx postfix/qmgr[1]: A: removed") == "2026-12-31T22:59:00.000000Z")
+        #expect(read("Jan  1 00:00:00 mx postfix/qmgr[1]: A: removed") == "2026-12-31T23:00:00.000000Z")
+        #expect(read("Jan  1 00:00:09 mx postfix/qmgr[1]: A: removed") == "2026-12-31T23:00:09.000000Z")
+        #expect(read("Jan  1 01:00:09 mx postfix/qmgr[1]: A: removed") == "2027-01-01T00:00:09.000000Z")
+        let state = reader.state
+        var later = SyslogReader(reference: Timestamp(year: 2030, month: 1, day: 5, hour: 0, minute: 0, second: 0))
+        var b = Array("Jan  1 00:00:00 mx postfix/qmgr[1]: A: removed".utf8)
+        _ = b.withUnsafeMutableBytes { later.parse(UnsafeRawBufferPointer($0)) }
+        reader.state = later.state
+        #expect(read("Jan  1 01:00:10 mx postfix/qmgr[1]: A: removed") == "2030-01-01T00:00:10.000000Z")
+        reader.state = state
+        #expect(read("Jan  1 01:00:11 mx postfix/qmgr[1]: A: removed") == "2027-01-01T00:00:11.000000Z")
+    }
+
     @Test func notSyslog() {
         #expect(parse("hello world") == nil)
         #expect(parse("Nov 29 08:00") == nil)
