@@ -3,8 +3,9 @@ import Testing
 
 @Suite struct RecipientLedgerTests {
     /// The ledger the Postfix and Exim readers keep per message, below and above the size where it
-    /// starts hashing: order first named, a final outcome never undone, expiry and NDR lists.
-    @Test(arguments: [3, 16, 17, 40])
+    /// starts hashing and where its table grows: order first named, a final outcome never undone,
+    /// expiry and NDR lists.
+    @Test(arguments: [3, 16, 17, 40, 33, 64, 1000])
     func accountsForEveryRecipientOnce(count: Int) {
         var ledger = RecipientLedger()
         let rcpts = (0..<count).map { "r\($0)@d.test" }

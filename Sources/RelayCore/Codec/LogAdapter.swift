@@ -110,7 +110,7 @@ public struct RecipientLedger: Sendable {
     private var finals: [Bool] = []
     /// Built only once a message names many recipients: most name a handful, and comparing a
     /// handful of addresses costs less than hashing one and keeping a table per message.
-    private var index: [String: Int]? = nil
+    private var index: AddressIndex? = nil
     private static let indexAbove = 16
     /// Where the next recipient named most likely is, tried before any search: the one after
     /// the last found (an MTA logs a message's deliveries in the order it listed its recipients),
@@ -131,7 +131,7 @@ public struct RecipientLedger: Sendable {
 
     /// A recipient named without an outcome (a listed recipient at arrival).
     public mutating func note(_ rcpt: String, final isFinal: Bool) {
-        let known = hint < names.count && names[hint] == rcpt ? hint : index != nil ? index![rcpt] : names.firstIndex(of: rcpt)
+        let known = hint < names.count && names[hint] == rcpt ? hint : index != nil ? index!.find(rcpt, in: names) : names.firstIndex(of: rcpt)
         if let k = known {
             if isFinal { finals[k] = true }
             hint = k + 1
@@ -141,9 +141,9 @@ public struct RecipientLedger: Sendable {
         finals.append(isFinal)
         hint = 0
         if index != nil {
-            index![rcpt] = names.count - 1
+            index!.added(names.count - 1, in: names)
         } else if names.count > Self.indexAbove {
-            index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+            index = AddressIndex(names)
         }
     }
 
