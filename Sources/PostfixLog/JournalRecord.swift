@@ -31,6 +31,10 @@ public struct JournalRecord: Sendable, Equatable {
         guard let micros = v["__REALTIME_TIMESTAMP"]?.string.flatMap({ Int64($0) }) else {
             throw ParseError(reason: "journal record without __REALTIME_TIMESTAMP")
         }
+        // A garbled time beyond what a log line can say would be written as another time.
+        guard Timestamp.writable.contains(Timestamp(microseconds: micros)) else {
+            throw ParseError(reason: "journal record's __REALTIME_TIMESTAMP \(micros) is not a time from year 0 to 9999")
+        }
         ts = Timestamp(microseconds: micros)
         host = v["_HOSTNAME"]?.string ?? ""
         identifier = v["SYSLOG_IDENTIFIER"]?.string ?? ""

@@ -195,7 +195,9 @@ extension RawEvent {
         let first = j
         var v = 0
         while j <= room, j - first < 19, s[j] &- 0x30 < 10 {
-            v = v * 10 + Int(s[j] &- 0x30)
+            // Wrapping: a nineteenth digit may overflow, and such a number is refused below
+            // (the byte-level reader then reads it, with its own overflow check).
+            v = v &* 10 &+ Int(s[j] &- 0x30)
             j += 1
         }
         let digits = j - first

@@ -4,6 +4,11 @@
 /// codec can parse and print times without Foundation's date formatters, which are far too slow for
 /// a million-line log.
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The times a delivery-log line can say: RFC 3339's four-digit years, 0000 to 9999. A time
+    /// outside would be written as another time (the year is cut to four digits).
+    public static let writable = Timestamp(year: 0, month: 1, day: 1, hour: 0, minute: 0, second: 0)
+        ... Timestamp(year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59, microsecond: 999_999)
+
     public var microseconds: Int64
 
     public init(microseconds: Int64) { self.microseconds = microseconds }
