@@ -23,9 +23,15 @@ public struct EximAdapter: LogAdapter {
     private var messages: [String: [String]] = [:]
     private var lastID: [UInt8] = []
     private var lastIDString = ""
+    /// Whether `messages` is known to hold the last line's id (its lines mostly come together:
+    /// each delivery line need not look it up).
+    private var lastIDHeld = false
     private var minute = EximLine.MinuteCache()
     /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
     public var ownership: PartOwnership?
+    /// Set, outcomes and `done`s go here rather than to the events (see ``EventDrafts``): the
+    /// report's reading, which applies each line's drafts after its events.
+    public var drafts: EventDrafts?
 
     public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
 
@@ -50,6 +56,7 @@ public struct EximAdapter: LogAdapter {
             id = b.string(idRange)
             lastID = Array(UnsafeRawBufferPointer(rebasing: b[idRange]))
             lastIDString = id
+            lastIDHeld = false
         }
         let t = line.text
         if ownership != nil, !owns(b, id, t) {
@@ -68,8 +75,9 @@ public struct EximAdapter: LogAdapter {
         } else if b.has("== ", at: t.lowerBound) {
             verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .deferred, &events)
         } else if t.count == 9, b.has("Completed", at: t.lowerBound) {
-            events.append(DeliveryEvent(ts: line.ts, msg: id, .done))
+            if drafts != nil { drafts!.done(ts: line.ts, msg: id) } else { events.append(DeliveryEvent(ts: line.ts, msg: id, .done)) }
             messages[id] = nil
+            lastIDHeld = false
             verdict = .used
         } else if b.has("Frozen", at: t.lowerBound) || b.has("frozen by ", at: t.lowerBound) {
             // "Frozen (delivery error message)" by Exim itself; "frozen by root" by exim -Mf.
@@ -116,6 +124,7 @@ public struct EximAdapter: LogAdapter {
     public mutating func adoptMessages(of later: inout EximAdapter) {
         for (k, failed) in later.messages { messages[k] = failed }
         later.messages = [:]
+        later.lastIDHeld = false
         counts += later.counts
     }
 
@@ -188,22 +197,21 @@ public struct EximAdapter: LogAdapter {
             end += 1
         }
         guard end > r.lowerBound else { return .malformed("Exim delivery line without an address") }
-        var rcpt = b.string(r.lowerBound..<end)
-        if let first = rcpt.first, first == "/" || first == "|", end + 1 < r.upperBound, b[end + 1] == UInt8(ascii: "<"),
-           let close = b.find(">", from: end + 2, to: r.upperBound) {
-            rcpt = b.string((end + 2)..<close)
+        var rcptRange = r.lowerBound..<end
+        if b[r.lowerBound] == UInt8(ascii: "/") || b[r.lowerBound] == UInt8(ascii: "|"), end + 1 < r.upperBound,
+           b[end + 1] == UInt8(ascii: "<"), let close = b.find(">", from: end + 2, to: r.upperBound) {
+            rcptRange = (end + 2)..<close
         }
         // The reason: everything after the first ": " past the address (failures and deferrals).
-        var reason = ""
         var reasonRange: Range<Int>? = nil
         if status != .delivered, let colon = b.find(": ", from: end, to: r.upperBound) {
             reasonRange = (colon + 2)..<r.upperBound
-            reason = b.string(colon + 2..<r.upperBound)
         } else if status != .delivered, end < r.upperBound, b[end] == UInt8(ascii: ":") {
             reasonRange = min(end + 2, r.upperBound)..<r.upperBound
-            reason = b.string(reasonRange!)
         }
         let head = (reasonRange?.lowerBound).map { max(end, $0 - 2) } ?? r.upperBound
+        // What the outcome says as its reason: a delivery's confirmation, a failure's reason.
+        var reasonText = reasonRange ?? r.upperBound..<r.upperBound
         // The next hop, where the outcome keeps it.
         let peer = status == .delivered && !keepsDeliveryDetail ? nil : Self.host(b, end..<head)
         var reply: SMTPReply? = nil
@@ -214,7 +222,7 @@ public struct EximAdapter: LogAdapter {
                 if let close = b.find("\"", from: c + 4, to: r.upperBound) {
                     reply = SMTPReply(parsing: b.string((c + 4)..<close))
                     command = .dot
-                    reason = b.string((c + 4)..<close)
+                    reasonText = (c + 4)..<close
                 } else {
                     cut = true
                 }
@@ -222,17 +230,23 @@ public struct EximAdapter: LogAdapter {
         } else if let rr = reasonRange {
             (reply, command) = Self.reply(b, rr)
         }
-        let outcome = status == .delivered && !keepsDeliveryDetail
-            ? Outcome(rcpt: rcpt, status: status, txn: nil, reason: "")
-            : Outcome(rcpt: rcpt, status: status, txn: nil, reason: reason, reply: reply, command: command,
-                      peer: status == .delivered && !keepsDeliveryDetail ? nil : peer)
         if status == .bounced {
-            messages[id, default: []].append(rcpt)
-        } else if messages[id] == nil {
+            messages[id, default: []].append(b.string(rcptRange))
+        } else if !lastIDHeld, messages[id] == nil {
             messages[id] = []
         }
-        events.append(DeliveryEvent(ts: ts, msg: id, .outcome(outcome)))
-        return cut ? .truncated("Exim delivery line for <\(rcpt)> cut short in its confirmation") : .used
+        // (`id` is the last line's id: see read(line:into:).)
+        lastIDHeld = true
+        if drafts != nil {
+            drafts!.outcome(ts: ts, msg: id, rcpt: UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status,
+                            reason: UnsafeRawBufferPointer(rebasing: b[reasonText]), reply: reply, command: command, peer: peer)
+        } else {
+            // (A delivery's confirmation, reply and next hop are all nil or empty when its detail is not kept.)
+            events.append(DeliveryEvent(ts: ts, msg: id, .outcome(Outcome(rcpt: b.string(rcptRange), status: status, txn: nil,
+                                                                          reason: b.string(reasonText), reply: reply,
+                                                                          command: command, peer: peer))))
+        }
+        return cut ? .truncated("Exim delivery line for <\(b.string(rcptRange))> cut short in its confirmation") : .used
     }
 
     /// `H=mx.example.net [203.0.113.5]` in the fields (the host and its address).

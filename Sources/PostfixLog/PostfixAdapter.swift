@@ -44,6 +44,11 @@ public struct PostfixAdapter: LogAdapter {
     /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
     public var ownership: PartOwnership?
 
+    /// Set, delivery agents' outcomes and the `removed` that ends a message go here rather than
+    /// to the events (see ``EventDrafts``): the report's reading, which applies each line's
+    /// drafts after its events.
+    public var drafts: EventDrafts?
+
     /// `reference`: the time RFC 3164 lines (which have no year) are read against, normally now;
     /// `utcOffset`: the zone of those lines, in seconds east of UTC.
     public init(reference: Timestamp, utcOffset: Int = 0, homeHost: String? = nil) {
@@ -257,21 +262,26 @@ public struct PostfixAdapter: LogAdapter {
                 cut = true
             }
         }
-        let outcome: Outcome
-        if status == .delivered, !keepsDeliveryDetail {
-            // For analysis alone: a delivery's reply, reason and next hop decide nothing.
-            outcome = Outcome(rcpt: rcpt, status: status, txn: nil, reason: "")
-        } else {
+        // For analysis alone: a delivery's reply, reason and next hop decide nothing.
+        let detail = status != .delivered || keepsDeliveryDetail
+        var reply: SMTPReply? = nil
+        var command: SMTPCommand? = nil
+        var peer: String? = nil
+        if detail {
             let relay = b.string(relayStart..<relayEnd)
-            var reply: SMTPReply? = nil
-            var command: SMTPCommand? = nil
             if !cut { (reply, command) = Self.reply(b, reasonRange, status: status, smtpReplies: smtpReplies) }
-            outcome = Outcome(rcpt: rcpt, status: status, txn: nil, reason: b.string(reasonRange),
-                              reply: reply, command: command, peer: relay == "none" ? nil : relay)
+            peer = relay == "none" ? nil : relay
+        }
+        if !detail { reasonRange = k..<k }
+        if drafts != nil {
+            drafts!.outcome(ts: ts, msg: key, rcpt: UnsafeRawBufferPointer(rebasing: b[start..<addressClose]), status: status,
+                            reason: UnsafeRawBufferPointer(rebasing: b[reasonRange]), reply: reply, command: command, peer: peer)
+        } else {
+            events.append(DeliveryEvent(ts: ts, msg: key, .outcome(Outcome(rcpt: rcpt, status: status, txn: nil, reason: b.string(reasonRange),
+                                                                           reply: reply, command: command, peer: peer))))
         }
         // In place (a copy out of the dictionary would copy the recipient lists on every line).
         messages[key, default: MessageState()].recipients.note(rcpt, status: status)
-        events.append(DeliveryEvent(ts: ts, msg: key, .outcome(outcome)))
         return cut ? .truncated("Postfix delivery line for <\(rcpt)> cut short in its reason") : .used
     }
 
@@ -348,7 +358,7 @@ public struct PostfixAdapter: LogAdapter {
     }
 
     private mutating func done(_ ts: Timestamp, _ key: String, _ events: inout [DeliveryEvent]) -> AdapterVerdict {
-        events.append(DeliveryEvent(ts: ts, msg: key, .done))
+        if drafts != nil { drafts!.done(ts: ts, msg: key) } else { events.append(DeliveryEvent(ts: ts, msg: key, .done)) }
         if let st = messages.removeValue(forKey: key) {
             for a in st.aliasKeys { aliases[a] = nil }
             if !st.aliasKeys.isEmpty { lastKey = "" }

@@ -32,32 +32,90 @@ enum FuzzMTALogs {
         }
     }
 
+    /// The report's adapters draft their outcomes and `done`s (``EventDrafts``): each line must
+    /// give the verdict and events it gives without drafting (drafts after the others), and the
+    /// drafts must apply to a store as those events do.
+    struct DraftedAlike {
+        private var byEvents = DeliveryStore(options: .init(dropFinished: false))
+        private var byDrafts = DeliveryStore(options: .init(dropFinished: false))
+        private var events: [DeliveryEvent] = []
+        private var mixed: [DeliveryEvent] = []
+
+        mutating func compare(_ line: UnsafeRawBufferPointer, plain: (inout [DeliveryEvent]) -> AdapterVerdict,
+                              drafting: (inout [DeliveryEvent]) -> (AdapterVerdict, EventDrafts)) {
+            events.removeAll(keepingCapacity: true)
+            mixed.removeAll(keepingCapacity: true)
+            let v1 = plain(&events)
+            let (v2, drafts) = drafting(&mixed)
+            precondition(v1 == v2, "a line read differently when drafting (\(v1), \(v2))")
+            var applied: [String] = [], appliedDrafts: [String] = []
+            for e in events { applied.append("\(byEvents.applyEvent(e))") }
+            for e in mixed { appliedDrafts.append("\(byDrafts.applyEvent(e))") }
+            for k in 0..<drafts.count {
+                appliedDrafts.append("\(byDrafts.applyDraft(drafts, k))")
+                if let e = drafts.event(k) { mixed.append(e) }
+            }
+            // As their lines: what the store reads of an event.
+            let lines = events.map(LogEncoder.line), draftedLines = mixed.map(LogEncoder.line)
+            precondition(lines == draftedLines, "a line's drafts are not its events:\n\(draftedLines)\n\(lines)")
+            precondition(applied == appliedDrafts, "drafts applied differently from their events (\(appliedDrafts), \(applied))")
+        }
+
+        func check() {
+            precondition(byEvents.unfinished == byDrafts.unfinished, "a store given drafts and one given events hold different messages")
+        }
+    }
+
+    /// An adapter set up as the report sets it up, and the same drafting.
+    static func reportPair<A>(_ adapter: A, detail: WritableKeyPath<A, Bool>, drafts: WritableKeyPath<A, EventDrafts?>) -> (A, A) {
+        var plain = adapter
+        plain[keyPath: detail] = false
+        var drafting = plain
+        drafting[keyPath: drafts] = EventDrafts()
+        return (plain, drafting)
+    }
+
     static func postfix(_ input: UnsafeRawBufferPointer) -> Int {
         var checked = Checked()
         var syslog = PostfixAdapter(reference: reference, utcOffset: 3600, homeHost: "mx1")
         var journal = PostfixJournalAdapter(PostfixAdapter(reference: reference))
+        var (plain, drafting) = reportPair(PostfixAdapter(reference: reference, utcOffset: 3600, homeHost: "mx1"),
+                                           detail: \.keepsDeliveryDetail, drafts: \.drafts)
+        var alike = DraftedAlike()
         FuzzTarget.lines(input) { line, overlong in
             guard !overlong else { return }
             _ = syslog.read(line: line, into: &checked.events)
             checked.drain()
             _ = journal.read(line: line, into: &checked.events)
             checked.drain()
+            alike.compare(line, plain: { plain.read(line: line, into: &$0) }, drafting: { events in
+                drafting.drafts!.removeAll()
+                return (drafting.read(line: line, into: &events), drafting.drafts!)
+            })
         }
         syslog.finish(into: &checked.events)
         checked.drain()
         journal.finish(into: &checked.events)
+        alike.check()
         return checked.end()
     }
 
     static func exim(_ input: UnsafeRawBufferPointer) -> Int {
         var checked = Checked()
         var adapter = EximAdapter(utcOffset: -18000)
+        var (plain, drafting) = reportPair(EximAdapter(utcOffset: -18000), detail: \.keepsDeliveryDetail, drafts: \.drafts)
+        var alike = DraftedAlike()
         FuzzTarget.lines(input) { line, overlong in
             guard !overlong else { return }
             _ = adapter.read(line: line, into: &checked.events)
             checked.drain()
+            alike.compare(line, plain: { plain.read(line: line, into: &$0) }, drafting: { events in
+                drafting.drafts!.removeAll()
+                return (drafting.read(line: line, into: &events), drafting.drafts!)
+            })
         }
         adapter.finish(into: &checked.events)
+        alike.check()
         return checked.end()
     }
 

@@ -118,6 +118,14 @@ public struct DeliveryStore: Sendable {
         }
     }
 
+    /// Applies an adapter's draft `k` (see ``EventDrafts``), as ``applyEvent(_:unplaced:)``
+    /// applies the event it stands for.
+    public mutating func applyDraft(_ drafts: EventDrafts, _ k: Int, unplaced: (Unplaced) -> Void = { _ in }) -> Applied {
+        drafts.withRaw(k) { raw, scanned in
+            apply(&raw, scanned, unplaced: unplaced, inChunk: false).here
+        }
+    }
+
     /// The record of the message whose `done` was the last line applied (once).
     public mutating func takeFinished() -> MessageRecord? {
         defer { finishedRecord = nil }

@@ -62,8 +62,14 @@ public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
 
     /// The number of the address with these bytes, adding it when new.
     public mutating func intern(_ b: UnsafeRawBufferPointer) -> Int {
-        let h = Self.hash(b)
+        // Hashed only when there is an index to look in (a message's first few addresses are
+        // searched in order, and the index, once built, hashes them all itself).
+        let indexed = !slots.isEmpty
+        let h = indexed ? Self.hash(b) : 0
         if let i = id(of: b, hash: h) { return i }
+        // Room for a few addresses at once: most messages have a handful, and growing the
+        // buffer from empty one address at a time reallocated it three or four times.
+        if ends.isEmpty { bytes.reserveCapacity(Swift.max(128, b.count)) }
         // As typed bytes: appending a raw buffer would go byte by byte.
         if let base = b.baseAddress {
             bytes.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: b.count))
@@ -71,7 +77,7 @@ public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
         ends.append(Int32(bytes.count))
         let i = ends.count - 1
         if ends.count > Self.linearLimit {
-            if slots.count < ends.count * 2 { rebuild() } else { insertSlot(i, hash: h) }
+            if slots.count < ends.count * 2 { rebuild() } else { insertSlot(i, hash: indexed ? h : nil) }
         }
         return i
     }

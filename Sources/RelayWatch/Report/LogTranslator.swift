@@ -95,6 +95,10 @@ public struct LogTranslator {
     /// next call. nil: the line is delivery-log v1 already, to be read as it is.
     public mutating func translate(_ line: UnsafeRawBufferPointer) -> AdapterVerdict? {
         events.removeAll(keepingCapacity: true)
+        if drafting {
+            exim.drafts!.removeAll()
+            postfix.drafts!.removeAll()
+        }
         if format == .auto {
             // Blank lines before the first that tells say nothing in any format.
             guard !line.isBlankLine else { return .ignored }
@@ -107,6 +111,20 @@ public struct LogTranslator {
         default: return postfix.read(line: line, into: &events)
         }
     }
+
+    /// Whether the adapters draft their outcomes and `done`s (see ``EventDrafts``) rather than
+    /// make events of them: the report's own reading, which applies ``drafts`` after ``events``.
+    /// Off for anything that hands ``events`` on (`convert`, the monitor, a reading stage).
+    public var drafting: Bool {
+        get { exim.drafts != nil }
+        set {
+            exim.drafts = newValue ? EventDrafts() : nil
+            postfix.drafts = newValue ? EventDrafts() : nil
+        }
+    }
+
+    /// The drafts the last line gave, when ``drafting`` (to apply after its ``events``).
+    public var drafts: EventDrafts? { format == .exim ? exim.drafts : postfix.drafts }
 
     /// Whether this log goes through an adapter (it is another MTA's, or not yet told).
     public var adapts: Bool { format != .mailrelayd }

@@ -72,6 +72,7 @@ public struct ReportBuilder {
         self.reference = reference
         self.utcOffset = utcOffset
         translator = LogTranslator(format: format, reference: reference, utcOffset: utcOffset, homeHost: homeHost, forAnalysis: true)
+        translator.drafting = true
     }
 
     /// What another MTA's adapter counted: every line, those of the MTA (Postfix's programs;
@@ -127,6 +128,8 @@ public struct ReportBuilder {
         // Swapped out, not copied: a copy would duplicate the adapter's state at its first change.
         var translator = LogTranslator(format: .mailrelayd, reference: Timestamp(seconds: 0))
         swap(&translator, &self.translator)
+        // The batches carry whole events to the other thread.
+        translator.drafting = false
         var cut: [MalformedLine] = []
         var cutCount = 0
         var failure: LogInput.OpenError?
@@ -174,6 +177,7 @@ public struct ReportBuilder {
             applier.join()
         }
         // The applier has stopped: the reading stage's state comes home.
+        translator.drafting = true
         swap(&translator, &self.translator)
         truncated += cutCount
         for c in cut where malformedSamples.count < Self.sampleLimit { malformedSamples.append(c) }
@@ -205,6 +209,16 @@ public struct ReportBuilder {
         // the adapter are not both borrowed from self at once (and nothing is copied).
         let events = translator.events
         for event in events { apply(file, number, event) }
+        if let drafts = translator.drafts {
+            for k in 0..<drafts.count { apply(file, number, drafts, k) }
+        }
+    }
+
+    /// One event an adapter drafted (see ``EventDrafts``).
+    private mutating func apply(_ file: String, _ number: Int, _ drafts: EventDrafts, _ k: Int) {
+        var notes: [DeliveryStore.Unplaced] = []
+        let applied = store.applyDraft(drafts, k) { notes.append($0) }
+        count(applied, file, number, notes)
     }
 
     /// One event an adapter made of a line.

@@ -1,0 +1,153 @@
+/// The events an adapter reads in bulk (a recipient's outcome, a message's `done`), written
+/// straight from the bytes of the adapter's line into the raw form the store ingests: no
+/// ``DeliveryEvent`` is built, and no String for the recipient or the reason.
+///
+/// Why: an Exim or Postfix log is mostly one delivery line per recipient. Making an event of
+/// each, writing its fields out again for the store (``RawEventWriter``) and destroying it cost
+/// about a quarter of the report's instructions. A draft keeps the same fields, in the same
+/// order as the event's line (``DeliveryEvent/writeFields(to:)``), each set by the readers' own
+/// ``RawEvent/assign(_:_:)``, and runs the line's checks (``RawEvent/verdict()``) on the result:
+/// the store cannot tell a draft from the event. `EventDraftsTests` and the MTA-log fuzzers
+/// check that against the events themselves.
+///
+/// The report's adapters draft; everything else that reads another MTA's log (the monitor,
+/// `convert`, a stage that hands events to another thread) takes whole events.
+public struct EventDrafts {
+    private struct Entry {
+        var kind: EventKind
+        var ts: Timestamp
+        var msg: StringSlice
+        var rcpt = StringSlice.none
+        var status = Outcome.Status.delivered
+        var reason = StringSlice.none
+        var command: StringSlice?
+        var reply: (code: Int, enhanced: EnhancedStatus?, text: StringSlice)?
+        var peer: StringSlice?
+    }
+
+    /// The drafts' strings. It starts with the event and status names every draft refers to.
+    private var bytes: [UInt8]
+    private var entries: [Entry] = []
+
+    private static let names: [UInt8] = Array("outcomedone".utf8)
+    private static let outcomeName = StringSlice(start: 0, count: 7, escaped: false)
+    private static let doneName = StringSlice(start: 7, count: 4, escaped: false)
+    /// Each status's name, after the event names.
+    private static let statusNames: [(Outcome.Status, StringSlice)] = {
+        var start = Int32(names.count)
+        return Outcome.Status.allCases.map { s in
+            defer { start += Int32(s.rawValue.utf8.count) }
+            return (s, StringSlice(start: start, count: Int32(s.rawValue.utf8.count), escaped: false))
+        }
+    }()
+    private static let prefix: [UInt8] = names + Outcome.Status.allCases.flatMap { Array($0.rawValue.utf8) }
+
+    public init() { bytes = Self.prefix }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// Forgets the drafts (an adapter's next line), keeping the room they took.
+    public mutating func removeAll() {
+        entries.removeAll(keepingCapacity: true)
+        bytes.removeSubrange(Self.prefix.count...)
+    }
+
+    /// A recipient's outcome, as ``Outcome`` with no `txn` and no `retryAt` would be written:
+    /// `rcpt` and `reason` are the bytes of the strings (UTF-8; bytes that are not are read as
+    /// `String(decoding:as:)` reads them).
+    public mutating func outcome(ts: Timestamp, msg: String, rcpt: UnsafeRawBufferPointer, status: Outcome.Status,
+                                 reason: UnsafeRawBufferPointer, reply: SMTPReply? = nil, command: SMTPCommand? = nil,
+                                 peer: String? = nil) {
+        var e = Entry(kind: .outcome, ts: ts, msg: append(msg))
+        e.rcpt = append(rcpt)
+        e.status = status
+        e.reason = append(reason)
+        if let reply {
+            // As the event's line: the command only with a reply.
+            if let command { e.command = append(command.description) }
+            e.reply = (reply.code, reply.enhanced, append(reply.text))
+        }
+        if let peer { e.peer = append(peer) }
+        entries.append(e)
+    }
+
+    /// A message's `done`.
+    public mutating func done(ts: Timestamp, msg: String) {
+        entries.append(Entry(kind: .done, ts: ts, msg: append(msg)))
+    }
+
+    /// Draft `k`'s raw form, valid inside `body` only, with the verdict reading its line would
+    /// give. The fields are assigned in the order ``DeliveryEvent/writeFields(to:)`` writes them.
+    func withRaw<R>(_ k: Int, _ body: (inout RawEvent, LogDecoder.Scanned) -> R) -> R {
+        let e = entries[k]
+        return bytes.withUnsafeBytes { all in
+            var raw = RawEvent(JSONScanner(all))
+            raw.assign(.v, .number(1))
+            raw.assign(.ts, .time(e.ts))
+            raw.assign(.event, .string(e.kind == .outcome ? Self.outcomeName : Self.doneName))
+            raw.assign(.msg, .string(e.msg))
+            if e.kind == .outcome {
+                raw.assign(.rcpt, .string(e.rcpt))
+                raw.assign(.status, .string(Self.statusNames.first { $0.0 == e.status }!.1))
+                raw.assign(.txn, .null)
+                raw.assign(.reason, .string(e.reason))
+                if let reply = e.reply {
+                    if let c = e.command { raw.assign(.cmd, .string(c)) }
+                    raw.assign(.code, .number(reply.code))
+                    if let en = reply.enhanced { raw.assign(.enhanced, .enhanced(en)) } else { raw.assign(.enhanced, .null) }
+                    raw.assign(.text, .string(reply.text))
+                }
+                if let p = e.peer { raw.assign(.peer, .string(p)) }
+            }
+            let verdict = raw.verdict()
+            return body(&raw, verdict)
+        }
+    }
+
+    /// Draft `k` as the event it stands for (nil if its line would not read as one): for the
+    /// tests and the fuzzers, which compare it with the event an adapter makes when not drafting.
+    public func event(_ k: Int) -> DeliveryEvent? {
+        withRaw(k) { raw, verdict in
+            guard case .event = verdict else { return nil }
+            return raw.event()
+        }
+    }
+
+    // MARK: strings
+
+    private mutating func append(_ s: String) -> StringSlice {
+        var s = s
+        return s.withUTF8 { append(validUTF8: $0) }
+    }
+
+    private mutating func append(_ b: UnsafeRawBufferPointer) -> StringSlice {
+        // ASCII (nearly every address and reason) is valid as it is; anything else goes through
+        // String's own decoding, so bytes that are not UTF-8 read exactly as the adapter's
+        // String of them would.
+        guard let base = b.baseAddress else { return StringSlice(start: Int32(truncatingIfNeeded: bytes.count), count: 0, escaped: false) }
+        if isASCII(b) { return append(validUTF8: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: b.count)) }
+        return append(String(decoding: b, as: UTF8.self))
+    }
+
+    /// (Typed bytes: a raw buffer would be appended byte by byte.)
+    private mutating func append(validUTF8 b: UnsafeBufferPointer<UInt8>) -> StringSlice {
+        let start = bytes.count
+        bytes.append(contentsOf: b)
+        return StringSlice(start: Int32(truncatingIfNeeded: start), count: Int32(truncatingIfNeeded: b.count), escaped: false)
+    }
+
+    private func isASCII(_ b: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= b.count {
+            high |= b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < b.count {
+            high |= UInt64(b[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+}
