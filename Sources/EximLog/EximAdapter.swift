@@ -165,6 +165,8 @@ public struct EximAdapter: LogAdapter {
     /// Space-separated fields, a quoted value (`T="a subject"`, `C="250 ok"`) kept whole.
     static func fields(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Range<Int>] {
         var out: [Range<Int>] = []
+        // An arrival has a dozen fields or more: room for them at once, not grown from empty.
+        out.reserveCapacity(24)
         var i = r.lowerBound
         while i < r.upperBound {
             while i < r.upperBound, b[i] == 0x20 { i += 1 }

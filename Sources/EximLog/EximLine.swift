@@ -88,12 +88,14 @@ public struct EximLine {
             for k in at..<(at + count) where !alnum(b[k]) { return false }
             return true
         }
-        for (middle, last) in [(6, 2), (11, 4)] {
+        func form(_ middle: Int, _ last: Int) -> Int? {
             let dash1 = i + 6, dash2 = dash1 + 1 + middle, end = dash2 + 1 + last
             guard end <= b.count, run(i, 6), b[dash1] == UInt8(ascii: "-"), run(dash1 + 1, middle),
-                  b[dash2] == UInt8(ascii: "-"), run(dash2 + 1, last), end == b.count || b[end] == 0x20 else { continue }
+                  b[dash2] == UInt8(ascii: "-"), run(dash2 + 1, last), end == b.count || b[end] == 0x20 else { return nil }
             return end
         }
-        return nil
+        // The two forms tried in turn, not looped over as an array literal: that built the
+        // array on every line.
+        return form(6, 2) ?? form(11, 4)
     }
 }

@@ -189,8 +189,8 @@ public enum Analyser {
         for ndr in m.ndrs {
             var named = false
             for r in ndr.rcpts where !flagged.contains(r) {
-                if facts.acceptedFirst[Int(r)] >= 0 {
-                    let k = Int(facts.acceptedFirst[Int(r)])
+                if facts.acceptedFirst(Int(r)) >= 0 {
+                    let k = Int(facts.acceptedFirst(Int(r)))
                     if positionMaps[k] == nil { positionMaps[k] = positions(m.transactions[k]) }
                     byTxn[k, default: []].append(positionMaps[k]![r]!)
                 } else if facts.has(r, .delivered) {
@@ -274,9 +274,9 @@ public enum Analyser {
     // MARK: duplicate-delivery
 
     static func duplicateDelivery(_ m: MessageRecord, _ facts: MessageFacts) -> Anomaly? {
-        let twice = facts.acceptedSecond.indices.filter { facts.acceptedSecond[$0] >= 0 }
+        let twice = facts.flags.indices.filter { facts.acceptedSecond($0) >= 0 }
         guard let r0 = twice.first else { return nil }
-        let t1 = m.transactions[Int(facts.acceptedFirst[r0])], t2 = m.transactions[Int(facts.acceptedSecond[r0])]
+        let t1 = m.transactions[Int(facts.acceptedFirst(r0))], t2 = m.transactions[Int(facts.acceptedSecond(r0))]
         let names = twice.map { m.recipients[$0] }
         let map = positions(t2)
         let again = twice.compactMap { map[MessageRecord.RecipientID($0)] }

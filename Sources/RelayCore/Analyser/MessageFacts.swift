@@ -21,9 +21,12 @@ struct MessageFacts {
     let verdicts: [TransactionVerdict]
     let flags: [Flags]
     /// Per recipient: the first and second transactions whose RCPT and end of data both accepted
-    /// it (-1: none).
-    let acceptedFirst: [Int32]
-    let acceptedSecond: [Int32]
+    /// it (-1: none). Empty for a message without transactions (a log without RCPT positions,
+    /// such as Postfix's or Exim's): two arrays fewer to allocate for each of its messages.
+    private let first: [Int32]
+    private let second: [Int32]
+    func acceptedFirst(_ r: Int) -> Int32 { first.isEmpty ? -1 : first[r] }
+    func acceptedSecond(_ r: Int) -> Int32 { second.isEmpty ? -1 : second[r] }
     /// Recipients that got a too-many reply and were not accepted or delivered afterwards.
     let unresolvedTooMany: Set<RecipientID>
     let firstTooManyTxn: Int?
@@ -34,8 +37,8 @@ struct MessageFacts {
         let n = m.recipients.count
         self.verdicts = verdicts
         var flags = Array(repeating: Flags(), count: n)
-        var first = Array(repeating: Int32(-1), count: n)
-        var second = Array(repeating: Int32(-1), count: n)
+        var first = m.transactions.isEmpty ? [] : Array(repeating: Int32(-1), count: n)
+        var second = m.transactions.isEmpty ? [] : Array(repeating: Int32(-1), count: n)
         var firstTooMany: Int? = nil
         for (k, t) in m.transactions.enumerated() {
             let fates = verdicts[k].fates
@@ -57,21 +60,22 @@ struct MessageFacts {
         // decision instead: read it for the same facts a transaction's reply gives.
         var unplacedTooMany: Int? = nil
         let positionless = m.transactions.isEmpty
-        for (j, o) in m.outcomes.enumerated() {
-            let r = Int(o.rcpt)
+        // By index: a `for o in` loop copied each outcome (retaining its strings) to look at it.
+        for j in m.outcomes.indices {
+            let r = Int(m.outcomes[j].rcpt)
             flags[r].insert(.hasOutcome)
-            if o.transaction == nil {
-                if o.reply != nil, o.command == .rcpt, o.meaning == .tooManyRecipients {
+            if m.outcomes[j].transaction == nil {
+                if m.outcomes[j].reply != nil, m.outcomes[j].command == .rcpt, m.outcomes[j].meaning == .tooManyRecipients {
                     flags[r].insert(.gotTooMany)
                     if unplacedTooMany == nil { unplacedTooMany = j }
-                } else if let reply = o.reply, reply.replyClass == .permanent {
+                } else if m.outcomes[j].reply?.replyClass == .permanent {
                     flags[r].insert(.ownPermanent)
-                } else if positionless, o.reply == nil, o.status == .bounced {
+                } else if positionless, m.outcomes[j].reply == nil, m.outcomes[j].status == .bounced {
                     // Refused by the relay itself (a local mailbox, a loop): its own failure.
                     flags[r].insert(.ownPermanent)
                 }
             }
-            switch o.status {
+            switch m.outcomes[j].status {
             case .delivered: flags[r].formUnion([.delivered, .finalOutcome])
             case .expired: flags[r].formUnion([.expired, .finalOutcome])
             case .bounced: flags[r].insert(.finalOutcome)
@@ -81,13 +85,13 @@ struct MessageFacts {
         for ndr in m.ndrs { for r in ndr.rcpts { flags[Int(r)].insert(.ndrNamed) } }
         var unresolved = Set<RecipientID>()
         if firstTooMany != nil || unplacedTooMany != nil {
-            for r in 0..<n where flags[r].contains(.gotTooMany) && first[r] < 0 && !flags[r].contains(.delivered) {
+            for r in 0..<n where flags[r].contains(.gotTooMany) && (first.isEmpty || first[r] < 0) && !flags[r].contains(.delivered) {
                 unresolved.insert(RecipientID(r))
             }
         }
         self.flags = flags
-        acceptedFirst = first
-        acceptedSecond = second
+        self.first = first
+        self.second = second
         unresolvedTooMany = unresolved
         firstTooManyTxn = firstTooMany
         firstUnplacedTooMany = unplacedTooMany
@@ -96,7 +100,7 @@ struct MessageFacts {
     func has(_ r: RecipientID, _ f: Flags) -> Bool { flags[Int(r)].contains(f) }
 
     /// Accepted (RCPT and end of data) in some transaction, or logged as delivered.
-    func wasAccepted(_ r: RecipientID) -> Bool { acceptedFirst[Int(r)] >= 0 || has(r, .delivered) }
+    func wasAccepted(_ r: RecipientID) -> Bool { acceptedFirst(Int(r)) >= 0 || has(r, .delivered) }
 
     /// In the queued list, in a transaction, or given an outcome: an address the relay handled for
     /// this message (an address that appears only in an NDR is not one).

@@ -12,22 +12,26 @@ extension Sequence where Element == UInt8 {
     @inlinable public var isBlankLine: Bool { allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
 }
 
+// The three small tests below are @inlinable, not only @inline(__always): the adapters live in
+// other modules, where a public function is otherwise called, not inlined (about 40 instructions
+// a call on Exim's lines, which ask them a few times each), and inlined, a compare with a short
+// literal needs no call to memcmp either.
 extension UnsafeRawBufferPointer {
     /// Whether the bytes at `at` are `literal`.
-    @inline(__always) public func has(_ literal: StaticString, at: Int) -> Bool {
+    @inlinable @inline(__always) public func has(_ literal: StaticString, at: Int) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard at >= 0, at + n <= count else { return false }
         return memcmp(baseAddress! + at, literal.utf8Start, n) == 0
     }
 
     /// Whether the bytes of `r` are exactly `literal` (a whole field, not a prefix of one).
-    @inline(__always) public func isWord(_ literal: StaticString, _ r: Range<Int>) -> Bool {
+    @inlinable @inline(__always) public func isWord(_ literal: StaticString, _ r: Range<Int>) -> Bool {
         r.count == literal.utf8CodeUnitCount && has(literal, at: r.lowerBound)
     }
 
     /// The value of a `key=value` field: the rest of `r` when it starts with `key` (which ends
     /// in its `=`), else nil.
-    @inline(__always) public func value(of key: StaticString, _ r: Range<Int>) -> Range<Int>? {
+    @inlinable @inline(__always) public func value(of key: StaticString, _ r: Range<Int>) -> Range<Int>? {
         let n = key.utf8CodeUnitCount
         guard r.count >= n, has(key, at: r.lowerBound) else { return nil }
         return r.lowerBound + n..<r.upperBound
