@@ -29,8 +29,9 @@ public struct EximAdapter: LogAdapter {
     private var minute = EximLine.MinuteCache()
     /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
     public var ownership: PartOwnership?
-    /// Set, outcomes and `done`s go here rather than to the events (see ``EventDrafts``): the
-    /// report's reading, which applies each line's drafts after its events.
+    /// Set, arrivals (but a bounce's that notifies its parent), outcomes and `Completed`s go
+    /// here rather than to the events (see ``EventDrafts``): the report's reading, which
+    /// applies each line's drafts after its events.
     public var drafts: EventDrafts?
 
     public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
@@ -139,23 +140,32 @@ public struct EximAdapter: LogAdapter {
         // Fields as ranges of the line: only the few the event keeps become Strings.
         let fields = Self.fields(b, r)
         guard let sender = fields.first else { return .malformed("Exim arrival line without a sender") }
-        let from = b.isWord("<>", sender) ? "" : b.string(sender)
+        let nullSender = b.isWord("<>", sender)
         var size = 0, messageID: String? = nil
         let parent = Self.parent(b, fields)
-        var rcpts: [String] = []
-        var inFor = false
-        for f in fields.dropFirst() {
-            if inFor { rcpts.append(b.string(f)); continue }
-            if b.isWord("for", f) { inFor = true; continue }
+        // The recipients: the fields after `for`.
+        var firstRcpt = fields.count
+        for (k, f) in fields.enumerated().dropFirst() {
+            if b.isWord("for", f) { firstRcpt = k + 1; break }
             if let v = b.value(of: "S=", f), let n = UInt(b.string(v)), let s = Int(exactly: n) { size = s }
             else if let v = b.value(of: "id=", f) { messageID = "<" + b.string(v) + ">" }
         }
-        events.append(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: from, rcpts: rcpts, size: size, messageID: messageID))))
+        let rcpts = fields[min(firstRcpt, fields.count)...]
+        // A bounce names its parent: the notice for the recipients that failed since the last.
+        var notice: [String]? = nil
+        if nullSender, let parent, let failed = messages[parent], !failed.isEmpty { notice = failed }
+        if drafts != nil, notice == nil {
+            // (Drafted only when no event follows: a line's drafts are applied after its events.)
+            drafts!.queued(ts: ts, msg: id, from: nullSender ? UnsafeRawBufferPointer(start: nil, count: 0) : UnsafeRawBufferPointer(rebasing: b[sender]),
+                           size: size, messageID: messageID, rcpts: rcpts.count) { UnsafeRawBufferPointer(rebasing: b[rcpts[rcpts.startIndex + $0]]) }
+        } else {
+            events.append(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: nullSender ? "" : b.string(sender),
+                                                                        rcpts: rcpts.map { b.string($0) }, size: size, messageID: messageID))))
+        }
         // In flight from its arrival (when that lists its recipients; else from its first
         // delivery line).
         if !rcpts.isEmpty, messages[id] == nil { messages[id] = [] }
-        // A bounce names its parent: the notice for the recipients that failed since the last.
-        if from.isEmpty, let parent, let failed = messages[parent], !failed.isEmpty {
+        if let parent, let failed = notice {
             messages[parent] = []
             events.append(DeliveryEvent(ts: ts, msg: parent, .ndr(NDR(ndrMsg: id, rcpts: failed))))
         }

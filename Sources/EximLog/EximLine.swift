@@ -82,20 +82,19 @@ public struct EximLine {
     /// Where a message id starting at `i` ends: six base-62 characters, a dash, six (4.x) or
     /// eleven (4.97+) more, a dash, two (4.x) or four (4.97+), then a space or the end.
     static func idEnd(_ b: UnsafeRawBufferPointer, from i: Int) -> Int? {
-        func alnum(_ c: UInt8) -> Bool { (c &- 0x30 < 10) || (c &- 0x41 < 26) || (c &- 0x61 < 26) }
-        func run(_ at: Int, _ count: Int) -> Bool {
-            guard at + count <= b.count else { return false }
-            for k in at..<(at + count) where !alnum(b[k]) { return false }
+        @inline(__always) func alnum(_ c: UInt8) -> Bool { (c &- 0x30 < 10) || (c &- 0x41 < 26) || (c &- 0x61 < 26) }
+        @inline(__always) func run(_ from: Int, _ to: Int) -> Bool {
+            var k = from
+            while k < to { if !alnum(b[k]) { return false }; k += 1 }
             return true
         }
-        func form(_ middle: Int, _ last: Int) -> Int? {
-            let dash1 = i + 6, dash2 = dash1 + 1 + middle, end = dash2 + 1 + last
-            guard end <= b.count, run(i, 6), b[dash1] == UInt8(ascii: "-"), run(dash1 + 1, middle),
-                  b[dash2] == UInt8(ascii: "-"), run(dash2 + 1, last), end == b.count || b[end] == 0x20 else { return nil }
-            return end
-        }
-        // The two forms tried in turn, not looped over as an array literal: that built the
-        // array on every line.
-        return form(6, 2) ?? form(11, 4)
+        // Asked of every line: the two forms are told apart by where the second dash is (in the
+        // longer form that place is one of the eleven), so each line is checked against one.
+        guard i >= 0, i + 16 <= b.count, run(i, i + 6), b[i + 6] == UInt8(ascii: "-") else { return nil }
+        let (middle, last) = b[i + 13] == UInt8(ascii: "-") ? (6, 2) : (11, 4)
+        let dash2 = i + 7 + middle, end = dash2 + 1 + last
+        guard end <= b.count, run(i + 7, dash2), b[dash2] == UInt8(ascii: "-"), run(dash2 + 1, end),
+              end == b.count || b[end] == 0x20 else { return nil }
+        return end
     }
 }

@@ -44,9 +44,9 @@ public struct PostfixAdapter: LogAdapter {
     /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
     public var ownership: PartOwnership?
 
-    /// Set, delivery agents' outcomes and the `removed` that ends a message go here rather than
-    /// to the events (see ``EventDrafts``): the report's reading, which applies each line's
-    /// drafts after its events.
+    /// Set, qmgr's first `from=` of a message, delivery agents' outcomes and the `removed` that
+    /// ends a message go here rather than to the events (see ``EventDrafts``): the report's
+    /// reading, which applies each line's drafts after its events.
     public var drafts: EventDrafts?
 
     /// `reference`: the time RFC 3164 lines (which have no year) are read against, normally now;
@@ -332,7 +332,6 @@ public struct PostfixAdapter: LogAdapter {
         guard b.has("from=<", at: text.lowerBound) else { return .ignored }
         let start = text.lowerBound + 6
         if let sizeAt = b.find(">, size=", from: start, to: text.upperBound) {
-            let from = b.string(start..<sizeAt)
             let size = b.number(at: sizeAt + 8)?.0 ?? 0
             if messages[key]?.queued == true {
                 // Back in the active queue: a new delivery attempt (the back-off ran out, or
@@ -340,7 +339,13 @@ public struct PostfixAdapter: LogAdapter {
                 events.append(DeliveryEvent(ts: ts, msg: key, .retry(Retry(rcpts: nil, source: "schedule"))))
             } else {
                 messages[key, default: MessageState()].queued = true
-                events.append(DeliveryEvent(ts: ts, msg: key, .queued(Queued(from: from, rcpts: [], size: size, messageID: messages[key]?.messageID))))
+                if drafts != nil {
+                    drafts!.queued(ts: ts, msg: key, from: UnsafeRawBufferPointer(rebasing: b[start..<sizeAt]), size: size,
+                                   messageID: messages[key]?.messageID, rcpts: 0) { _ in UnsafeRawBufferPointer(start: nil, count: 0) }
+                } else {
+                    events.append(DeliveryEvent(ts: ts, msg: key, .queued(Queued(from: b.string(start..<sizeAt), rcpts: [], size: size,
+                                                                                 messageID: messages[key]?.messageID))))
+                }
             }
             return .used
         }

@@ -63,6 +63,54 @@ struct EximReading {
         #expect(parse("2026-11-29 08:0") == nil)
     }
 
+    /// A message id in either form, and every near miss: a character of each place swapped for
+    /// a dash, a space, a punctuation mark or another letter, cut short, run on. The rule,
+    /// written out plainly here: six base-62 characters, a dash, six or eleven, a dash, two
+    /// or four (the 4.x and 4.97+ forms), then a space or the end of the line.
+    @Test func anIdIsOneOfTheTwoFormsExactly() {
+        func isID(_ s: [UInt8]) -> Bool {
+            func alnum(_ c: UInt8) -> Bool { (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) }
+            func shaped(_ parts: [Int]) -> Bool {
+                var k = 0
+                for (n, len) in parts.enumerated() {
+                    if n > 0 { guard k < s.count, s[k] == UInt8(ascii: "-") else { return false }; k += 1 }
+                    guard k + len <= s.count, s[k..<(k + len)].allSatisfy(alnum) else { return false }
+                    k += len
+                }
+                return k == s.count
+            }
+            return shaped([6, 6, 2]) || shaped([6, 11, 4])
+        }
+        var candidates: [[UInt8]] = []
+        for id in ["1xYTMj-0005XL-1B", "1rVSaR-00000000Gqy-0Ast"] {
+            let b = Array(id.utf8)
+            candidates.append(b)
+            for k in b.indices {
+                for c in ["-", " ", "!", "z", "é"] {
+                    var m = b
+                    m.replaceSubrange(k...k, with: Array(c.utf8))
+                    candidates.append(m)
+                }
+                candidates.append(Array(b[..<k]))
+                candidates.append(b + Array("x".utf8))
+                candidates.append(b + Array("-AB".utf8))
+            }
+        }
+        var ids = 0
+        for c in candidates {
+            // Up to the first space is the id's place; what follows is the line's text.
+            let word = Array(c.prefix { $0 != 0x20 })
+            let line = "2026-11-29 08:00:00 " + String(decoding: c, as: UTF8.self) + " Completed"
+            let parsed = parse(line)
+            #expect(parsed != nil, "\(line)")
+            let expected = isID(word) ? String(decoding: word, as: UTF8.self) : nil
+            #expect(parsed?.id == expected, "\(line)")
+            if expected != nil { ids += 1 }
+        }
+        // Both forms and some near misses are ids (a letter for a letter); most misses are not.
+        #expect(ids > 20 && ids < candidates.count / 2, "\(ids) of \(candidates.count)")
+    }
+
     @Test func linesReadInTurnTakeEachTheirOwnMinute() {
         // One cache across the lines, as the adapter reads a log: each time must be the one the
         // line says, whether its minute is the last line's or not, and a bad minute stays bad.

@@ -21,7 +21,8 @@ import RelayScenarios
         Array(String(repeating: "x", count: 300).utf8),
     ]
 
-    /// Every outcome shape the adapters draft, over the awkward strings, and a `done` of each.
+    /// Every outcome shape the adapters draft, over the awkward strings, and a `done` and an
+    /// arrival of each.
     static func cases() -> [(draft: (inout EventDrafts) -> Void, event: DeliveryEvent)] {
         var list: [(draft: (inout EventDrafts) -> Void, event: DeliveryEvent)] = []
         let replies: [(SMTPReply, SMTPCommand?)?] = [
@@ -53,6 +54,21 @@ import RelayScenarios
                                                                           reply: reply, command: reply == nil ? nil : r?.1, peer: peer)))))
             }
             list.append((draft: { $0.done(ts: t, msg: msg) }, event: DeliveryEvent(ts: t, msg: msg, .done)))
+            // Arrivals: no recipients, or this string among plain ones; with and without a Message-ID.
+            let others: [[UInt8]] = k % 3 == 0 ? [] : [Array("b@x".utf8), bytes, Array("c@y".utf8), bytes]
+            let id: String? = k % 2 == 0 ? "<\(text)>" : nil
+            list.append((
+                draft: { d in
+                    // The sender and the recipients in one buffer, as in a line.
+                    var flat = bytes, ranges: [Range<Int>] = []
+                    for o in others { ranges.append(flat.count..<(flat.count + o.count)); flat += o }
+                    flat.withUnsafeBytes { all in
+                        d.queued(ts: t, msg: msg, from: UnsafeRawBufferPointer(rebasing: all[0..<bytes.count]), size: k * 1000,
+                                 messageID: id, rcpts: ranges.count) { UnsafeRawBufferPointer(rebasing: all[ranges[$0]]) }
+                    }
+                },
+                event: DeliveryEvent(ts: t, msg: msg, .queued(Queued(from: text, rcpts: others.map { String(decoding: $0, as: UTF8.self) },
+                                                                     size: k * 1000, messageID: id)))))
         }
         return list
     }
@@ -78,7 +94,7 @@ import RelayScenarios
             #expect("\(byDrafts.applyDraft(drafts, k))" == "\(byEvents.applyEvent(c.event))")
             compared += 1
         }
-        #expect(compared == Self.awkward.count * (Outcome.Status.allCases.count + 1))
+        #expect(compared == Self.awkward.count * (Outcome.Status.allCases.count + 2))
         #expect(byDrafts.unfinished == byEvents.unfinished)
     }
 

@@ -1,6 +1,6 @@
-/// The events an adapter reads in bulk (a recipient's outcome, a message's `done`), written
-/// straight from the bytes of the adapter's line into the raw form the store ingests: no
-/// ``DeliveryEvent`` is built, and no String for the recipient or the reason.
+/// The events an adapter reads in bulk (a message's arrival, a recipient's outcome, a message's
+/// `done`), written straight from the bytes of the adapter's line into the raw form the store
+/// ingests: no ``DeliveryEvent`` is built, and no String for the addresses or the reason.
 ///
 /// Why: an Exim or Postfix log is mostly one delivery line per recipient. Making an event of
 /// each, writing its fields out again for the store (``RawEventWriter``) and destroying it cost
@@ -23,15 +23,20 @@ public struct EventDrafts {
         var command: StringSlice?
         var reply: (code: Int, enhanced: EnhancedStatus?, text: StringSlice)?
         var peer: StringSlice?
+        var from = StringSlice.none
+        var rcpts = ContainerSlice.none
+        var size = 0
+        var messageID: StringSlice?
     }
 
     /// The drafts' strings. It starts with the event and status names every draft refers to.
     private var bytes: [UInt8]
     private var entries: [Entry] = []
 
-    private static let names: [UInt8] = Array("outcomedone".utf8)
+    private static let names: [UInt8] = Array("outcomedonequeued".utf8)
     private static let outcomeName = StringSlice(start: 0, count: 7, escaped: false)
     private static let doneName = StringSlice(start: 7, count: 4, escaped: false)
+    private static let queuedName = StringSlice(start: 11, count: 6, escaped: false)
     /// Each status's name, after the event names.
     private static let statusNames: [(Outcome.Status, StringSlice)] = {
         var start = Int32(names.count)
@@ -72,6 +77,39 @@ public struct EventDrafts {
         entries.append(e)
     }
 
+    /// A message's arrival, as ``Queued`` would be written: `from` and each of the `count`
+    /// recipients (`rcpt(k)`) are the bytes of the strings, as for ``outcome(ts:msg:rcpt:status:reason:reply:command:peer:)``.
+    public mutating func queued(ts: Timestamp, msg: String, from: UnsafeRawBufferPointer, size: Int, messageID: String?,
+                                rcpts count: Int, _ rcpt: (Int) -> UnsafeRawBufferPointer) {
+        var e = Entry(kind: .queued, ts: ts, msg: append(msg))
+        e.from = append(from)
+        // The list as JSON text, as the event's line has it (the store walks it as it walks a
+        // line's): a plain address is copied between quotes, any other is escaped by the
+        // writer the log's own lines are written with.
+        let start = bytes.count
+        bytes.append(UInt8(ascii: "["))
+        for k in 0..<count {
+            if k > 0 { bytes.append(UInt8(ascii: ",")) }
+            let b = rcpt(k)
+            if let base = b.baseAddress, isPlain(b) {
+                bytes.append(UInt8(ascii: "\""))
+                bytes.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: b.count))
+                bytes.append(UInt8(ascii: "\""))
+            } else {
+                var w = JSONWriter(out: bytes)
+                bytes = []
+                w.string(String(decoding: b, as: UTF8.self))
+                bytes = w.out
+            }
+        }
+        bytes.append(UInt8(ascii: "]"))
+        e.rcpts = ContainerSlice(start: Int32(truncatingIfNeeded: start), end: Int32(truncatingIfNeeded: bytes.count),
+                                 count: Int32(truncatingIfNeeded: count))
+        e.size = size
+        if let messageID { e.messageID = append(messageID) }
+        entries.append(e)
+    }
+
     /// A message's `done`.
     public mutating func done(ts: Timestamp, msg: String) {
         entries.append(Entry(kind: .done, ts: ts, msg: append(msg)))
@@ -85,9 +123,14 @@ public struct EventDrafts {
             var raw = RawEvent(JSONScanner(all))
             raw.assign(.v, .number(1))
             raw.assign(.ts, .time(e.ts))
-            raw.assign(.event, .string(e.kind == .outcome ? Self.outcomeName : Self.doneName))
+            raw.assign(.event, .string(e.kind == .outcome ? Self.outcomeName : e.kind == .done ? Self.doneName : Self.queuedName))
             raw.assign(.msg, .string(e.msg))
-            if e.kind == .outcome {
+            if e.kind == .queued {
+                raw.assign(.from, .string(e.from))
+                raw.assign(.rcpts, .strings(e.rcpts))
+                raw.assign(.size, .number(e.size))
+                if let id = e.messageID { raw.assign(.messageID, .string(id)) }
+            } else if e.kind == .outcome {
                 raw.assign(.rcpt, .string(e.rcpt))
                 raw.assign(.status, .string(Self.statusNames.first { $0.0 == e.status }!.1))
                 raw.assign(.txn, .null)
@@ -135,6 +178,12 @@ public struct EventDrafts {
         let start = bytes.count
         bytes.append(contentsOf: b)
         return StringSlice(start: Int32(truncatingIfNeeded: start), count: Int32(truncatingIfNeeded: b.count), escaped: false)
+    }
+
+    /// Printable ASCII without a quote or a backslash: what JSONWriter writes as it is.
+    private func isPlain(_ b: UnsafeRawBufferPointer) -> Bool {
+        for c in b where c < 0x20 || c > 0x7E || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return false }
+        return true
     }
 
     private func isASCII(_ b: UnsafeRawBufferPointer) -> Bool {
