@@ -244,14 +244,14 @@ public struct PostfixAdapter: LogAdapter {
         var k = statusAt + 9
         let wordStart = k
         while k < text.upperBound, b[k] != 0x20 { k += 1 }
+        // Told by its bytes (a String of the word cost every delivery line one to build).
         let status: Outcome.Status
-        switch b.string(wordStart..<k) {
-        case "sent": status = .delivered
-        case "deferred": status = .deferred
-        case "bounced": status = .bounced
-        case "expired": status = .expired
-        default: return .ignored  // deliverable/undeliverable: address probes, not deliveries
-        }
+        let word = wordStart..<k
+        if b.isWord("sent", word) { status = .delivered }
+        else if b.isWord("deferred", word) { status = .deferred }
+        else if b.isWord("bounced", word) { status = .bounced }
+        else if b.isWord("expired", word) { status = .expired }
+        else { return .ignored }  // deliverable/undeliverable: address probes, not deliveries
         var reasonRange = k..<k
         var cut = false
         if b.has(" (", at: k) {

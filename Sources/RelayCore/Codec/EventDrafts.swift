@@ -52,10 +52,12 @@ public struct EventDrafts {
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
 
-    /// Forgets the drafts (an adapter's next line), keeping the room they took.
+    /// Forgets the drafts (an adapter's next line), keeping the room they took. The strings'
+    /// bytes are let run on over many lines and cut back only past 64 kB: cutting them back on
+    /// every line cost 5% of the Postfix report.
     public mutating func removeAll() {
-        entries.removeAll(keepingCapacity: true)
-        bytes.removeSubrange(Self.prefix.count...)
+        if !entries.isEmpty { entries.removeAll(keepingCapacity: true) }
+        if bytes.count > 1 << 16 { bytes.removeSubrange(Self.prefix.count...) }
     }
 
     /// A recipient's outcome, as ``Outcome`` with no `txn` and no `retryAt` would be written:

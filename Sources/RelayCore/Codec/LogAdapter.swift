@@ -137,6 +137,12 @@ public struct RecipientLedger: Sendable {
             hint = k + 1
             return
         }
+        // Room for a handful at the first: grown from empty one at a time, the two lists were
+        // reallocated three or four times each for most messages.
+        if names.isEmpty {
+            names.reserveCapacity(8)
+            finals.reserveCapacity(8)
+        }
         names.append(rcpt)
         finals.append(isFinal)
         hint = 0

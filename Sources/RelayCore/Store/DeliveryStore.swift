@@ -408,7 +408,9 @@ public struct DeliveryStore: Sendable {
             if let id = optional(.messageID, r.messageID) { m.messageID = id }
             m.queuedAt = r.ts
             // Each recipient will get at least one outcome: size the list once.
-            m.outcomes.reserveCapacity(Int(r.rcpts.count))
+            // (A handful when the arrival lists none, as Postfix's: grown from empty, the list was
+            // reallocated a few times for most messages.)
+            m.outcomes.reserveCapacity(Swift.max(Int(r.rcpts.count), 4))
             var hint: MessageRecord.RecipientID = 0
             sc.forEachString(in: r.rcpts) { s in
                 hint = m.recipient(sc, s, hint: hint, listed: true) + 1

@@ -57,6 +57,7 @@ public struct MessageRecord: Sendable, Equatable {
 
     mutating func intern(_ address: UnsafeRawBufferPointer, listed isListed: Bool) -> RecipientID {
         let id = recipients.intern(address)
+        if id == 0, listed.isEmpty { listed.reserveCapacity(8) }
         if id == listed.count { listed.append(isListed) } else if isListed { listed[id] = true }
         return RecipientID(id)
     }

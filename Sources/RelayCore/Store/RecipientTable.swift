@@ -69,7 +69,10 @@ public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
         if let i = id(of: b, hash: h) { return i }
         // Room for a few addresses at once: most messages have a handful, and growing the
         // buffer from empty one address at a time reallocated it three or four times.
-        if ends.isEmpty { bytes.reserveCapacity(Swift.max(128, b.count)) }
+        if ends.isEmpty {
+            bytes.reserveCapacity(Swift.max(128, b.count))
+            ends.reserveCapacity(8)
+        }
         // As typed bytes: appending a raw buffer would go byte by byte.
         if let base = b.baseAddress {
             bytes.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: b.count))
