@@ -57,7 +57,21 @@ public struct EventDrafts {
     /// every line cost 5% of the Postfix report.
     public mutating func removeAll() {
         if !entries.isEmpty { entries.removeAll(keepingCapacity: true) }
-        if bytes.count > 1 << 16 { bytes.removeSubrange(Self.prefix.count...) }
+        if bytes.count > 1 << 16 {
+            bytes.removeSubrange(Self.prefix.count...)
+            lastMsg = nil
+        }
+    }
+
+    /// The message id the last draft named, and where its bytes are: a message's lines mostly
+    /// come together, and an adapter hands the same String for each, so it is written once.
+    private var lastMsg: (id: String, slice: StringSlice)?
+
+    private mutating func append(msg: String) -> StringSlice {
+        if let last = lastMsg, last.id == msg { return last.slice }
+        let slice = append(msg)
+        lastMsg = (msg, slice)
+        return slice
     }
 
     /// A recipient's outcome, as ``Outcome`` with no `txn` and no `retryAt` would be written:
@@ -66,7 +80,7 @@ public struct EventDrafts {
     public mutating func outcome(ts: Timestamp, msg: String, rcpt: UnsafeRawBufferPointer, status: Outcome.Status,
                                  reason: UnsafeRawBufferPointer, reply: SMTPReply? = nil, command: SMTPCommand? = nil,
                                  peer: String? = nil) {
-        var e = Entry(kind: .outcome, ts: ts, msg: append(msg))
+        var e = Entry(kind: .outcome, ts: ts, msg: append(msg: msg))
         e.rcpt = append(rcpt)
         e.status = status
         e.reason = append(reason)
@@ -83,7 +97,7 @@ public struct EventDrafts {
     /// recipients (`rcpt(k)`) are the bytes of the strings, as for ``outcome(ts:msg:rcpt:status:reason:reply:command:peer:)``.
     public mutating func queued(ts: Timestamp, msg: String, from: UnsafeRawBufferPointer, size: Int, messageID: String?,
                                 rcpts count: Int, _ rcpt: (Int) -> UnsafeRawBufferPointer) {
-        var e = Entry(kind: .queued, ts: ts, msg: append(msg))
+        var e = Entry(kind: .queued, ts: ts, msg: append(msg: msg))
         e.from = append(from)
         // The list as JSON text, as the event's line has it (the store walks it as it walks a
         // line's): a plain address is copied between quotes, any other is escaped by the
@@ -114,7 +128,7 @@ public struct EventDrafts {
 
     /// A message's `done`.
     public mutating func done(ts: Timestamp, msg: String) {
-        entries.append(Entry(kind: .done, ts: ts, msg: append(msg)))
+        entries.append(Entry(kind: .done, ts: ts, msg: append(msg: msg)))
     }
 
     /// Draft `k`'s raw form, valid inside `body` only, with the verdict reading its line would

@@ -291,6 +291,8 @@ struct JSONScanner {
 
     /// The String a slice stands for. Only for slices this scanner's line produced.
     func string(_ s: StringSlice) -> String {
+        // (Empty is common: a delivery's reason when the report keeps none.)
+        if s.count == 0 { return "" }
         if !s.escaped {
             return String(decoding: UnsafeBufferPointer(start: base + Int(s.start), count: Int(s.count)), as: UTF8.self)
         }

@@ -128,8 +128,11 @@ public struct DeliveryStore: Sendable {
 
     /// The record of the message whose `done` was the last line applied (once).
     public mutating func takeFinished() -> MessageRecord? {
-        defer { finishedRecord = nil }
-        return finishedRecord
+        // Moved out, not copied: a copy retained every array and string of the record, to be
+        // released again a moment later.
+        var record: MessageRecord? = nil
+        swap(&record, &finishedRecord)
+        return record
     }
 
     /// Reads one log line (without its newline) and applies it.
@@ -478,14 +481,15 @@ public struct DeliveryStore: Sendable {
                     notes.append(Unplaced(msg: m.id, reason: "outcome for \(sc.string(r.rcpt)) names unknown transaction \(sc.string(r.txn))"))
                 }
             }
-            var o = OutcomeRecord(rcpt: id, status: r.status, transaction: position,
-                                  reason: optional(.reason, r.reason) ?? "", seq: seq, at: r.ts)
+            // Built in place in the list (a local appended was copied in, then destroyed).
+            m.outcomes.append(OutcomeRecord(rcpt: id, status: r.status, transaction: position,
+                                            reason: optional(.reason, r.reason) ?? "", seq: seq, at: r.ts))
             if has(.code) {
-                o.reply = SMTPReply(code: r.code, enhanced: r.enhanced, text: optional(.text, r.text) ?? "")
-                o.command = has(.cmd) ? r.command : nil
-                o.peer = optional(.peer, r.peer)
+                let last = m.outcomes.count - 1
+                m.outcomes[last].reply = SMTPReply(code: r.code, enhanced: r.enhanced, text: optional(.text, r.text) ?? "")
+                m.outcomes[last].command = has(.cmd) ? r.command : nil
+                m.outcomes[last].peer = optional(.peer, r.peer)
             }
-            m.outcomes.append(o)
         case .ndr:
             let ids = m.recipients(sc, in: r.rcpts)
             var diags: [MessageRecord.RecipientID: String] = [:]
