@@ -236,10 +236,10 @@ public struct PostfixAdapter: LogAdapter {
         var addressClose = addressEnd
         // With orig_to the first matching '>' closes to=; find the one that precedes ", orig_to=<".
         if let orig = b.find(">, orig_to=<", from: start, to: relayStart) { addressClose = orig }
-        let rcpt = b.string(start..<addressClose)
+        let rcptRange = start..<addressClose
         let relayEnd = b.find(", ", from: relayStart, to: text.upperBound) ?? text.upperBound
         guard let statusAt = b.find(", status=", from: relayEnd, to: text.upperBound) else {
-            return malformed("Postfix delivery line for <\(rcpt)> cut short before status=")
+            return malformed("Postfix delivery line for <\(b.string(rcptRange))> cut short before status=")
         }
         var k = statusAt + 9
         let wordStart = k
@@ -274,15 +274,15 @@ public struct PostfixAdapter: LogAdapter {
         }
         if !detail { reasonRange = k..<k }
         if drafts != nil {
-            drafts!.outcome(ts: ts, msg: key, rcpt: UnsafeRawBufferPointer(rebasing: b[start..<addressClose]), status: status,
+            drafts!.outcome(ts: ts, msg: key, rcpt: UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status,
                             reason: UnsafeRawBufferPointer(rebasing: b[reasonRange]), reply: reply, command: command, peer: peer)
         } else {
-            events.append(DeliveryEvent(ts: ts, msg: key, .outcome(Outcome(rcpt: rcpt, status: status, txn: nil, reason: b.string(reasonRange),
+            events.append(DeliveryEvent(ts: ts, msg: key, .outcome(Outcome(rcpt: b.string(rcptRange), status: status, txn: nil, reason: b.string(reasonRange),
                                                                            reply: reply, command: command, peer: peer))))
         }
         // In place (a copy out of the dictionary would copy the recipient lists on every line).
-        messages[key, default: MessageState()].recipients.note(rcpt, status: status)
-        return cut ? .truncated("Postfix delivery line for <\(rcpt)> cut short in its reason") : .used
+        messages[key, default: MessageState()].recipients.note(UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status)
+        return cut ? .truncated("Postfix delivery line for <\(b.string(rcptRange))> cut short in its reason") : .used
     }
 
     /// The reply a reason quotes: `host H[IP] said: 552 5.5.3 text (in reply to RCPT TO command)`,

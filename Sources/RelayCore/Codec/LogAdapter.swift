@@ -104,66 +104,90 @@ public struct AdapterCounts: Sendable, Equatable {
 /// that names none), and those that failed for good since the message's last notification (the
 /// recipients Postfix's next bounce reports). Exim's adapter keeps only the last part: Exim logs no
 /// expiry.
+///
+/// Addresses are kept as bytes (a ``RecipientTable``, as the store keeps a message's), so a
+/// delivery line's address is noted without a String built for it, and compared as the store
+/// compares it: byte for byte (bytes that are not UTF-8 as `String(decoding:as:)` repairs them).
+/// Strings are built only for what an expiry or a notification names.
 public struct RecipientLedger: Sendable {
-    /// The recipients in the order first named, and whether each has had its final outcome.
-    private var names: [String] = []
+    /// The recipients in the order first named (indexed by a hash once there are more than a
+    /// few), and whether each has had its final outcome.
+    private var table = RecipientTable()
     private var finals: [Bool] = []
-    /// Built only once a message names many recipients: most name a handful, and comparing a
-    /// handful of addresses costs less than hashing one and keeping a table per message.
-    private var index: AddressIndex? = nil
-    private static let indexAbove = 16
     /// Where the next recipient named most likely is, tried before any search: the one after
     /// the last found (an MTA logs a message's deliveries in the order it listed its recipients),
     /// the first once a new one has been added (the deliveries start after the listing).
     private var hint = 0
-    /// Failed for good since the last NDR.
-    public private(set) var failedSinceNDR: [String] = []
+    /// Failed for good since the last NDR, by number in `table`.
+    private var failed: [Int] = []
 
     public init() {}
 
-    public var order: [String] { names }
+    public var order: [String] { Array(table) }
+
+    /// Failed for good since the last NDR.
+    public var failedSinceNDR: [String] { failed.map { table[$0] } }
 
     /// A recipient's outcome: final or not; a failure for good also goes into the next NDR.
-    public mutating func note(_ rcpt: String, status: Outcome.Status) {
-        note(rcpt, final: status.isFinal)
-        if status == .bounced || status == .expired { failedSinceNDR.append(rcpt) }
+    public mutating func note(_ rcpt: UnsafeRawBufferPointer, status: Outcome.Status) {
+        let k = note(rcpt, final: status.isFinal)
+        if status == .bounced || status == .expired { failed.append(k) }
     }
 
-    /// A recipient named without an outcome (a listed recipient at arrival).
-    public mutating func note(_ rcpt: String, final isFinal: Bool) {
-        let known = hint < names.count && names[hint] == rcpt ? hint : index != nil ? index!.find(rcpt, in: names) : names.firstIndex(of: rcpt)
-        if let k = known {
+    /// A recipient named without an outcome (a listed recipient at arrival). Returns its number.
+    @discardableResult
+    public mutating func note(_ rcpt: UnsafeRawBufferPointer, final isFinal: Bool) -> Int {
+        // ASCII as it is; anything else as its String has it, so bytes that are not UTF-8 name
+        // the recipient their repaired String names (as everywhere else in the report).
+        if !rcpt.allSatisfy({ $0 < 0x80 }) {
+            var s = String(decoding: rcpt, as: UTF8.self)
+            return s.withUTF8 { noteValid(UnsafeRawBufferPointer($0), final: isFinal) }
+        }
+        return noteValid(rcpt, final: isFinal)
+    }
+
+    private mutating func noteValid(_ rcpt: UnsafeRawBufferPointer, final isFinal: Bool) -> Int {
+        if hint < table.count, table.address(hint, equals: rcpt) {
+            if isFinal { finals[hint] = true }
+            hint += 1
+            return hint - 1
+        }
+        let k = table.intern(rcpt)
+        if k == finals.count {
+            // New: the deliveries start again from the first.
+            finals.append(isFinal)
+            hint = 0
+        } else {
             if isFinal { finals[k] = true }
             hint = k + 1
-            return
         }
-        // Room for a handful at the first: grown from empty one at a time, the two lists were
-        // reallocated three or four times each for most messages.
-        if names.isEmpty {
-            names.reserveCapacity(8)
-            finals.reserveCapacity(8)
-        }
-        names.append(rcpt)
-        finals.append(isFinal)
-        hint = 0
-        if index != nil {
-            index!.added(names.count - 1, in: names)
-        } else if names.count > Self.indexAbove {
-            index = AddressIndex(names)
-        }
+        return k
+    }
+
+    public mutating func note(_ rcpt: String, status: Outcome.Status) {
+        var rcpt = rcpt
+        rcpt.withUTF8 { note(UnsafeRawBufferPointer($0), status: status) }
+    }
+
+    public mutating func note(_ rcpt: String, final isFinal: Bool) {
+        var rcpt = rcpt
+        rcpt.withUTF8 { _ = note(UnsafeRawBufferPointer($0), final: isFinal) }
     }
 
     /// The queue lifetime ran out: every recipient still waiting expires (and goes into the next
     /// NDR). Returns them, in order.
     public mutating func expireWaiting() -> [String] {
-        let waiting = names.indices.filter { !finals[$0] }.map { names[$0] }
-        for r in waiting { note(r, status: .expired) }
-        return waiting
+        let waiting = finals.indices.filter { !finals[$0] }
+        for k in waiting {
+            finals[k] = true
+            failed.append(k)
+        }
+        return waiting.map { table[$0] }
     }
 
     /// The recipients the next NDR names; the list starts again.
     public mutating func takeFailed() -> [String] {
-        defer { failedSinceNDR = [] }
+        defer { failed = [] }
         return failedSinceNDR
     }
 }
