@@ -41,11 +41,15 @@ extension UnsafeRawBufferPointer {
     public func find(_ literal: StaticString, from: Int, to: Int? = nil) -> Int? {
         let n = literal.utf8CodeUnitCount
         let end = Swift.min(to ?? count, count)
-        let first = literal.utf8Start[0]
+        // memchr looks for one byte of the literal, then the whole is compared. A literal that
+        // starts with a space (" H=", " C=\"") is looked for by its second byte: a log line has
+        // a space every few bytes, and each was a compare.
+        let k = n >= 2 && literal.utf8Start[0] == 0x20 ? 1 : 0
+        let probe = literal.utf8Start[k]
         var i = from
         while i + n <= end {
-            guard let p = memchr(baseAddress! + i, Int32(first), end - n + 1 - i) else { return nil }
-            let j = UnsafeRawPointer(p) - baseAddress!
+            guard let p = memchr(baseAddress! + i + k, Int32(probe), end - n + 1 - i) else { return nil }
+            let j = UnsafeRawPointer(p) - baseAddress! - k
             if memcmp(baseAddress! + j, literal.utf8Start, n) == 0 { return j }
             i = j + 1
         }

@@ -5,9 +5,9 @@
 /// Why: an Exim or Postfix log is mostly one delivery line per recipient. Making an event of
 /// each, writing its fields out again for the store (``RawEventWriter``) and destroying it cost
 /// about a quarter of the report's instructions. A draft keeps the same fields, in the same
-/// order as the event's line (``DeliveryEvent/writeFields(to:)``), each set by the readers' own
-/// ``RawEvent/assign(_:_:)``, and runs the line's checks (``RawEvent/verdict()``) on the result:
-/// the store cannot tell a draft from the event. `EventDraftsTests` and the MTA-log fuzzers
+/// order as the event's line (``DeliveryEvent/writeFields(to:)``), set as the readers' own
+/// ``RawEvent/assign(_:_:)`` sets them, and runs the line's checks (``RawEvent/verdict()``) on
+/// the result: the store cannot tell a draft from the event. `EventDraftsTests` and the MTA-log fuzzers
 /// check that against the events themselves.
 ///
 /// The report's adapters draft; everything else that reads another MTA's log (the monitor,
@@ -137,20 +137,29 @@ public struct EventDrafts {
         let e = entries[k]
         return bytes.withUnsafeBytes { all in
             var raw = RawEvent(JSONScanner(all))
-            raw.assign(.v, .number(1))
-            raw.assign(.ts, .time(e.ts))
-            raw.assign(.event, .string(e.kind == .outcome ? Self.outcomeName : e.kind == .done ? Self.doneName : Self.queuedName))
-            raw.assign(.msg, .string(e.msg))
+            // The fields every draft has, and a delivery's, set here as assign sets them from
+            // these values (its switch and its matching of the event and status names cost a
+            // twentieth of the Exim report; EventDraftsTests compare the result, bit for bit,
+            // with the event's raw form). The rarer fields go through assign itself.
+            func bit(_ f: FieldName) -> UInt32 { 1 << f.rawValue }
+            raw.v = 1
+            raw.ts = e.ts
+            raw.eventName = e.kind == .outcome ? Self.outcomeName : e.kind == .done ? Self.doneName : Self.queuedName
+            raw.kind = e.kind
+            raw.msg = e.msg
+            raw.present = bit(.v) | bit(.ts) | bit(.event) | bit(.msg)
             if e.kind == .queued {
                 raw.assign(.from, .string(e.from))
                 raw.assign(.rcpts, .strings(e.rcpts))
                 raw.assign(.size, .number(e.size))
                 if let id = e.messageID { raw.assign(.messageID, .string(id)) }
             } else if e.kind == .outcome {
-                raw.assign(.rcpt, .string(e.rcpt))
-                raw.assign(.status, .string(Self.statusNames.first { $0.0 == e.status }!.1))
-                raw.assign(.txn, .null)
-                raw.assign(.reason, .string(e.reason))
+                raw.rcpt = e.rcpt
+                raw.statusText = Self.statusNames.first { $0.0 == e.status }!.1
+                raw.status = e.status
+                raw.reason = e.reason
+                raw.present |= bit(.rcpt) | bit(.status) | bit(.txn) | bit(.reason)
+                raw.null |= bit(.txn)
                 if let reply = e.reply {
                     if let c = e.command { raw.assign(.cmd, .string(c)) }
                     raw.assign(.code, .number(reply.code))
