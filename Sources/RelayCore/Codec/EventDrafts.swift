@@ -7,8 +7,8 @@
 /// about a quarter of the report's instructions. A draft keeps the same fields, in the same
 /// order as the event's line (``DeliveryEvent/writeFields(to:)``), set as the readers' own
 /// ``RawEvent/assign(_:_:)`` sets them, and runs the line's checks (``RawEvent/verdict()``) on
-/// the result: the store cannot tell a draft from the event. `EventDraftsTests` and the MTA-log fuzzers
-/// check that against the events themselves.
+/// the result: the store cannot tell a draft from the event. `EventDraftsTests` and the MTA-log
+/// fuzzers check that against the events themselves.
 ///
 /// The report's adapters draft; everything else that reads another MTA's log (the monitor,
 /// `convert`, a stage that hands events to another thread) takes whole events.

@@ -13,7 +13,8 @@ import Darwin
 /// what lets the report read a million-event log in well under a second. Events from elsewhere (an
 /// adapter of another MTA's log, the control socket) are put in the same raw form by the fields
 /// the encoder writes and the reader's own checks (``apply(_:unplaced:)``, see ``RawEventWriter``),
-/// so there is one ingest path.
+/// and so are the report's adapters' drafts (``applyDraft(_:_:unplaced:)``, see ``EventDrafts``):
+/// there is one ingest path.
 ///
 /// Events the store cannot place (a reply for a transaction it never saw) are counted and
 /// described, never fatal: logs start mid-stream after a rotation, and a reader must still make
