@@ -232,7 +232,7 @@ public struct EximAdapter: LogAdapter {
         if status == .delivered {
             if keepsDeliveryDetail, let c = b.find(" C=\"", from: end, to: r.upperBound) {
                 if let close = b.find("\"", from: c + 4, to: r.upperBound) {
-                    reply = SMTPReply(parsing: b.string((c + 4)..<close))
+                    reply = SMTPReply(parsing: UnsafeRawBufferPointer(rebasing: b[(c + 4)..<close]))
                     command = .dot
                     reasonText = (c + 4)..<close
                 } else {
@@ -315,6 +315,6 @@ public struct EximAdapter: LogAdapter {
         }
         guard var start = replyStart, start < r.upperBound else { return (nil, command) }
         if b.has("host ", at: start), let colon = b.find("]: ", from: start, to: r.upperBound) { start = colon + 3 }
-        return (SMTPReply(parsing: b.string(start..<r.upperBound)), command)
+        return (SMTPReply(parsing: UnsafeRawBufferPointer(rebasing: b[start..<r.upperBound])), command)
     }
 }

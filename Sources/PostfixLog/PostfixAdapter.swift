@@ -301,13 +301,13 @@ public struct PostfixAdapter: LogAdapter {
                 command = Self.command(b.string((open + 14)..<(end - 9)))
                 end = open
             }
-            return (SMTPReply(parsing: b.string((said + 7)..<end)), command)
+            return (SMTPReply(parsing: UnsafeRawBufferPointer(rebasing: b[(said + 7)..<end])), command)
         }
         if let refused = b.find(" refused to talk to me: ", from: r.lowerBound, to: r.upperBound) {
-            return (SMTPReply(parsing: b.string((refused + 24)..<r.upperBound)), .other("CONNECT"))
+            return (SMTPReply(parsing: UnsafeRawBufferPointer(rebasing: b[(refused + 24)..<r.upperBound])), .other("CONNECT"))
         }
         if status == .delivered, r.count >= 3, isDigit(b[r.lowerBound]), isDigit(b[r.lowerBound + 1]), isDigit(b[r.lowerBound + 2]) {
-            return (SMTPReply(parsing: b.string(r)), .dot)
+            return (SMTPReply(parsing: UnsafeRawBufferPointer(rebasing: b[r])), .dot)
         }
         return (nil, nil)
     }

@@ -75,4 +75,28 @@ import RelayCore
         #expect(EnhancedStatus("3.1.1") == nil)
         #expect(EnhancedStatus("4.1000.1") == nil)
     }
+
+    /// The adapters parse a reply from their line's bytes: it must read as the String of those
+    /// bytes reads, bytes that are not UTF-8 included (the String repairs them), for the shapes
+    /// replies come in and every cut of each.
+    @Test func aReplyReadsTheSameFromBytesAsFromItsString() {
+        let shapes: [[UInt8]] = [
+            "552 5.5.3 Too many recipients", "552-5.5.3 Too many", "  451 4.7.1 Greylisted, try again", "250 2.0.0 Ok: queued as 4B9F",
+            "554 go away", "452", "199 low", "600 high", "55x 5.5.3 no", "550 5.1.1\u{FF}<x@y>: unknown", "550 5.1 short", "421  4.4.2   spaced",
+            "550 é accentué", "\t550 tab first",
+        ].map { Array($0.utf8) } + [
+            [0x35, 0x35, 0x30, 0x20, 0xFF, 0x20, 0x74], [0x35, 0x35, 0x30, 0x20, 0x35, 0x2E, 0x31, 0x2E, 0x31, 0xC3],
+            [0x34, 0x35, 0x31, 0x20, 0xE2, 0x82, 0x20, 0x78], [0xFF, 0x35, 0x35, 0x30],
+        ]
+        var parsed = 0
+        for shape in shapes {
+            for cut in 0...shape.count {
+                let bytes = Array(shape[..<cut])
+                let fromBytes = bytes.withUnsafeBytes { SMTPReply(parsing: $0) }
+                #expect(fromBytes == SMTPReply(parsing: String(decoding: bytes, as: UTF8.self)), "\(bytes)")
+                if fromBytes != nil { parsed += 1 }
+            }
+        }
+        #expect(parsed > 100)
+    }
 }

@@ -80,7 +80,15 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
     /// Diagnostic-Code after "smtp;". Works on the UTF-8 bytes: Character-by-Character parsing
     /// costs thousands of instructions per reply.
     public init?(parsing line: some StringProtocol) {
-        let bytes = Array(line.utf8)
+        guard let r = Array(line.utf8).withUnsafeBytes({ SMTPReply(parsing: $0) }) else { return nil }
+        self = r
+    }
+
+    /// The same from a line's bytes, as ``init(parsing:)-(StringProtocol)`` reads their String
+    /// (`String(decoding:as:)`: bytes that are not UTF-8 are repaired, and only the text can hold
+    /// them). The adapters read replies quoted in log lines this way, with no String of the line
+    /// and no copy of its bytes.
+    public init?(parsing bytes: UnsafeRawBufferPointer) {
         var k = 0
         while k < bytes.count, bytes[k] == 0x20 || bytes[k] == 0x09 { k += 1 }
         guard k + 3 <= bytes.count, bytes[k..<k + 3].allSatisfy({ $0 &- 0x30 < 10 }) else { return nil }
@@ -92,12 +100,12 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
         var enhanced: EnhancedStatus?
         var wordEnd = k
         while wordEnd < bytes.count, bytes[wordEnd] != 0x20 { wordEnd += 1 }
-        if wordEnd > k, let e = bytes[k..<wordEnd].withUnsafeBytes({ EnhancedStatus.parse($0) }) {
+        if wordEnd > k, let e = EnhancedStatus.parse(UnsafeRawBufferPointer(rebasing: bytes[k..<wordEnd])) {
             enhanced = e
             k = wordEnd
             while k < bytes.count, bytes[k] == 0x20 { k += 1 }
         }
-        self.init(code: code, enhanced: enhanced, text: String(decoding: bytes[k...], as: UTF8.self))
+        self.init(code: code, enhanced: enhanced, text: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[k...]), as: UTF8.self))
     }
 
     /// True when two replies say the same thing: same codes and the same text, ignoring case and
