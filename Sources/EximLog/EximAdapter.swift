@@ -148,7 +148,7 @@ public struct EximAdapter: LogAdapter {
         for (k, f) in fields.enumerated().dropFirst() {
             if b.isWord("for", f) { firstRcpt = k + 1; break }
             if let v = b.value(of: "S=", f), let n = UInt(b.string(v)), let s = Int(exactly: n) { size = s }
-            else if let v = b.value(of: "id=", f) { messageID = "<" + b.string(v) + ">" }
+            else if let v = b.value(of: "id=", f) { messageID = Self.angled(b, v) }
         }
         let rcpts = fields[min(firstRcpt, fields.count)...]
         // A bounce names its parent: the notice for the recipients that failed since the last.
@@ -172,6 +172,17 @@ public struct EximAdapter: LogAdapter {
         return .used
     }
 
+    /// `<` + the bytes + `>` as one String, decoded once (as "<" + String + ">" reads them: the
+    /// brackets end no UTF-8 sequence differently), without the two appends.
+    static func angled(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count + 2) { buf in
+            buf[0] = UInt8(ascii: "<")
+            if !r.isEmpty { UnsafeMutableRawPointer(buf.baseAddress! + 1).copyMemory(from: b.baseAddress! + r.lowerBound, byteCount: r.count) }
+            buf[r.count + 1] = UInt8(ascii: ">")
+            return String(decoding: buf, as: UTF8.self)
+        }
+    }
+
     /// Space-separated fields, a quoted value (`T="a subject"`, `C="250 ok"`) kept whole.
     static func fields(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> [Range<Int>] {
         var out: [Range<Int>] = []
@@ -182,10 +193,19 @@ public struct EximAdapter: LogAdapter {
             while i < r.upperBound, b[i] == 0x20 { i += 1 }
             guard i < r.upperBound else { break }
             let start = i
+            // Outside quotes a field runs to the next space, inside them to the closing quote (a
+            // backslash there escapes the byte after it): each found eight bytes at a time.
             var quoted = false
             while i < r.upperBound {
-                let c = b[i]
-                if c == UInt8(ascii: "\"") { quoted.toggle() } else if c == UInt8(ascii: "\\"), quoted { i += 1 } else if c == 0x20, !quoted { break }
+                if !quoted {
+                    i = b.first(0x20, or: UInt8(ascii: "\""), from: i, to: r.upperBound)
+                    guard i < r.upperBound, b[i] == UInt8(ascii: "\"") else { break }
+                    quoted = true
+                } else {
+                    i = b.first(UInt8(ascii: "\""), or: UInt8(ascii: "\\"), from: i, to: r.upperBound)
+                    guard i < r.upperBound else { break }
+                    if b[i] == UInt8(ascii: "\\") { i += 1 } else { quoted = false }
+                }
                 i += 1
             }
             out.append(start..<min(i, r.upperBound))

@@ -46,4 +46,22 @@ import RelayCore
         #expect(checked == 18_000)
         #expect(found > 2_000, "\(found) found: the lines should hold the literals often")
     }
+
+    /// `first(_:or:)` against a plain scan, at every start and end around the eight-byte steps.
+    @Test func firstOfTwoIsThePlainScan() {
+        let line = Array("ab \"cd\\e  f\"\"g h\\\"ijklmnopqrstu vwx\"yz".utf8)
+        var hits = 0
+        line.withUnsafeBytes { b in
+            for from in 0...line.count {
+                for to in from...line.count {
+                    for (x, y) in [(UInt8(0x20), UInt8(ascii: "\"")), (UInt8(ascii: "\""), UInt8(ascii: "\\")), (UInt8(ascii: "z"), UInt8(ascii: "q"))] {
+                        let plain = (from..<to).first { line[$0] == x || line[$0] == y } ?? to
+                        #expect(b.first(x, or: y, from: from, to: to) == plain, "\(from)..<\(to)")
+                        if plain < to { hits += 1 }
+                    }
+                }
+            }
+        }
+        #expect(hits > 1_000)
+    }
 }

@@ -37,6 +37,27 @@ extension UnsafeRawBufferPointer {
         return r.lowerBound + n..<r.upperBound
     }
 
+    /// The first place in `from..<to` holding `x` or `y` (`to` when there is none), eight bytes
+    /// at a time. (The zero-byte test's lowest flagged byte is exact: a false alarm can only sit
+    /// above a true one. So the lowest flag of either test is a true hit.)
+    @inlinable public func first(_ x: UInt8, or y: UInt8, from: Int, to: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let px = ones &* UInt64(x), py = ones &* UInt64(y)
+        var j = from
+        while j + 8 <= to {
+            let v = loadUnaligned(fromByteOffset: j, as: UInt64.self)
+            let a = v ^ px, b = v ^ py
+            let hit = (((a &- ones) & ~a) | ((b &- ones) & ~b)) & highs
+            if hit != 0 { return j + hit.trailingZeroBitCount / 8 }
+            j += 8
+        }
+        while j < to {
+            if self[j] == x || self[j] == y { return j }
+            j += 1
+        }
+        return to
+    }
+
     /// The first place at or after `from` (and before `to`) where `literal` starts.
     public func find(_ literal: StaticString, from: Int, to: Int? = nil) -> Int? {
         let n = literal.utf8CodeUnitCount
