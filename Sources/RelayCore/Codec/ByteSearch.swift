@@ -104,3 +104,29 @@ extension UnsafeRawBufferPointer {
         return other.withUnsafeBytes { o in r.isEmpty || memcmp(baseAddress! + r.lowerBound, o.baseAddress!, r.count) == 0 }
     }
 }
+
+extension UnsafeRawBufferPointer {
+    /// Nothing but ASCII: every byte below 0x80 (eight at a time).
+    var isASCII: Bool {
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= count {
+            high |= loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            high |= UInt64(self[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// Calls `body` with these bytes as `String(decoding:as:)` reads them: the bytes themselves
+    /// when they are ASCII (nearly every address and reason), else the repaired String's. What
+    /// keeps an address or a reason as bytes (the drafts, the ledger) names it as its String does.
+    func withRepairedUTF8<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if isASCII { return body(self) }
+        var s = String(decoding: self, as: UTF8.self)
+        return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+}

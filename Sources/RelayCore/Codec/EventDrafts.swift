@@ -190,12 +190,10 @@ public struct EventDrafts {
     }
 
     private mutating func append(_ b: UnsafeRawBufferPointer) -> StringSlice {
-        // ASCII (nearly every address and reason) is valid as it is; anything else goes through
-        // String's own decoding, so bytes that are not UTF-8 read exactly as the adapter's
-        // String of them would.
-        guard let base = b.baseAddress else { return StringSlice(start: Int32(truncatingIfNeeded: bytes.count), count: 0, escaped: false) }
-        if isASCII(b) { return append(validUTF8: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: b.count)) }
-        return append(String(decoding: b, as: UTF8.self))
+        // As the adapter's String of them reads: bytes that are not UTF-8 repaired.
+        b.withRepairedUTF8 { v in
+            append(validUTF8: UnsafeBufferPointer(start: v.baseAddress?.assumingMemoryBound(to: UInt8.self), count: v.count))
+        }
     }
 
     /// (Typed bytes: a raw buffer would be appended byte by byte.)
@@ -209,19 +207,5 @@ public struct EventDrafts {
     private func isPlain(_ b: UnsafeRawBufferPointer) -> Bool {
         for c in b where c < 0x20 || c > 0x7E || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return false }
         return true
-    }
-
-    private func isASCII(_ b: UnsafeRawBufferPointer) -> Bool {
-        var i = 0
-        var high: UInt64 = 0
-        while i + 8 <= b.count {
-            high |= b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            i += 8
-        }
-        while i < b.count {
-            high |= UInt64(b[i])
-            i += 1
-        }
-        return high & 0x8080_8080_8080_8080 == 0
     }
 }

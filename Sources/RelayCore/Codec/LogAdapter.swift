@@ -137,13 +137,9 @@ public struct RecipientLedger: Sendable {
     /// A recipient named without an outcome (a listed recipient at arrival). Returns its number.
     @discardableResult
     public mutating func note(_ rcpt: UnsafeRawBufferPointer, final isFinal: Bool) -> Int {
-        // ASCII as it is; anything else as its String has it, so bytes that are not UTF-8 name
-        // the recipient their repaired String names (as everywhere else in the report).
-        if !rcpt.allSatisfy({ $0 < 0x80 }) {
-            var s = String(decoding: rcpt, as: UTF8.self)
-            return s.withUTF8 { noteValid(UnsafeRawBufferPointer($0), final: isFinal) }
-        }
-        return noteValid(rcpt, final: isFinal)
+        // Bytes that are not UTF-8 name the recipient their repaired String names (as everywhere
+        // else in the report).
+        rcpt.withRepairedUTF8 { noteValid($0, final: isFinal) }
     }
 
     private mutating func noteValid(_ rcpt: UnsafeRawBufferPointer, final isFinal: Bool) -> Int {
