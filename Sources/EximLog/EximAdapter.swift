@@ -76,7 +76,7 @@ public struct EximAdapter: LogAdapter {
         } else if b.has("== ", at: t.lowerBound) {
             verdict = delivery(b, line.ts, id, (t.lowerBound + 3)..<t.upperBound, status: .deferred, &events)
         } else if t.count == 9, b.has("Completed", at: t.lowerBound) {
-            if drafts != nil { drafts!.done(ts: line.ts, msg: id) } else { events.append(DeliveryEvent(ts: line.ts, msg: id, .done)) }
+            drafts.done(ts: line.ts, msg: id, orAppendTo: &events)
             messages[id] = nil
             lastIDHeld = false
             verdict = .used
@@ -154,14 +154,14 @@ public struct EximAdapter: LogAdapter {
         // A bounce names its parent: the notice for the recipients that failed since the last.
         var notice: [String]? = nil
         if nullSender, let parent, let failed = messages[parent], !failed.isEmpty { notice = failed }
-        if drafts != nil, notice == nil {
-            // (Drafted only when no event follows: a line's drafts are applied after its events.)
-            drafts!.queued(ts: ts, msg: id, from: nullSender ? UnsafeRawBufferPointer(start: nil, count: 0) : UnsafeRawBufferPointer(rebasing: b[sender]),
-                           size: size, messageID: messageID, rcpts: rcpts.count) { UnsafeRawBufferPointer(rebasing: b[rcpts[rcpts.startIndex + $0]]) }
-        } else {
-            events.append(DeliveryEvent(ts: ts, msg: id, .queued(Queued(from: nullSender ? "" : b.string(sender),
-                                                                        rcpts: rcpts.map { b.string($0) }, size: size, messageID: messageID))))
-        }
+        // Drafted only when no event follows (a line's drafts are applied after its events): for a
+        // bounce that notifies its parent the drafts are set aside (moved, not copied) meanwhile.
+        var aside: EventDrafts? = nil
+        if notice != nil { swap(&aside, &drafts) }
+        drafts.queued(ts: ts, msg: id, from: nullSender ? UnsafeRawBufferPointer(start: nil, count: 0) : UnsafeRawBufferPointer(rebasing: b[sender]),
+                      size: size, messageID: messageID, rcpts: rcpts.count, { UnsafeRawBufferPointer(rebasing: b[rcpts[rcpts.startIndex + $0]]) },
+                      orAppendTo: &events)
+        if notice != nil { swap(&aside, &drafts) }
         // In flight from its arrival (when that lists its recipients; else from its first
         // delivery line).
         if !rcpts.isEmpty, messages[id] == nil { messages[id] = [] }
@@ -269,15 +269,10 @@ public struct EximAdapter: LogAdapter {
         }
         // (`id` is the last line's id: see read(line:into:).)
         lastIDHeld = true
-        if drafts != nil {
-            drafts!.outcome(ts: ts, msg: id, rcpt: UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status,
-                            reason: UnsafeRawBufferPointer(rebasing: b[reasonText]), reply: reply, command: command, peer: peer)
-        } else {
-            // (A delivery's confirmation, reply and next hop are all nil or empty when its detail is not kept.)
-            events.append(DeliveryEvent(ts: ts, msg: id, .outcome(Outcome(rcpt: b.string(rcptRange), status: status, txn: nil,
-                                                                          reason: b.string(reasonText), reply: reply,
-                                                                          command: command, peer: peer))))
-        }
+        // (A delivery's confirmation, reply and next hop are all nil or empty when its detail is not kept.)
+        drafts.outcome(ts: ts, msg: id, rcpt: UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status,
+                       reason: UnsafeRawBufferPointer(rebasing: b[reasonText]), reply: reply, command: command, peer: peer,
+                       orAppendTo: &events)
         return cut ? .truncated("Exim delivery line for <\(b.string(rcptRange))> cut short in its confirmation") : .used
     }
 

@@ -273,13 +273,9 @@ public struct PostfixAdapter: LogAdapter {
             peer = relay == "none" ? nil : relay
         }
         if !detail { reasonRange = k..<k }
-        if drafts != nil {
-            drafts!.outcome(ts: ts, msg: key, rcpt: UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status,
-                            reason: UnsafeRawBufferPointer(rebasing: b[reasonRange]), reply: reply, command: command, peer: peer)
-        } else {
-            events.append(DeliveryEvent(ts: ts, msg: key, .outcome(Outcome(rcpt: b.string(rcptRange), status: status, txn: nil, reason: b.string(reasonRange),
-                                                                           reply: reply, command: command, peer: peer))))
-        }
+        drafts.outcome(ts: ts, msg: key, rcpt: UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status,
+                       reason: UnsafeRawBufferPointer(rebasing: b[reasonRange]), reply: reply, command: command, peer: peer,
+                       orAppendTo: &events)
         // In place (a copy out of the dictionary would copy the recipient lists on every line).
         messages[key, default: MessageState()].recipients.note(UnsafeRawBufferPointer(rebasing: b[rcptRange]), status: status)
         return cut ? .truncated("Postfix delivery line for <\(b.string(rcptRange))> cut short in its reason") : .used
@@ -339,13 +335,9 @@ public struct PostfixAdapter: LogAdapter {
                 events.append(DeliveryEvent(ts: ts, msg: key, .retry(Retry(rcpts: nil, source: "schedule"))))
             } else {
                 messages[key, default: MessageState()].queued = true
-                if drafts != nil {
-                    drafts!.queued(ts: ts, msg: key, from: UnsafeRawBufferPointer(rebasing: b[start..<sizeAt]), size: size,
-                                   messageID: messages[key]?.messageID, rcpts: 0) { _ in UnsafeRawBufferPointer(start: nil, count: 0) }
-                } else {
-                    events.append(DeliveryEvent(ts: ts, msg: key, .queued(Queued(from: b.string(start..<sizeAt), rcpts: [], size: size,
-                                                                                 messageID: messages[key]?.messageID))))
-                }
+                drafts.queued(ts: ts, msg: key, from: UnsafeRawBufferPointer(rebasing: b[start..<sizeAt]), size: size,
+                              messageID: messages[key]?.messageID, rcpts: 0, { _ in UnsafeRawBufferPointer(start: nil, count: 0) },
+                              orAppendTo: &events)
             }
             return .used
         }
@@ -363,7 +355,7 @@ public struct PostfixAdapter: LogAdapter {
     }
 
     private mutating func done(_ ts: Timestamp, _ key: String, _ events: inout [DeliveryEvent]) -> AdapterVerdict {
-        if drafts != nil { drafts!.done(ts: ts, msg: key) } else { events.append(DeliveryEvent(ts: ts, msg: key, .done)) }
+        drafts.done(ts: ts, msg: key, orAppendTo: &events)
         if let st = messages.removeValue(forKey: key) {
             for a in st.aliasKeys { aliases[a] = nil }
             if !st.aliasKeys.isEmpty { lastKey = "" }

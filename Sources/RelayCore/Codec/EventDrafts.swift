@@ -209,3 +209,36 @@ public struct EventDrafts {
         return true
     }
 }
+
+/// What an adapter does with a line that may be drafted: draft it when it has drafts (the
+/// report's reading), else append the whole event, so each adapter says once what the line is
+/// and the two forms cannot drift apart. (The strings of the event are the bytes' Strings, as
+/// `String(decoding:as:)` reads them; the drafts read them the same way.)
+extension Optional where Wrapped == EventDrafts {
+    public mutating func outcome(ts: Timestamp, msg: String, rcpt: UnsafeRawBufferPointer, status: Outcome.Status,
+                                 reason: UnsafeRawBufferPointer, reply: SMTPReply? = nil, command: SMTPCommand? = nil,
+                                 peer: String? = nil, orAppendTo events: inout [DeliveryEvent]) {
+        if self != nil {
+            self!.outcome(ts: ts, msg: msg, rcpt: rcpt, status: status, reason: reason, reply: reply, command: command, peer: peer)
+        } else {
+            events.append(DeliveryEvent(ts: ts, msg: msg, .outcome(Outcome(rcpt: String(decoding: rcpt, as: UTF8.self), status: status, txn: nil,
+                                                                           reason: String(decoding: reason, as: UTF8.self),
+                                                                           reply: reply, command: command, peer: peer))))
+        }
+    }
+
+    public mutating func queued(ts: Timestamp, msg: String, from: UnsafeRawBufferPointer, size: Int, messageID: String?,
+                                rcpts count: Int, _ rcpt: (Int) -> UnsafeRawBufferPointer, orAppendTo events: inout [DeliveryEvent]) {
+        if self != nil {
+            self!.queued(ts: ts, msg: msg, from: from, size: size, messageID: messageID, rcpts: count, rcpt)
+        } else {
+            events.append(DeliveryEvent(ts: ts, msg: msg, .queued(Queued(from: String(decoding: from, as: UTF8.self),
+                                                                         rcpts: (0..<count).map { String(decoding: rcpt($0), as: UTF8.self) },
+                                                                         size: size, messageID: messageID))))
+        }
+    }
+
+    public mutating func done(ts: Timestamp, msg: String, orAppendTo events: inout [DeliveryEvent]) {
+        if self != nil { self!.done(ts: ts, msg: msg) } else { events.append(DeliveryEvent(ts: ts, msg: msg, .done)) }
+    }
+}

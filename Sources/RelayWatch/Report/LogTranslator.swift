@@ -95,16 +95,14 @@ public struct LogTranslator {
     /// next call. nil: the line is delivery-log v1 already, to be read as it is.
     public mutating func translate(_ line: UnsafeRawBufferPointer) -> AdapterVerdict? {
         events.removeAll(keepingCapacity: true)
-        if drafting {
-            exim.drafts!.removeAll()
-            postfix.drafts!.removeAll()
-        }
         if format == .auto {
             // Blank lines before the first that tells say nothing in any format.
             guard !line.isBlankLine else { return .ignored }
             format = LogFormat.detect(line)
         }
         if format == .mailrelayd { return nil }
+        // Only the adapter that reads the log drafts: its last line's drafts are forgotten.
+        if format == .exim { exim.drafts?.removeAll() } else { postfix.drafts?.removeAll() }
         switch format {
         case .journal: return postfix.read(journalLine: line, into: &events)
         case .exim: return exim.read(line: line, into: &events)
