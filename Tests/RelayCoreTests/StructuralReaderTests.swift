@@ -107,6 +107,89 @@ import RelayScenarios
         #expect(taken * 10 >= lines.count * 9, "\(taken) of \(lines.count) taken")
     }
 
+    /// One line of each shape the writer gives an event, optional fields included.
+    static let writerLines: [String] = [
+        "{\"v\":1,\(ts),\"event\":\"queued\",\"msg\":\"M\",\"from\":\"a@x\",\"rcpts\":[\"b@x\",\"c@x\"],\"size\":10,\"message_id\":\"<i@x>\"}",
+        "{\"v\":1,\(ts),\"event\":\"session\",\"session\":\"S1\",\"peer\":\"192.0.2.8:25\",\"ehlo\":[\"PIPELINING\",\"SIZE 10\"]}",
+        "{\"v\":1,\(ts),\"event\":\"txn\",\"msg\":\"M\",\"txn\":\"T1\",\"session\":\"S1\",\"attempt\":2,\"pipelined\":false,\"rcpts\":[\"b@x\"]}",
+        "{\"v\":1,\(ts),\"event\":\"reply\",\"msg\":\"M\",\"txn\":\"T1\",\"cmd\":\"RCPT\",\"index\":0,\"rcpt\":\"b@x\",\"code\":552,\"enhanced\":\"5.5.3\",\"text\":\"Too many recipients\"}",
+        "{\"v\":1,\(ts),\"event\":\"reply\",\"msg\":\"M\",\"txn\":\"T1\",\"cmd\":\"DATA\",\"code\":354,\"enhanced\":null,\"text\":\"Go ahead\"}",
+        "{\"v\":1,\(ts),\"event\":\"tally\",\"msg\":\"M\",\"txn\":\"T1\",\"accepted\":1,\"deferred\":0,\"bounced\":12}",
+        "{\"v\":1,\(ts),\"event\":\"outcome\",\"msg\":\"M\",\"rcpt\":\"b@x\",\"status\":\"deferred\",\"txn\":\"T1\",\"reason\":\"452 4.5.3 Too many\",\"retry_at\":\"2026-11-29T09:00:00.000000Z\",\"cmd\":\"RCPT\",\"code\":452,\"enhanced\":\"4.5.3\",\"text\":\"Too many\",\"peer\":\"192.0.2.8:25\"}",
+        "{\"v\":1,\(ts),\"event\":\"outcome\",\"msg\":\"M\",\"rcpt\":\"b@x\",\"status\":\"bounced\",\"txn\":null,\"reason\":\"no route\"}",
+        "{\"v\":1,\(ts),\"event\":\"ndr\",\"msg\":\"M\",\"ndr_msg\":\"N\",\"rcpts\":[\"b@x\"],\"diagnostics\":{\"b@x\":\"smtp; 552 5.5.3 Too many\"}}",
+        "{\"v\":1,\(ts),\"event\":\"ndr\",\"msg\":\"M\",\"ndr_msg\":null,\"rcpts\":[\"b@x\"]}",
+        "{\"v\":1,\(ts),\"event\":\"retry\",\"msg\":\"M\",\"rcpts\":[\"b@x\"],\"source\":\"admin\"}",
+        "{\"v\":1,\(ts),\"event\":\"retry\",\"msg\":\"M\",\"rcpts\":null,\"source\":\"admin\"}",
+        "{\"v\":1,\(ts),\"event\":\"done\",\"msg\":\"M\"}",
+    ]
+
+    /// A writer-form line's top-level members (`"key":value`), split at commas outside strings
+    /// and brackets.
+    static func members(_ line: String) -> [String] {
+        var out: [String] = [], current = "", depth = 0, inString = false
+        for ch in line.dropFirst().dropLast() {
+            if inString {
+                if ch == "\"" { inString = false }
+            } else if ch == "\"" {
+                inString = true
+            } else if ch == "[" || ch == "{" {
+                depth += 1
+            } else if ch == "]" || ch == "}" {
+                depth -= 1
+            } else if ch == ",", depth == 0 {
+                out.append(current)
+                current = ""
+                continue
+            }
+            current.append(ch)
+        }
+        out.append(current)
+        return out
+    }
+
+    /// The writer's own order is read by a path of its own (each key expected in turn), which
+    /// hands the line to the general walk at the first thing it does not take. Every line one
+    /// change away from the writer's form, at every place, must read as the byte-level reader
+    /// reads it: a value of another type or out of range, a null, a field dropped, two swapped, an
+    /// unknown one put in, a key repeated.
+    @Test func writerOrderLinesWithOneThingChangedReadAlike() {
+        let values = ["null", "-1", "0", "07", "1000", "99", "true", "false", "\"x\"", "\"\"", "[]", "{}", "[\"a\"]",
+                      "{\"a\":\"b\"}", "\"2026-11-29T09:00:00Z\"", "\"RCPT\"", "\"delivered\"", "\"2.1.5\"", "1.5",
+                      "123456789012345678", "1234567890123456789"]
+        var variants: [String] = []
+        for line in Self.writerLines {
+            let m = Self.members(line)
+            func join(_ parts: [String]) -> String { "{" + parts.joined(separator: ",") + "}" }
+            variants.append(line)
+            for k in m.indices {
+                let key = String(m[k].prefix { $0 != ":" })
+                for v in values {
+                    var c = m
+                    c[k] = key + ":" + v
+                    variants.append(join(c))
+                }
+                var dropped = m
+                dropped.remove(at: k)
+                variants.append(join(dropped))
+                if k + 1 < m.count {
+                    var swapped = m
+                    swapped.swapAt(k, k + 1)
+                    variants.append(join(swapped))
+                }
+                var extra = m
+                extra.insert("\"extra\":[1,2]", at: k)
+                variants.append(join(extra))
+                var twice = m
+                twice.insert(m[k], at: k)
+                variants.append(join(twice))
+            }
+        }
+        var taken = 0
+        for line in variants where Self.bothReadersAgree(line) { taken += 1 }
+        #expect(taken * 2 >= variants.count, "\(taken) of \(variants.count) taken")
+    }
+
     @Test func generatedTrafficReadsAlikeAndNearlyAllOnTheFastPath() {
         var generator = LoadGenerator(seed: 3)
         var bytes: [UInt8] = []

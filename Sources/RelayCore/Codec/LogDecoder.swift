@@ -121,7 +121,7 @@ enum FieldName: Int {
     /// The bytes that follow a key's opening quote in the writer's form, `key":`, as two
     /// little-endian words and a length. ``RawEvent/read()`` compares a line against the key it
     /// expects next with these: an exact byte match is that key, whatever else could follow.
-    var literal: (UInt64, UInt64, Int) {
+    @inline(__always) var literal: (UInt64, UInt64, Int) {
         switch self {
         case .v: (0x00000000003A2276, 0x0000000000000000, 3)
         case .ts: (0x000000003A227374, 0x0000000000000000, 4)

@@ -26,7 +26,8 @@ extension RawEvent {
         return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.fastPathWords) { words in
             guard rw_quote_bitmap(b, line.count, words.baseAddress!, words.count) == 0 else { return false }
             let quotes = QuoteBitmap(words: UnsafePointer(words.baseAddress!), count: (line.count + 63) / 64)
-            guard walk(quotes, b, line.count) else {
+            // The writer's order first; it hands any other line to the general walk.
+            guard walkInWriterOrder(quotes, b, line.count) else {
                 // Refused part way: back to nothing read, for the byte-level reader.
                 self = RawEvent(scanner)
                 return false
@@ -36,7 +37,7 @@ extension RawEvent {
     }
 
     /// Stage one's answer: where the quotes are.
-    private struct QuoteBitmap {
+    struct QuoteBitmap {
         let words: UnsafePointer<UInt64>
         let count: Int
 
@@ -68,11 +69,14 @@ extension RawEvent {
     }
 
     /// Stage two: `{` key `:` value (`,` key `:` value)* `}`. `i` walks the structural bytes; a
-    /// string runs to the next quote of the bitmap, whatever is in it.
-    private mutating func walk(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    /// string runs to the next quote of the bitmap, whatever is in it. It starts at byte `start`,
+    /// a key's opening quote, guessing `first` there: the first key, or wherever
+    /// ``walkInWriterOrder(_:_:_:)`` stopped taking the writer's order.
+    mutating func walk(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ count: Int,
+                       from start: Int = 1, expecting first: FieldName? = .v) -> Bool {
         if count == 2 { return true }
-        var i = 1
-        var expected: FieldName? = .v
+        var i = start
+        var expected = first
         while true {
             // A key right after `{` or `,`, then its colon: the one the writer puts here is
             // matched with its closing quote and colon in two words; any other is looked up.
@@ -87,22 +91,7 @@ extension RawEvent {
                 name = f
                 i = close + 2
             }
-            let token: Token
-            switch b[i] {
-            case 0x22:
-                guard let close = quotes.first(from: i + 1) else { return false }
-                token = .string(Self.slice(i, close))
-                i = close + 1
-            case 0x5B:
-                guard let c = Self.strings(quotes, b, &i, close: 0x5D, pairs: false) else { return false }
-                token = .strings(c)
-            case 0x7B:
-                guard let c = Self.strings(quotes, b, &i, close: 0x7D, pairs: true) else { return false }
-                token = .stringObject(c)
-            default:
-                guard let t = Self.scalar(b, &i, count) else { return false }
-                token = t
-            }
+            guard let token = Self.value(quotes, b, &i, count) else { return false }
             // After the value: `,` or the object's closing `}` (the line's last byte).
             guard i < count else { return false }
             assign(name, token)
@@ -113,9 +102,28 @@ extension RawEvent {
         }
     }
 
+    /// The value starting at byte i, with i moved past it; nil for anything stage two refuses.
+    @inline(__always) static func value(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ i: inout Int, _ count: Int) -> Token? {
+        switch b[i] {
+        case 0x22:
+            guard let close = quotes.first(from: i + 1) else { return nil }
+            let s = slice(i, close)
+            i = close + 1
+            return .string(s)
+        case 0x5B:
+            guard let c = strings(quotes, b, &i, close: 0x5D, pairs: false) else { return nil }
+            return .strings(c)
+        case 0x7B:
+            guard let c = strings(quotes, b, &i, close: 0x7D, pairs: true) else { return nil }
+            return .stringObject(c)
+        default:
+            return scalar(b, &i, count)
+        }
+    }
+
     /// When the bytes after the quote at i are the key `literal` stands for with its closing
     /// quote and colon (``FieldName/literal``), where its value starts.
-    @inline(__always) private static func key(_ literal: (UInt64, UInt64, Int), _ b: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int? {
+    @inline(__always) static func key(_ literal: (UInt64, UInt64, Int), _ b: UnsafePointer<UInt8>, _ i: Int, _ count: Int) -> Int? {
         guard i + 17 <= count, JSONScanner.bytes(at: UnsafeRawPointer(b + i + 1), are: literal) else { return nil }
         return i + 1 + literal.2
     }
@@ -141,7 +149,7 @@ extension RawEvent {
     /// An array of strings (or, with `pairs`, an object of string members) opening at byte i:
     /// its slice, with i moved past it. nil for anything else. (A closing quote is never the
     /// line's last byte, which is `}`, so the byte after one is always in the line.)
-    private static func strings(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ i: inout Int,
+    static func strings(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ i: inout Int,
                                 close: UInt8, pairs: Bool) -> ContainerSlice? {
         let open = i
         i += 1
