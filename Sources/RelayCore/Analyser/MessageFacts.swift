@@ -36,9 +36,9 @@ struct MessageFacts {
     init(_ m: MessageRecord, verdicts: [TransactionVerdict]) {
         let n = m.recipients.count
         self.verdicts = verdicts
-        var flags = Array(repeating: Flags(), count: n)
-        var first = m.transactions.isEmpty ? [] : Array(repeating: Int32(-1), count: n)
-        var second = m.transactions.isEmpty ? [] : Array(repeating: Int32(-1), count: n)
+        var flags = Array(filled: Flags(), count: n)
+        var first = m.transactions.isEmpty ? [] : Array(filled: Int32(-1), count: n)
+        var second = m.transactions.isEmpty ? [] : Array(filled: Int32(-1), count: n)
         var firstTooMany: Int? = nil
         for (k, t) in m.transactions.enumerated() {
             let fates = verdicts[k].fates
@@ -133,9 +133,9 @@ struct MessageFacts {
     func decisions(after k: Int, in m: MessageRecord) -> [Outcome.Status?] {
         let t = m.transactions[k]
         let n = m.recipients.count
-        var forThis = [Outcome.Status?](repeating: nil, count: n)
-        var next = [Outcome.Status?](repeating: nil, count: n)
-        var sentAgain = [Bool](repeating: false, count: n)
+        var forThis = [Outcome.Status?](filled: nil, count: n)
+        var next = [Outcome.Status?](filled: nil, count: n)
+        var sentAgain = [Bool](filled: false, count: n)
         for u in m.transactions[(k + 1)...] { for r in u.rcpts { sentAgain[Int(r)] = true } }
         for o in m.outcomes {
             let r = Int(o.rcpt)

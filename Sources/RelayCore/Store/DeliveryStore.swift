@@ -21,8 +21,11 @@ import Darwin
 /// sense of the rest.
 public struct DeliveryStore: Sendable {
     public struct Options: Sendable {
-        /// Keep the text of 2yz replies. The monitor shows them; the report does not need them, and
-        /// dropping them keeps a million-recipient log in a few tens of megabytes.
+        /// Keep the text of 2yz replies, and the reason of a delivered outcome (the text of the
+        /// 250 that delivered it). The monitor shows them; the report does not need them (the
+        /// analyser quotes only the reason of an outcome that was not final), and dropping them
+        /// keeps a million-recipient log in a few tens of megabytes and saves building a String
+        /// for most outcome lines.
         public var keepAcceptedReplyText: Bool
         /// Forget a message once it is `done` (the report analyses it first).
         public var dropFinished: Bool
@@ -483,8 +486,9 @@ public struct DeliveryStore: Sendable {
                 }
             }
             // Built in place in the list (a local appended was copied in, then destroyed).
+            let reason = r.status == .delivered && !options.keepAcceptedReplyText ? "" : (optional(.reason, r.reason) ?? "")
             m.outcomes.append(OutcomeRecord(rcpt: id, status: r.status, transaction: position,
-                                            reason: optional(.reason, r.reason) ?? "", seq: seq, at: r.ts))
+                                            reason: reason, seq: seq, at: r.ts))
             if has(.code) {
                 let last = m.outcomes.count - 1
                 m.outcomes[last].reply = SMTPReply(code: r.code, enhanced: r.enhanced, text: optional(.text, r.text) ?? "")

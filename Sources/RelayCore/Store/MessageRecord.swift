@@ -128,7 +128,7 @@ public struct TransactionRecord: Sendable, Equatable {
         self.seq = seq
         self.startedAt = startedAt
         self.rcpts = rcpts
-        self.rcptReplies = Array(repeating: nil, count: rcpts.count)
+        self.rcptReplies = Array(filled: nil, count: rcpts.count)
     }
 
 }
