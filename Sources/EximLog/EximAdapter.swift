@@ -26,6 +26,11 @@ public struct EximAdapter: LogAdapter {
     /// Whether `messages` is known to hold the last line's id (its lines mostly come together:
     /// each delivery line need not look it up).
     private var lastIDHeld = false
+    /// A later part's verdict on the last line's id (see ``PartOwnership``), when a line that is
+    /// not an arrival gave it: it stands for the id's next lines that are not arrivals either
+    /// (a key owned or deferred stays so), which saves a lookup in a set of every id of the part
+    /// for most lines, one that misses the cache as the set grows.
+    private var lastIDOwned: Bool?
     private var minute = EximLine.MinuteCache()
     /// Set when this adapter reads a later part of a file (see ``PartOwnership``).
     public var ownership: PartOwnership?
@@ -58,6 +63,7 @@ public struct EximAdapter: LogAdapter {
             lastID = Array(UnsafeRawBufferPointer(rebasing: b[idRange]))
             lastIDString = id
             lastIDHeld = false
+            lastIDOwned = nil
         }
         let t = line.text
         if ownership != nil, !owns(b, id, t) {
@@ -102,7 +108,13 @@ public struct EximAdapter: LogAdapter {
     /// Whether this part reads the line (see ``PartOwnership``): a message starts with its
     /// arrival; a bounce's arrival also names its parent.
     private mutating func owns(_ b: UnsafeRawBufferPointer, _ id: String, _ t: Range<Int>) -> Bool {
-        guard b.has("<= ", at: t.lowerBound) else { return ownership!.owns(id, starts: false) }
+        guard b.has("<= ", at: t.lowerBound) else {
+            if let known = lastIDOwned { return known }
+            let owned = ownership!.owns(id, starts: false)
+            lastIDOwned = owned
+            return owned
+        }
+        lastIDOwned = nil
         guard b.has("<= <> ", at: t.lowerBound),
               let parent = Self.parent(b, Self.fields(b, (t.lowerBound + 3)..<t.upperBound)) else {
             return ownership!.owns(id, starts: true)
@@ -126,6 +138,7 @@ public struct EximAdapter: LogAdapter {
         for (k, failed) in later.messages { messages[k] = failed }
         later.messages = [:]
         later.lastIDHeld = false
+        later.lastIDOwned = nil
         counts += later.counts
     }
 

@@ -38,32 +38,37 @@ public enum AdapterVerdict: Sendable, Equatable {
 /// in flight there is the one case this cannot follow, and that part is read again in one pass.
 public struct PartOwnership: Sendable {
     /// Keys first named here by a line that starts a message (still in flight or gone).
-    public private(set) var owned: Set<String> = []
-    private var deferred: Set<String> = []
+    private var owned: Set<Key> = []
+    private var deferred: Set<Key> = []
     /// A line touched both an owned key and one deferred (a requeue, a bounce naming its parent):
     /// this part cannot be merged and is read again in one pass.
     public private(set) var tangled = false
 
     public init() {}
 
+    /// Whether `key` was first named here by a line that starts a message.
+    public func isOwned(_ key: String) -> Bool { owned.contains(Key(key)) }
+
     /// Whether the part reads a line naming `key`, first or not; `starts`: the line is one that
     /// starts a message.
     public mutating func owns(_ key: String, starts: Bool) -> Bool {
-        if owned.contains(key) { return true }
-        if deferred.contains(key) { return false }
+        let k = Key(key)
+        if owned.contains(k) { return true }
+        if deferred.contains(k) { return false }
         if starts {
-            owned.insert(key)
+            owned.insert(k)
             return true
         }
-        deferred.insert(key)
+        deferred.insert(k)
         return false
     }
 
     /// A line that names several keys is read here only if the part owns every one of them.
     /// Returns whether it does; if it owns only some, the part is tangled.
     public mutating func ownsAll(_ keys: [(key: String, starts: Bool)]) -> Bool {
-        let readable = keys.allSatisfy { owned.contains($0.key) || (!deferred.contains($0.key) && $0.starts) }
-        for k in keys {
+        let named = keys.map { (key: Key($0.key), starts: $0.starts) }
+        let readable = named.allSatisfy { owned.contains($0.key) || (!deferred.contains($0.key) && $0.starts) }
+        for k in named {
             if readable {
                 owned.insert(k.key)
             } else if owned.contains(k.key) {
@@ -74,6 +79,30 @@ public struct PartOwnership: Sendable {
             }
         }
         return readable
+    }
+
+    /// A key as the sets hold it: up to 16 bytes in two words (an Exim id is 16), longer ones as
+    /// their String. A set of Strings of one length, as a part's ids are, compares bytes through
+    /// each String's storage at every occupied slot a lookup passes, and a lookup that misses
+    /// (every message's first line) passes several: with the words in the slot it is two
+    /// compares there.
+    enum Key: Hashable, Sendable {
+        case short(UInt64, UInt64, count: Int)
+        case long(String)
+
+        init(_ s: String) {
+            guard s.utf8.count <= 16 else {
+                self = .long(s)
+                return
+            }
+            var words: (UInt64, UInt64) = (0, 0)
+            var bytes = s
+            let count = bytes.withUTF8 { p in
+                withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(p)) }
+                return p.count
+            }
+            self = .short(words.0, words.1, count: count)
+        }
     }
 }
 

@@ -291,8 +291,8 @@ extension ReportBuilder {
     private func mergeable(_ later: LogTranslator, _ part: LaterPart) -> Bool {
         guard let owned = later.ownership, !owned.tangled, translator.homeHost == part.assumedHome else { return false }
         if format == .postfix, let assumed = part.assumedSyslog, assumed != translator.syslogState { return false }
-        for k in translator.heldKeys where owned.owned.contains(k) { return false }
-        for k in store.heldIDs where owned.owned.contains(k) { return false }
+        for k in translator.heldKeys where owned.isOwned(k) { return false }
+        for k in store.heldIDs where owned.isOwned(k) { return false }
         return true
     }
 
