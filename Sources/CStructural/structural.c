@@ -35,9 +35,68 @@ static inline uint32_t vector_bits(const uint8_t *p, uint32_t *refuse) {
 }
 #endif
 
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define RW_HAVE_AVX2_PATH 1
+
+/// Whether the 32 bytes at p lie in one page: loading them then cannot fault even where the
+/// line ends before them (the bytes past its end are masked off, never used).
+static inline int same_page_32(const uint8_t *p) { return ((uintptr_t)p & 4095) <= 4096 - 32; }
+
+/// rw_quote_bitmap 32 bytes at a time, on processors with AVX2: half the steps of the SSE2
+/// loop, and the line's last partial vector read in place when it cannot cross into another page.
+__attribute__((target("avx2")))
+static long quote_bitmap_avx2(const uint8_t *line, size_t count, uint64_t *words, size_t nwords) {
+    const __m256i quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\'), space = _mm256_set1_epi8(0x20);
+    uint32_t refuse = 0;
+    uint64_t parity = 0;
+    size_t at = 0;
+    for (size_t w = 0; w < nwords; w++) {
+        uint64_t word = 0;
+        for (int k = 0; k < 2 && at < count; k++, at += 32) {
+            __m256i v;
+            uint32_t keep = 0xFFFFFFFFu;
+            if (at + 32 <= count) {
+                v = _mm256_loadu_si256((const __m256i *)(line + at));
+            } else if (same_page_32(line + at)) {
+                v = _mm256_loadu_si256((const __m256i *)(line + at));
+                keep = (1u << (count - at)) - 1;
+            } else {
+                // The last few bytes, padded with spaces (neither quotes nor refused).
+                uint8_t tail[32];
+                memset(tail, 0x20, sizeof tail);
+                memcpy(tail, line + at, count - at);
+                v = _mm256_loadu_si256((const __m256i *)tail);
+            }
+            // Below 0x20 as signed bytes: control characters and every byte from 0x80 up.
+            __m256i odd = _mm256_or_si256(_mm256_cmpeq_epi8(v, backslash), _mm256_cmpgt_epi8(space, v));
+            refuse |= (uint32_t)_mm256_movemask_epi8(odd) & keep;
+            word |= (uint64_t)((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, quote)) & keep) << (32 * k);
+        }
+        words[w] = word;
+        parity ^= word;
+    }
+    if (refuse || (__builtin_popcountll(parity) & 1)) return -1;
+    return 0;
+}
+
+/// 1 with AVX2, 0 without, -1 before the first line asks.
+static int avx2_known = -1;
+#endif
+
 long rw_quote_bitmap(const uint8_t *line, size_t count, uint64_t *words, size_t capacity) {
     size_t nwords = (count + 63) / 64;
     if (nwords > capacity) return -1;
+#ifdef RW_HAVE_AVX2_PATH
+    // Racy only in that two threads may both ask the processor; both get the same answer.
+    int avx2 = __atomic_load_n(&avx2_known, __ATOMIC_RELAXED);
+    if (avx2 < 0) {
+        __builtin_cpu_init();
+        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&avx2_known, avx2, __ATOMIC_RELAXED);
+    }
+    if (avx2) return quote_bitmap_avx2(line, count, words, nwords);
+#endif
     uint32_t refuse = 0;
     uint64_t parity = 0;
     size_t at = 0;

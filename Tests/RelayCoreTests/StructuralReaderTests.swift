@@ -190,6 +190,42 @@ import RelayScenarios
         #expect(taken * 2 >= variants.count, "\(taken) of \(variants.count) taken")
     }
 
+    /// Stage one reads a line's last partial vector in place when that cannot cross into another
+    /// page, so it sees bytes past the line's end. Lines of every length mod 32, placed to end
+    /// at each distance from a page's end, with a backslash, a quote and non-ASCII bytes right
+    /// after them: each is taken (those bytes are not the line's) and reads as the byte-level
+    /// reader reads it; one ending on the page's last byte is read without touching the next.
+    @Test func bytesPastTheLineEndDoNotCount() throws {
+        let page = 4096
+        let raw = try #require(UnsafeMutableRawPointer(bitPattern: Int(bitPattern: valloc(2 * page))))
+        defer { free(raw) }
+        // The second page made unreadable, so a load across into it would crash the test.
+        #expect(mprotect(raw + page, page, PROT_NONE) == 0)
+        defer { _ = mprotect(raw + page, page, PROT_READ | PROT_WRITE) }
+        var placed = 0
+        for extra in 0..<32 {
+            let line = "{\"v\":1,\(Self.ts),\"event\":\"done\",\"msg\":\"M\(String(repeating: "x", count: extra))\"}"
+            let bytes = Array(line.utf8)
+            for gap in 0...40 where bytes.count + gap <= page {
+                let start = raw + page - gap - bytes.count
+                memset(raw, 0x41, page)
+                bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                let after: [UInt8] = [0x5C, 0x22, 0xFF, 0x01, 0x22]
+                for k in 0..<min(gap, after.count) { (start + bytes.count + k).storeBytes(of: after[k], as: UInt8.self) }
+                let view = UnsafeRawBufferPointer(start: start, count: bytes.count)
+                var fast = RawEvent(JSONScanner(view)), slow = RawEvent(JSONScanner(view))
+                let a = LogDecoder.scan(view, into: &fast, structural: true)
+                let b = LogDecoder.scan(view, into: &slow, structural: false)
+                #expect("\(a)" == "\(b)" && Self.fingerprint(fast) == Self.fingerprint(slow), "\(line) \(gap)")
+                var probe = RawEvent(JSONScanner(view))
+                let taken = probe.readStructural(view)
+                #expect(taken, "refused: \(line) with \(gap) bytes after it in the page")
+                placed += 1
+            }
+        }
+        #expect(placed == 32 * 41)
+    }
+
     @Test func generatedTrafficReadsAlikeAndNearlyAllOnTheFastPath() {
         var generator = LoadGenerator(seed: 3)
         var bytes: [UInt8] = []
