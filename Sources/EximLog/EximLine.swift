@@ -13,11 +13,7 @@ public struct EximLine {
 
     /// The last line's date, hour and minute (its first 16 bytes) and when that minute began
     /// (local time): a log has many lines to the minute, so most lines read only their seconds.
-    public struct MinuteCache {
-        var head: (UInt64, UInt64) = (0, 0)
-        var start: Int64 = 0
-        public init() {}
-    }
+    public typealias MinuteCache = RelayCore.MinuteCache
 
     /// Times without a zone are the host's: `utcOffset` seconds east of UTC.
     public static func parse(_ b: UnsafeRawBufferPointer, utcOffset: Int = 0) -> EximLine? {
@@ -38,16 +34,12 @@ public struct EximLine {
             }
             return v
         }
-        // The cache starts with no bytes a valid line has (zeros), so a hit is a minute checked before.
-        let head = (UnsafeRawPointer(b.baseAddress!).loadUnaligned(as: UInt64.self),
-                    UnsafeRawPointer(b.baseAddress!).loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-        if head != cache.head {
+        let minute = cache.start(of: UnsafeRawPointer(b.baseAddress!)) { _ in
             guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
                   (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60 else { return nil }
-            cache.start = Timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: 0).microseconds
-            cache.head = head
+            return Timestamp(year: y, month: mo, day: d, hour: h, minute: mi, second: 0).microseconds
         }
-        guard let s = num(17, 2), s <= 60 else { return nil }
+        guard let minute, let s = num(17, 2), s <= 60 else { return nil }
         var i = 19
         var micros = 0
         if i < n, b[i] == UInt8(ascii: ".") {
@@ -70,7 +62,7 @@ public struct EximLine {
         if i < n, b[i] == UInt8(ascii: "["), let close = b.find("] ", from: i, to: min(n, i + 12)) {
             i = close + 2
         }
-        let local = cache.start + Int64(s) * 1_000_000 + Int64(micros)
+        let local = minute + Int64(s) * 1_000_000 + Int64(micros)
         let ts = Timestamp(microseconds: local - Int64(offset) * 1_000_000)
         if let end = Self.idEnd(b, from: i) {
             let textStart = end < n && b[end] == 0x20 ? end + 1 : end

@@ -63,10 +63,17 @@ public enum LogDecoder {
     /// directly, so the report never pays for values it does not keep; ``decode(_:)`` builds the
     /// event from it. (An inout result: the raw event is a few hundred bytes, not worth copying.)
     static func scan(_ line: UnsafeRawBufferPointer, into raw: inout RawEvent, structural: Bool = true) -> Scanned {
+        var minute = MinuteCache()
+        return scan(line, into: &raw, structural: structural, minute: &minute)
+    }
+
+    /// ``scan(_:into:structural:)`` for a reader of many lines: `minute` is the last line's.
+    static func scan(_ line: UnsafeRawBufferPointer, into raw: inout RawEvent, structural: Bool = true,
+                     minute: inout MinuteCache) -> Scanned {
         if line.count > maxLineLength { return .malformed("line longer than \(maxLineLength) bytes") }
         // The structural fast path first; what it refuses (and every malformed line) is read
         // byte by byte (see RawEvent.readStructural).
-        if !structural || !raw.readStructural(line) {
+        if !structural || !raw.readStructural(line, minute: &minute) {
             if raw.scanner.peek() == nil { return .blank }
             do {
                 try raw.read()

@@ -20,6 +20,12 @@ extension RawEvent {
 
     /// Reads the line through the quote bitmap. False: refused (the event is as it was).
     mutating func readStructural(_ line: UnsafeRawBufferPointer) -> Bool {
+        var minute = MinuteCache()
+        return readStructural(line, minute: &minute)
+    }
+
+    /// The same, `minute` being the minute of the last line's time.
+    mutating func readStructural(_ line: UnsafeRawBufferPointer, minute: inout MinuteCache) -> Bool {
         guard let base = line.baseAddress, line.count >= 2 else { return false }
         let b = base.assumingMemoryBound(to: UInt8.self)
         guard b[0] == 0x7B, b[line.count - 1] == 0x7D else { return false }
@@ -27,7 +33,7 @@ extension RawEvent {
             guard rw_quote_bitmap(b, line.count, words.baseAddress!, words.count) == 0 else { return false }
             let quotes = QuoteBitmap(words: UnsafePointer(words.baseAddress!), count: (line.count + 63) / 64)
             // The writer's order first; it hands any other line to the general walk.
-            guard walkInWriterOrder(quotes, b, line.count) else {
+            guard walkInWriterOrder(quotes, b, line.count, minute: &minute) else {
                 // Refused part way: back to nothing read, for the byte-level reader.
                 self = RawEvent(scanner)
                 return false
@@ -71,7 +77,7 @@ extension RawEvent {
     /// Stage two: `{` key `:` value (`,` key `:` value)* `}`. `i` walks the structural bytes; a
     /// string runs to the next quote of the bitmap, whatever is in it. It starts at byte `start`,
     /// a key's opening quote, guessing `first` there: the first key, or wherever
-    /// ``walkInWriterOrder(_:_:_:)`` stopped taking the writer's order.
+    /// ``walkInWriterOrder(_:_:_:minute:)`` stopped taking the writer's order.
     mutating func walk(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ count: Int,
                        from start: Int = 1, expecting first: FieldName? = .v) -> Bool {
         if count == 2 { return true }

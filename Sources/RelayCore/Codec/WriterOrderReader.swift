@@ -13,10 +13,11 @@
 /// any field order, extra or missing fields, nulls, odd values and every refusal come out as
 /// they always did: only the common line is read faster.
 extension RawEvent {
-    mutating func walkInWriterOrder(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    mutating func walkInWriterOrder(_ quotes: QuoteBitmap, _ b: UnsafePointer<UInt8>, _ count: Int,
+                                    minute: inout MinuteCache) -> Bool {
         if count == 2 { return true }
         var c = WriterOrder(quotes: quotes, b: b, count: count)
-        if readHead(&c), let kind {
+        if readHead(&c, &minute), let kind {
             switch kind {
             case .session: readSession(&c)
             case .queued: readQueued(&c)
@@ -33,11 +34,12 @@ extension RawEvent {
     }
 
     /// `"v":N,"ts":"…","event":"…"`, every line's start. True when a known event's own fields
-    /// follow.
-    private mutating func readHead(_ c: inout WriterOrder) -> Bool {
+    /// follow. `minute`: the last line's, as most lines share it.
+    private mutating func readHead(_ c: inout WriterOrder, _ minute: inout MinuteCache) -> Bool {
         guard c.count(.v, &v, &present) else { return false }
         // The relay's own time form only (the general walk reads the others).
-        guard let t = c.string(.ts), t.count == 27, let time = Timestamp.parseCanonical(scanner.bytes(t)) else {
+        guard let t = c.string(.ts), t.count == 27,
+              let time = Timestamp.parseCanonical(scanner.bytes(t), minute: &minute) else {
             return c.refuse(.ts)
         }
         ts = time
@@ -155,7 +157,7 @@ extension RawEvent {
     }
 }
 
-/// Where ``RawEvent/walkInWriterOrder(_:_:_:)`` is in its line. Each reader below looks at the
+/// Where ``RawEvent/walkInWriterOrder(_:_:_:minute:)`` is in its line. Each reader below looks at the
 /// key at ``i`` and returns nil (or false) without moving when it is not the one asked for or
 /// its value is not of the plain form; ``pass(to:)`` then moves past a value taken.
 struct WriterOrder {

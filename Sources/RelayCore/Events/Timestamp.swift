@@ -84,35 +84,56 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The form the relay writes (`2026-11-29T08:09:45.123456Z`), without loops or branches per
     /// digit: every line has one, so this is a measurable part of reading a log.
     @inline(__always) static func parseCanonical(_ b: UnsafeRawBufferPointer) -> Timestamp? {
-        // Four little-endian words cover the 27 bytes (the last one read byte by byte, so nothing
-        // past the buffer is touched). Separators must match exactly and every digit lane must hold
-        // 0-9, checked a word at a time instead of a test per byte.
-        let p = b.baseAddress!
+        guard let minute = canonicalMinute(b.baseAddress!), let within = canonicalSeconds(b) else { return nil }
+        return Timestamp(microseconds: minute + within)
+    }
+
+    /// ``parseCanonical(_:)`` remembering the minute (its first 16 bytes) for the next time: a log
+    /// has many lines to the minute, so most read only their seconds. The same verdict on every
+    /// time, as the minute's bytes are checked the same way when first seen.
+    @inline(__always) static func parseCanonical(_ b: UnsafeRawBufferPointer, minute: inout MinuteCache) -> Timestamp? {
+        guard let start = minute.start(of: b.baseAddress!, { canonicalMinute($0) }), let within = canonicalSeconds(b) else { return nil }
+        return Timestamp(microseconds: start + within)
+    }
+
+    /// A little-endian word's digit lanes (`digits`) all 0-9 and its separator lanes (`sepMask`)
+    /// exactly `sepValue`, a word at a time instead of a test per byte.
+    @inline(__always) private static func canonical(_ w: UInt64, _ digits: UInt64, _ sepMask: UInt64, _ sepValue: UInt64) -> Bool {
+        guard w & sepMask == sepValue else { return false }
+        // A digit is 0x30-0x39: high nibble 3, and low nibble + 6 does not carry.
+        let high = w & (0xF0F0_F0F0_F0F0_F0F0 & digits)
+        let low = w & (0x0F0F_0F0F_0F0F_0F0F & digits)
+        return high == (0x3030_3030_3030_3030 & digits)
+            && ((low &+ (0x0606_0606_0606_0606 & digits)) & 0xF0F0_F0F0_F0F0_F0F0) == 0
+    }
+
+    /// `2026-11-29T08:09` (the canonical form's first 16 bytes): when that minute began, in
+    /// microseconds.
+    @inline(__always) static func canonicalMinute(_ p: UnsafeRawPointer) -> Int64? {
         let w0 = p.loadUnaligned(as: UInt64.self)
         let w1 = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-        let w2 = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
-        let w3 = UInt64(b[24]) | UInt64(b[25]) << 8 | UInt64(b[26]) << 16
-        @inline(__always) func ok(_ w: UInt64, _ digits: UInt64, _ sepMask: UInt64, _ sepValue: UInt64) -> Bool {
-            guard w & sepMask == sepValue else { return false }
-            // A digit is 0x30-0x39: high nibble 3, and low nibble + 6 does not carry.
-            let high = w & (0xF0F0_F0F0_F0F0_F0F0 & digits)
-            let low = w & (0x0F0F_0F0F_0F0F_0F0F & digits)
-            return high == (0x3030_3030_3030_3030 & digits)
-                && ((low &+ (0x0606_0606_0606_0606 & digits)) & 0xF0F0_F0F0_F0F0_F0F0) == 0
-        }
-        guard ok(w0, 0x00FFFF00FFFFFFFF, 0xFF0000FF00000000, 0x2D00002D00000000),
-              ok(w1, 0xFFFF00FFFF00FFFF, 0x0000FF0000FF0000, 0x00003A0000540000),
-              ok(w2, 0xFFFFFFFF00FFFF00, 0x00000000FF0000FF, 0x000000002E00003A),
-              ok(w3, 0x000000000000FFFF, 0x0000000000FF0000, 0x00000000005A0000)
-        else { return nil }
-        @inline(__always) func d(_ k: Int) -> Int64 { Int64(b[k] &- 0x30) }
+        guard canonical(w0, 0x00FFFF00FFFFFFFF, 0xFF0000FF00000000, 0x2D00002D00000000),
+              canonical(w1, 0xFFFF00FFFF00FFFF, 0x0000FF0000FF0000, 0x00003A0000540000) else { return nil }
+        @inline(__always) func d(_ k: Int) -> Int64 { Int64(p.load(fromByteOffset: k, as: UInt8.self) &- 0x30) }
         let y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3)
         let mo = d(5) * 10 + d(6), day = d(8) * 10 + d(9)
-        let h = d(11) * 10 + d(12), mi = d(14) * 10 + d(15), s = d(17) * 10 + d(18)
+        let h = d(11) * 10 + d(12), mi = d(14) * 10 + d(15)
+        guard (1...12).contains(mo), (1...31).contains(day), h < 24, mi < 60 else { return nil }
+        return (daysSinceEpoch(year: y, month: mo, day: day) * 86_400 + h * 3600 + mi * 60) * 1_000_000
+    }
+
+    /// `:45.123456Z` (the canonical form's last 11 bytes, of 27): microseconds into the minute.
+    /// The last three bytes are read one by one, so nothing past the time is touched.
+    @inline(__always) static func canonicalSeconds(_ b: UnsafeRawBufferPointer) -> Int64? {
+        let w2 = UnsafeRawPointer(b.baseAddress!).loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+        let w3 = UInt64(b[24]) | UInt64(b[25]) << 8 | UInt64(b[26]) << 16
+        guard canonical(w2, 0xFFFFFFFF00FFFF00, 0x00000000FF0000FF, 0x000000002E00003A),
+              canonical(w3, 0x000000000000FFFF, 0x0000000000FF0000, 0x00000000005A0000) else { return nil }
+        @inline(__always) func d(_ k: Int) -> Int64 { Int64(b[k] &- 0x30) }
+        let s = d(17) * 10 + d(18)
+        guard s <= 60 else { return nil }
         let micros = ((d(20) * 10 + d(21)) * 10 + d(22)) * 1000 + (d(23) * 10 + d(24)) * 10 + d(25)
-        guard (1...12).contains(mo), (1...31).contains(day), h < 24, mi < 60, s <= 60 else { return nil }
-        let secs = daysSinceEpoch(year: y, month: mo, day: day) * 86_400 + h * 3600 + mi * 60 + s
-        return Timestamp(microseconds: secs * 1_000_000 + micros)
+        return s * 1_000_000 + micros
     }
 
     static func parseGeneral(_ b: UnsafeRawBufferPointer) -> Timestamp? {

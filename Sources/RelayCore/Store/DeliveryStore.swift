@@ -91,6 +91,8 @@ public struct DeliveryStore: Sendable {
     private var deferredIDs: Set<String> = []
     /// Kept between events for its buffers' capacity.
     private var eventWriter = RawEventWriter()
+    /// The minute of the last line's time (most lines share it).
+    private var minute = MinuteCache()
 
     public init(options: Options = Options()) {
         self.options = options
@@ -270,7 +272,7 @@ public struct DeliveryStore: Sendable {
     private mutating func apply(line: UnsafeRawBufferPointer, unplaced: (Unplaced) -> Void, inChunk: Bool,
                                 givenPeer: TransactionPeer? = nil) -> ChunkApplied {
         var raw = RawEvent(JSONScanner(line))
-        let scanned = LogDecoder.scan(line, into: &raw)
+        let scanned = LogDecoder.scan(line, into: &raw, minute: &minute)
         return apply(&raw, scanned, unplaced: unplaced, inChunk: inChunk, givenPeer: givenPeer)
     }
 
