@@ -1,5 +1,5 @@
 import Testing
-import RelayCore
+@testable import RelayCore
 
 /// The replies servers really send (the digest's "seen in the wild"), and how each must read.
 @Suite struct ReplyClassifierTests {
@@ -98,5 +98,36 @@ import RelayCore
             }
         }
         #expect(parsed > 100)
+    }
+
+    /// An enhanced status code (RFC 3463): class 2, 4 or 5, then subject and detail of one to
+    /// three digits each, dot-separated. Every five-byte string over digits, dots and a letter
+    /// (the form nearly every reply has, read without the loop), and longer ones, against that
+    /// rule written out.
+    @Test func enhancedStatusCodesReadByTheRule() {
+        func rule(_ text: String) -> EnhancedStatus? {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts.allSatisfy({ (1...3).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+                  let k = UInt8(parts[0]), [2, 4, 5].contains(k), let s = UInt16(parts[1]), let d = UInt16(parts[2]) else { return nil }
+            return EnhancedStatus(klass: k, subject: s, detail: d)
+        }
+        let alphabet = Array("0123459.x")
+        var texts: [String] = []
+        for n in 0..<(alphabet.count * alphabet.count * alphabet.count * alphabet.count * alphabet.count) {
+            var k = n, t = ""
+            for _ in 0..<5 { t.append(alphabet[k % alphabet.count]); k /= alphabet.count }
+            texts.append(t)
+        }
+        texts += ["5.5.3", "4.7.1", "2.0.0", "5.1.10", "5.10.1", "5.100.100", "5.1000.1", "4.5", "4.5.3.1", "", "5..3", ".5.3", "5.5.",
+                  "3.1.1", "6.1.1", "05.1.1", "5.01.001"]
+        var read = 0
+        for text in texts {
+            var bytes = Array(text.utf8)
+            let got = bytes.withUnsafeBytes { EnhancedStatus.parse($0) }
+            #expect(got == rule(text), "\(text)")
+            if got != nil { read += 1 }
+            bytes.removeAll()
+        }
+        #expect(read > 140)
     }
 }

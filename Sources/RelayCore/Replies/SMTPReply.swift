@@ -19,6 +19,11 @@ public struct EnhancedStatus: Hashable, Sendable, CustomStringConvertible {
 
     /// The same from bytes: the log reader calls this for every reply, so no String is built.
     static func parse(_ b: UnsafeRawBufferPointer) -> EnhancedStatus? {
+        // `2.1.5`, the form nearly every reply has, without the loop (the same answer).
+        if b.count == 5, b[1] == 0x2E, b[3] == 0x2E, b[0] == 0x32 || b[0] == 0x34 || b[0] == 0x35,
+           b[2] &- 0x30 < 10, b[4] &- 0x30 < 10 {
+            return EnhancedStatus(klass: b[0] - 0x30, subject: UInt16(b[2] - 0x30), detail: UInt16(b[4] - 0x30))
+        }
         var parts: (UInt16, UInt16, UInt16) = (0, 0, 0)
         var part = 0, digits = 0
         for c in b {
