@@ -74,12 +74,7 @@ public struct EximLine {
     /// Where a message id starting at `i` ends: six base-62 characters, a dash, six (4.x) or
     /// eleven (4.97+) more, a dash, two (4.x) or four (4.97+), then a space or the end.
     static func idEnd(_ b: UnsafeRawBufferPointer, from i: Int) -> Int? {
-        @inline(__always) func alnum(_ c: UInt8) -> Bool { (c &- 0x30 < 10) || (c &- 0x41 < 26) || (c &- 0x61 < 26) }
-        @inline(__always) func run(_ from: Int, _ to: Int) -> Bool {
-            var k = from
-            while k < to { if !alnum(b[k]) { return false }; k += 1 }
-            return true
-        }
+        @inline(__always) func run(_ from: Int, _ to: Int) -> Bool { alphanumeric(b, from, to) }
         // Asked of every line: the two forms are told apart by where the second dash is (in the
         // longer form that place is one of the eleven), so each line is checked against one.
         guard i >= 0, i + 16 <= b.count, run(i, i + 6), b[i + 6] == UInt8(ascii: "-") else { return nil }
@@ -88,5 +83,33 @@ public struct EximLine {
         guard end <= b.count, run(i + 7, dash2), b[dash2] == UInt8(ascii: "-"), run(dash2 + 1, end),
               end == b.count || b[end] == 0x20 else { return nil }
         return end
+    }
+
+    /// Whether bytes from..<to (to - from at most 16) are all ASCII letters and digits: eight at
+    /// a time where the line has eight bytes from there, byte by byte where it has not. Asked
+    /// of every line's id (14 bytes of 16), where a test per byte showed in the report.
+    @inline(__always) static func alphanumeric(_ b: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
+        var k = from
+        while to - k >= 1, k + 8 <= b.count {
+            let n = Swift.min(8, to - k)
+            let w = b.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            let high: UInt64 = 0x8080_8080_8080_8080 & (n == 8 ? UInt64.max : (UInt64(1) << UInt64(8 * n)) - 1)
+            // Every byte of the run below 0x80; then, with no byte able to carry into the next,
+            // a byte's top bit after adding 0x80 - lo says it is >= lo, after adding 0x7F - hi
+            // that it is > hi.
+            guard w & high == 0 else { return false }
+            @inline(__always) func within(_ lo: UInt64, _ hi: UInt64) -> UInt64 {
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                return (w &+ ones &* (0x80 - lo)) & ~(w &+ ones &* (0x7F - hi))
+            }
+            guard (within(0x30, 0x39) | within(0x41, 0x5A) | within(0x61, 0x7A)) & high == high else { return false }
+            k += n
+        }
+        while k < to {
+            let c = b[k]
+            guard (c &- 0x30 < 10) || (c &- 0x41 < 26) || (c &- 0x61 < 26) else { return false }
+            k += 1
+        }
+        return true
     }
 }

@@ -56,4 +56,32 @@ import Testing
             #expect(Array(got.utf8) == Array(("<" + String(decoding: id, as: UTF8.self) + ">").utf8), "\(id)")
         }
     }
+
+    /// A message id's runs are checked for letters and digits eight bytes at a time: against a
+    /// test per byte, every byte value at every place of runs of 0 to 16 bytes, each placed so
+    /// the line ends at every distance after it (where eight bytes cannot be loaded).
+    @Test func alphanumericRunsAsByteByByte() {
+        func plain(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) }
+        var checked = 0
+        for length in 0...16 {
+            for tail in [0, 1, 3, 7, 8, 12] {
+                for place in 0..<max(length, 1) {
+                    for value in 0...255 {
+                        var bytes = [UInt8](repeating: 0x61, count: 2 + length + tail)
+                        if length > 0 { bytes[2 + place] = UInt8(value) }
+                        // Bytes around the run that would fail it, to show they are not looked at.
+                        bytes[0] = 0x80
+                        bytes[1] = 0x2D
+                        if tail > 0 { bytes[2 + length] = 0xFF }
+                        let expected = bytes[2..<(2 + length)].allSatisfy(plain)
+                        let got = bytes.withUnsafeBytes { EximLine.alphanumeric($0, 2, 2 + length) }
+                        #expect(got == expected, "length \(length) tail \(tail) place \(place) byte \(value)")
+                        checked += 1
+                        if length == 0 { break }
+                    }
+                }
+            }
+        }
+        #expect(checked > 200_000)
+    }
 }
