@@ -93,6 +93,9 @@ public struct DeliveryStore: Sendable {
     private var eventWriter = RawEventWriter()
     /// The minute of the last line's time (most lines share it).
     private var minute = MinuteCache()
+    /// The last outcome's peer: an MTA's deliveries of a message mostly go to one host, one
+    /// line after another, so its String serves again instead of being made for each.
+    private var lastPeer = ""
 
     public init(options: Options = Options()) {
         self.options = options
@@ -331,7 +334,7 @@ public struct DeliveryStore: Sendable {
         lastFinishedID = nil
         var notes: [Unplaced] = []
         // inout, not by value: the raw event is a few hundred bytes and a copy per line shows.
-        let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, txn: txn, notes: &notes)
+        let keep = Self.ingest(&raw, kind, into: &records[slot], options: options, txn: txn, notes: &notes, lastPeer: &lastPeer)
         for n in notes {
             unplacedCount += 1
             records[slot].unplacedEvents += 1
@@ -399,7 +402,7 @@ public struct DeliveryStore: Sendable {
     /// Applies one event to its message. Returns false when the message should be forgotten.
     private static func ingest(_ r: inout RawEvent, _ kind: EventKind, into m: inout MessageRecord,
                                options: Options, txn given: (session: String, peer: TransactionPeer)?,
-                               notes: inout [Unplaced]) -> Bool {
+                               notes: inout [Unplaced], lastPeer: inout String) -> Bool {
         // Read the raw event's fields directly and its strings through `sc`: calling a method on
         // the inout raw event (or on the inout record) makes Swift copy the whole struct first.
         let sc = r.scanner
@@ -495,7 +498,10 @@ public struct DeliveryStore: Sendable {
                 let last = m.outcomes.count - 1
                 m.outcomes[last].reply = SMTPReply(code: r.code, enhanced: r.enhanced, text: optional(.text, r.text) ?? "")
                 m.outcomes[last].command = has(.cmd) ? r.command : nil
-                m.outcomes[last].peer = optional(.peer, r.peer)
+                if has(.peer) {
+                    if !sc.matches(lastPeer, r.peer) { lastPeer = sc.string(r.peer) }
+                    m.outcomes[last].peer = lastPeer
+                }
             }
         case .ndr:
             let ids = m.recipients(sc, in: r.rcpts)
