@@ -106,12 +106,32 @@ public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
         slots[p] = Int32(i + 1)
     }
 
-    /// FNV-1a: simple, and fast on short keys such as addresses. (Not hardened against chosen
-    /// collisions; a log is the relay's own output, and a bad case only costs time.)
+    /// Eight bytes at a time, each word multiplied in and folded, the length mixed in first, the
+    /// last partial word read as the line's last eight bytes (overlapping the one before; byte
+    /// by byte under eight): an address of 20-30 bytes is four steps, not FNV-1a's 20-30. (Not
+    /// hardened against chosen collisions; a log is the relay's own output, and a bad case only
+    /// costs time.)
     static func hash(_ b: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
-        return h ^ (h >> 29)
+        let n = b.count
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(truncatingIfNeeded: n)
+        @inline(__always) func mix(_ w: UInt64) {
+            h = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
+            h ^= h >> 32
+        }
+        if n >= 8 {
+            var k = 0
+            while k + 8 <= n {
+                mix(b.loadUnaligned(fromByteOffset: k, as: UInt64.self))
+                k += 8
+            }
+            if k < n { mix(b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) }
+        } else {
+            var w: UInt64 = 0
+            for k in 0..<n { w |= UInt64(b[k]) << UInt64(8 * k) }
+            mix(w)
+        }
+        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 31)
     }
 }
 
