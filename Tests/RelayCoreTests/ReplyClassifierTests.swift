@@ -130,4 +130,23 @@ import Testing
         }
         #expect(read > 140)
     }
+
+    /// Quoted reply texts compare ignoring ASCII case, leading and trailing space and the length
+    /// of runs of white space, and nothing else.
+    @Test func replyTextsCompareIgnoringCaseAndSpacing() {
+        let same: [(String, String)] = [
+            ("5.5.3 Too many recipients", "5.5.3 Too many recipients"), ("5.5.3 Too  many\trecipients ", " 5.5.3 too MANY recipients"),
+            ("", ""), ("", "   "), ("\r\n", ""), ("Ok", "OK"), ("jos\u{E9} ok", "jos\u{E9}  OK"), ("a\r\nb", "a b"),
+        ]
+        let different: [(String, String)] = [
+            ("a b", "ab"), ("ab", "a b"), ("x", ""), ("", "x"), ("Too many", "Too many!"), ("jos\u{E9}", "jos\u{C9}"),
+            ("caf\u{E9}", "cafe\u{301}"), ("abc", "abd"), ("a  b c", "a b  cd"),
+        ]
+        for (a, b) in same {
+            #expect(SMTPReply.sameText(a, b) && SMTPReply.sameText(b, a), "\(a.debugDescription) \(b.debugDescription)")
+        }
+        for (a, b) in different {
+            #expect(!SMTPReply.sameText(a, b) && !SMTPReply.sameText(b, a), "\(a.debugDescription) \(b.debugDescription)")
+        }
+    }
 }

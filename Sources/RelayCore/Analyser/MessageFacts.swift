@@ -131,18 +131,19 @@ struct MessageFacts {
     /// was sent again, whatever happened to it there); else its next outcome; else bounced if an
     /// NDR named it afterwards. One pass over the outcomes and transactions.
     func decisions(after k: Int, in m: MessageRecord) -> [Outcome.Status?] {
-        let t = m.transactions[k]
+        let seq = m.transactions[k].seq
         let n = m.recipients.count
         var forThis = [Outcome.Status?](filled: nil, count: n)
         var next = [Outcome.Status?](filled: nil, count: n)
         var sentAgain = [Bool](filled: false, count: n)
         for u in m.transactions[(k + 1)...] { for r in u.rcpts { sentAgain[Int(r)] = true } }
-        for o in m.outcomes {
-            let r = Int(o.rcpt)
-            if o.transaction == k, forThis[r] == nil { forThis[r] = o.status }
-            if o.seq > t.seq, next[r] == nil { next[r] = o.status }
+        // By index: a `for o in` loop copied each outcome (retaining its strings) to look at it.
+        for j in m.outcomes.indices {
+            let r = Int(m.outcomes[j].rcpt)
+            if m.outcomes[j].transaction == k, forThis[r] == nil { forThis[r] = m.outcomes[j].status }
+            if m.outcomes[j].seq > seq, next[r] == nil { next[r] = m.outcomes[j].status }
         }
-        for ndr in m.ndrs where ndr.seq > t.seq {
+        for ndr in m.ndrs where ndr.seq > seq {
             for r in ndr.rcpts where next[Int(r)] == nil { next[Int(r)] = .bounced }
         }
         return (0..<n).map { r in forThis[r] ?? (sentAgain[r] ? .deferred : next[r]) }

@@ -122,22 +122,32 @@ public struct SMTPReply: Hashable, Sendable, CustomStringConvertible {
     /// Text equality ignoring ASCII case, leading and trailing space, and the length of runs of
     /// white space. Byte by byte, no allocation: the analyser compares many quoted replies.
     static func sameText(_ a: String, _ b: String) -> Bool {
-        var a = a.utf8.makeIterator(), b = b.utf8.makeIterator()
+        var a = a, b = b
+        return a.withUTF8 { pa in b.withUTF8 { pb in sameText(UnsafeRawBufferPointer(pa), UnsafeRawBufferPointer(pb)) } }
+    }
+
+    /// ``sameText(_:_:)`` on the texts' bytes (indexing them, not a String iterator per byte).
+    static func sameText(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        // The same bytes are the same text, and most texts compared are.
+        if a.count == b.count, a.count == 0 || equalBytes(a.baseAddress!, b.baseAddress!, a.count) { return true }
         @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
         @inline(__always) func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
-        // Next significant byte, with a run of white space before it reported as one space.
-        func next(_ it: inout String.UTF8View.Iterator, _ started: inout Bool) -> (UInt8?, Bool) {
+        // Next significant byte from i, with a run of white space before it reported as one
+        // space (none before the first).
+        @inline(__always) func next(_ t: UnsafeRawBufferPointer, _ i: inout Int, _ started: inout Bool) -> (UInt8?, Bool) {
             var sawSpace = false
-            while let c = it.next() {
+            while i < t.count {
+                let c = t[i]
+                i += 1
                 if isSpace(c) { sawSpace = true; continue }
                 defer { started = true }
                 return (lower(c), sawSpace && started)
             }
             return (nil, false)
         }
-        var sa = false, sb = false
+        var i = 0, j = 0, sa = false, sb = false
         while true {
-            let (x, xs) = next(&a, &sa), (y, ys) = next(&b, &sb)
+            let (x, xs) = next(a, &i, &sa), (y, ys) = next(b, &j, &sb)
             if x != y || (x != nil && xs != ys) { return false }
             if x == nil { return true }
         }
