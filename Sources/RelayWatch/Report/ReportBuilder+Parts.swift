@@ -74,6 +74,8 @@ extension ReportBuilder {
     mutating func readInParts(_ input: LogInput, name: String, size: Int, parts: Int) throws(LogInput.OpenError) {
         let ranges = input.lineAlignedParts(parts, size: size)
         partsRead += ranges.count
+        // This builder's store takes over each later part's sessions (delivery log).
+        if ranges.count > 1, !translator.adapts { store.reserveSessions() }
         let later = UnsafeMutablePointer<ReportBuilder>.allocate(capacity: ranges.count)
         let failures = UnsafeMutablePointer<LogInput.OpenError?>.allocate(capacity: ranges.count)
         defer {
