@@ -79,7 +79,7 @@ struct MTALogComparison {
         if let o = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
             print("report: \(o["messages"] ?? 0) messages, \((o["anomalies"] as? [Any])?.count ?? 0) findings, \(o["malformed"] ?? 0) malformed lines")
         }
-        print("(time: best of \(runs) runs (\(anchor?.name ?? "the summariser"): one), wall clock; peak RSS: each tool's own VmHWM)")
+        print("(time: best of \(runs) runs (\(anchor?.name ?? "the summariser"): one), wall clock, timed alone; peak RSS: each tool's own VmHWM, sampled in one more run)")
     }
 }
 
