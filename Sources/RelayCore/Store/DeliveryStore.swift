@@ -537,10 +537,12 @@ public struct DeliveryStore: Sendable {
 }
 
 extension JSONScanner {
-    /// Whether a string of this line is `s`, by its bytes (no String built).
-    func matches(_ s: String, _ slice: StringSlice) -> Bool {
+    /// Whether a string of this line is `s`, by its bytes (no String built). Inlined: called for
+    /// ids held in arrays, it would otherwise retain and release each one it is handed.
+    @inline(__always) func matches(_ s: String, _ slice: StringSlice) -> Bool {
         if slice.escaped { return string(slice) == s }
         let b = bytes(slice)
+        guard s.utf8.count == b.count else { return false }
         return s.utf8.withContiguousStorageIfAvailable { p in
             p.count == b.count && (b.count == 0 || equalBytes(p.baseAddress!, b.baseAddress!, b.count))
         } ?? (String(decoding: b, as: UTF8.self) == s)
