@@ -136,6 +136,40 @@ import TestSupport
         try Self.until(runtime, terminal, "the help") { $0.contains("relaywatch keys") }
     }
 
+    /// The view says "connected" once the relay answers hello, and the subscribe it sends then
+    /// must leave in that same poll: held for the next turn (up to a tenth of a second when idle,
+    /// longer under load), the relay pushed nothing meanwhile while the screen said connected, and
+    /// a view stopped in that window missed every event without being told (seen in CI).
+    @Test func theSubscribeLeavesWithTheHelloAnswer() throws {
+        let scratch = try TempDir()
+        // Answers hello, then reports each request it reads, without answering any.
+        let server = try ScriptedServer(in: scratch, name: "hello", python: """
+            import socket, sys, json
+            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(5)
+            print("ready", flush=True)
+            c, _ = s.accept(); f = c.makefile("rwb")
+            req = json.loads(f.readline())
+            f.write(json.dumps({"id": req["id"], "ok": True, "protocol": 2, "relay": "mailrelayd", "version": "0.1"}).encode() + b"\\n"); f.flush()
+            while True:
+                line = f.readline()
+                if not line: break
+                print("request " + json.loads(line)["op"], flush=True)
+            """)
+        let client = ControlClient(path: server.socket, subscribe: true, maxLineLength: 1 << 20)
+        let deadline = Date().addingTimeInterval(10)
+        var now = 0.0
+        while !client.isConnected, Date() < deadline {
+            _ = client.poll(now: now)
+            now += 0.01
+            usleep(5_000)
+        }
+        #expect(client.isConnected)
+        // No further poll: what the hello's answer queued must be at the relay already.
+        let sent = Date().addingTimeInterval(3)
+        while Date() < sent, !server.output.contains("request subscribe") { usleep(20_000) }
+        #expect(server.output.contains("request subscribe"), "the relay got: \(server.output)")
+    }
+
     @Test func aTerminationSignalQuitsLikeQ() {
         var m = Monitor()
         #expect(m.update(.terminate) == [.quit])

@@ -77,6 +77,10 @@ public final class ControlClient: RelaySource {
         if fd >= 0 {
             flush(now: now, into: &out)
             read(now: now, into: &out)
+            // What the answers just read queued (the subscribe after hello, a snapshot after an
+            // action) leaves now, not at the next turn: the view shows "connected" this turn, and
+            // until the subscribe reaches the relay it pushes nothing.
+            if !output.isEmpty { flush(now: now, into: &out) }
         }
         return out.messages()
     }
