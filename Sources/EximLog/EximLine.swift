@@ -74,13 +74,12 @@ public struct EximLine {
     /// Where a message id starting at `i` ends: six base-62 characters, a dash, six (4.x) or
     /// eleven (4.97+) more, a dash, two (4.x) or four (4.97+), then a space or the end.
     static func idEnd(_ b: UnsafeRawBufferPointer, from i: Int) -> Int? {
-        @inline(__always) func run(_ from: Int, _ to: Int) -> Bool { alphanumeric(b, from, to) }
         // Asked of every line: the two forms are told apart by where the second dash is (in the
         // longer form that place is one of the eleven), so each line is checked against one.
-        guard i >= 0, i + 16 <= b.count, run(i, i + 6), b[i + 6] == UInt8(ascii: "-") else { return nil }
+        guard i >= 0, i + 16 <= b.count, alphanumeric(b, i, i + 6), b[i + 6] == UInt8(ascii: "-") else { return nil }
         let (middle, last) = b[i + 13] == UInt8(ascii: "-") ? (6, 2) : (11, 4)
         let dash2 = i + 7 + middle, end = dash2 + 1 + last
-        guard end <= b.count, run(i + 7, dash2), b[dash2] == UInt8(ascii: "-"), run(dash2 + 1, end),
+        guard end <= b.count, alphanumeric(b, i + 7, dash2), b[dash2] == UInt8(ascii: "-"), alphanumeric(b, dash2 + 1, end),
               end == b.count || b[end] == 0x20 else { return nil }
         return end
     }

@@ -47,7 +47,7 @@ public struct RecipientStatus: Sendable, Hashable {
 
     /// The statuses of every recipient of a message, by RecipientID.
     public static func all(in m: MessageRecord, verdicts: [TransactionVerdict], anomalies: [Anomaly]) -> [RecipientStatus] {
-        var out = Array(repeating: RecipientStatus(state: .pending, reply: nil, ndr: false, anomaly: false), count: m.recipients.count)
+        var out = Array(filled: RecipientStatus(state: .pending, reply: nil, ndr: false, anomaly: false), count: m.recipients.count)
         // Replies, transaction by transaction in order: a later attempt overrides an earlier one.
         for (k, t) in m.transactions.enumerated() {
             let v = verdicts[k]

@@ -93,7 +93,7 @@ public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
     private mutating func rebuild() {
         var size = 16
         while size < ends.count * 4 { size <<= 1 }
-        slots = Array(repeating: 0, count: size)
+        slots = Array(filled: 0, count: size)
         for i in 0..<ends.count { insertSlot(i) }
     }
 
