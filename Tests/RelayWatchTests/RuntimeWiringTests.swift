@@ -108,16 +108,25 @@ import TestSupport
         try Self.until(runtime, terminal, "the pushed events of a new message") { $0.contains(second) && $0.contains("late@c.test") && $0.contains("0/1/0/0") }
     }
 
+    /// The start of a scripted relay (Python): listens on the socket path it is given, takes one
+    /// client and answers its hello as mailrelayd speaking `protocol`; `c` and `f` are then the
+    /// connection and its file.
+    static func answeringHello(protocol version: Int) -> String {
+        """
+        import socket, sys, json
+        s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(5)
+        print("ready", flush=True)
+        c, _ = s.accept(); f = c.makefile("rwb")
+        req = json.loads(f.readline())
+        f.write(json.dumps({"id": req["id"], "ok": True, "protocol": \(version), "relay": "mailrelayd", "version": "0.1"}).encode() + b"\\n"); f.flush()
+
+        """
+    }
+
     @Test func aRelaySendingALineWithoutEndIsCutOff() throws {
         let scratch = try TempDir()
         // Answers hello as a v1 relay, then sends bytes without a newline, forever.
-        let server = try ScriptedServer(in: scratch, name: "endless", python: """
-            import socket, sys, json
-            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(5)
-            print("ready", flush=True)
-            c, _ = s.accept(); f = c.makefile("rwb")
-            req = json.loads(f.readline())
-            f.write(json.dumps({"id": req["id"], "ok": True, "protocol": 1, "relay": "mailrelayd", "version": "0.1"}).encode() + b"\\n"); f.flush()
+        let server = try ScriptedServer(in: scratch, name: "endless", python: Self.answeringHello(protocol: 1) + """
             try:
                 while True: c.sendall(b"x" * 65536)
             except OSError:
@@ -143,13 +152,7 @@ import TestSupport
     @Test func theSubscribeLeavesWithTheHelloAnswer() throws {
         let scratch = try TempDir()
         // Answers hello, then reports each request it reads, without answering any.
-        let server = try ScriptedServer(in: scratch, name: "hello", python: """
-            import socket, sys, json
-            s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(5)
-            print("ready", flush=True)
-            c, _ = s.accept(); f = c.makefile("rwb")
-            req = json.loads(f.readline())
-            f.write(json.dumps({"id": req["id"], "ok": True, "protocol": 2, "relay": "mailrelayd", "version": "0.1"}).encode() + b"\\n"); f.flush()
+        let server = try ScriptedServer(in: scratch, name: "hello", python: Self.answeringHello(protocol: 2) + """
             while True:
                 line = f.readline()
                 if not line: break
