@@ -6,7 +6,7 @@
 public enum Analyser {
     /// `verdicts`: the transactions' verdicts when the caller has them already (the monitor
     /// needs them for its recipient states too), so they are not worked out twice.
-    public static func analyse(_ m: MessageRecord, peers: [String: String] = [:],
+    public static func analyse(_ m: MessageRecord, peers: SessionPeers = SessionPeers(),
                                verdicts: [TransactionVerdict]? = nil) -> [Anomaly] {
         // Events of the message were dropped on the way (a live feed that overflowed): neither the
         // pairing rules nor the accounting rule can tell a missing event from a fault.
@@ -160,7 +160,7 @@ public enum Analyser {
 
     // MARK: peer-limit-below-100
 
-    static func peerLimit(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts, _ peers: [String: String]) -> Anomaly? {
+    static func peerLimit(_ m: MessageRecord, _ k: Int, _ facts: MessageFacts, _ peers: SessionPeers) -> Anomaly? {
         let t = m.transactions[k]
         let v = facts.verdicts[k]
         // RFC 5321 §4.5.3.1.8 counts RCPT commands: refusing "too many" with fewer than 100 before

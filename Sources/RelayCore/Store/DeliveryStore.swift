@@ -61,12 +61,10 @@ public struct DeliveryStore: Sendable {
     private var slotByID: [String: Int] = [:]
     /// Consecutive events are usually for the same message: check it before hashing.
     private var lastSlot = -1
-    /// Session id -> peer ("host:port") for the sessions of the window (and up to a quarter
-    /// more older ones not yet swept away): a transaction takes its peer from here when it starts.
-    public private(set) var peers: [String: String] = [:]
-    /// Where each of those sessions is among the sessions of the log (0, 1, …), and how many
-    /// sessions have been read.
-    private var sessionPlace: [String: Int] = [:]
+    /// The sessions of the window (and up to a quarter more older ones not yet swept away),
+    /// with their peers and places: a transaction takes its peer from here when it starts.
+    public private(set) var peers = SessionPeers()
+    /// How many sessions have been read.
     public private(set) var sessionsRead = 0
     /// A transaction names the peer of its session when that session is among the last this
     /// many of the log. Delivery-log v1 has no event that ends a session, so without a bound the
@@ -188,13 +186,20 @@ public struct DeliveryStore: Sendable {
     /// Whether this chunk's store built a message with this id (from a `queued` event). Call
     /// ``sealBorn()`` once the chunk is read, before asking.
     public func bornHere(_ id: String) -> Bool {
-        let h = id.hashValue
+        let h = Self.bornHash(id)
         var lo = 0, hi = bornIDs.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if bornIDs[mid] < h { lo = mid + 1 } else { hi = mid }
         }
         return lo < bornIDs.count && bornIDs[lo] == h
+    }
+
+    /// An id's hash for ``bornHere(_:)``: the recipient table's, over its bytes (a SipHash per
+    /// message queued in a later part was measurable on that part's core).
+    private static func bornHash(_ id: String) -> Int {
+        var id = id
+        return id.withUTF8 { Int(truncatingIfNeeded: RecipientTable.hash(UnsafeRawBufferPointer($0))) }
     }
 
     /// Sorts the ids born here for ``bornHere(_:)`` (kept as a plain array of hashes while the
@@ -234,46 +239,37 @@ public struct DeliveryStore: Sendable {
         later.lastSlot = -1
     }
 
-    /// Room in the session maps for as many sessions as they ever hold (the window and the
-    /// quarter over it before a sweep), for a store that will take over a later chunk's: grown
-    /// a doubling at a time, they were rehashed on the merge's one core (15 ms of a 0.27 s
-    /// report on two cores), and the chunk's own reading rehashes them no more either.
+    /// Room in the session table for as many sessions as it ever holds (the window and the
+    /// quarter over it before a sweep), for a store that reads a chunk of a split log: grown a
+    /// doubling at a time, it was rebuilt as it grew.
     public mutating func reserveSessions() {
-        let most = Self.sessionWindow + Self.sessionWindow / 4 + 1
-        peers.reserveCapacity(most)
-        sessionPlace.reserveCapacity(most)
+        peers.reserve(Self.sessionWindow + Self.sessionWindow / 4 + 1)
     }
 
     /// Takes over the sessions of the chunk after this store's, as if read here after its own.
-    /// Last of the merge: until then this store's sessions are those before that chunk.
-    public mutating func adoptSessions(of later: DeliveryStore) {
-        // Room for both at once: grown a doubling at a time, the maps were rehashed again and
-        // again on the merge's one core.
-        peers.reserveCapacity(peers.count + later.peers.count)
-        sessionPlace.reserveCapacity(sessionPlace.count + later.sessionPlace.count)
-        for (id, peer) in later.peers {
-            peers[id] = peer
-            sessionPlace[id] = sessionsRead + later.sessionPlace[id]!
-        }
-        sessionsRead += later.sessionsRead
+    /// Last of the merge: until then this store's sessions are those before that chunk. The
+    /// later chunk's table is kept as it is, with this store's sessions that a later transaction
+    /// can still name (those in the window at the chunk's end) added to it, not the other way
+    /// round (see ``SessionPeers``).
+    public mutating func adoptSessions(of later: inout DeliveryStore) {
+        let total = sessionsRead + later.sessionsRead
+        peers.adopt(&later.peers, offset: sessionsRead, keepingFrom: total - Self.sessionWindow)
+        sessionsRead = total
+        later.sessionsRead = 0
         sweepSessions()
     }
 
     /// The peer of a session for a transaction that starts after `position` sessions of the log.
     private func peer(_ session: String, at position: Int) -> String? {
-        guard let place = sessionPlace[session], place >= position - Self.sessionWindow else { return nil }
-        return peers[session]
+        guard let held = peers.lookup(session), held.place >= position - Self.sessionWindow else { return nil }
+        return held.peer
     }
 
-    /// Forgets sessions no later transaction can name (from time to time: the map holds the
+    /// Forgets sessions no later transaction can name (from time to time: the table holds the
     /// window and at most a quarter more).
     private mutating func sweepSessions() {
-        guard sessionPlace.count > Self.sessionWindow + Self.sessionWindow / 4 else { return }
-        let oldest = sessionsRead - Self.sessionWindow
-        for (id, place) in sessionPlace where place < oldest {
-            sessionPlace[id] = nil
-            peers[id] = nil
-        }
+        guard peers.count > Self.sessionWindow + Self.sessionWindow / 4 else { return }
+        peers.removeAll(before: sessionsRead - Self.sessionWindow)
     }
 
     /// Applies a line another chunk deferred (``ChunkApplied/deferred(_:)``), with the peer it
@@ -301,9 +297,7 @@ public struct DeliveryStore: Sendable {
         }
         let kind = raw.kind!
         if kind == .session {
-            let id = raw.string(raw.session)
-            peers[id] = raw.string(raw.peer)
-            sessionPlace[id] = sessionsRead
+            peers.set(raw.string(raw.session), peer: raw.string(raw.peer), place: sessionsRead)
             sessionsRead += 1
             sweepSessions()
             lastWasSession = true
@@ -325,21 +319,31 @@ public struct DeliveryStore: Sendable {
             }
             txn = (session, peer)
         }
-        var id: String? = nil
-        if inChunk, !(lastSlot >= 0 && live[lastSlot] && raw.scanner.matches(records[lastSlot].id, raw.msg)) {
+        // Consecutive events are usually for the same message: its id is compared before any
+        // String is made or hashed.
+        let slot: Int
+        if lastSlot >= 0, live[lastSlot], raw.scanner.matches(records[lastSlot].id, raw.msg) {
+            slot = lastSlot
+        } else if inChunk {
+            // Looked up once, and the slot (or the new id) used as it is: this is a later part's
+            // core, which the merge waits for.
             let name = raw.scanner.string(raw.msg)
-            if slotByID[name] == nil {
+            if let known = slotByID[name] {
+                lastSlot = known
+                slot = known
+            } else {
                 // Once deferred, always deferred: a later `queued` for the same id continues the
                 // message of the chunks before, as it would in one pass.
                 if kind != .queued || deferredIDs.contains(name) {
                     deferredIDs.insert(name)
                     return .deferred(txn?.peer)
                 }
-                bornIDs.append(name.hashValue)
+                bornIDs.append(Self.bornHash(name))
+                slot = newSlot(name, at: raw.ts)
             }
-            id = name
+        } else {
+            slot = self.slot(named: raw.scanner.string(raw.msg), at: raw.ts)
         }
-        let slot = self.slot(raw.scanner, raw.msg, at: raw.ts, id: id)
         lastWasSession = false
         lastFinishedID = nil
         var notes: [Unplaced] = []
@@ -356,15 +360,17 @@ public struct DeliveryStore: Sendable {
         return .applied(.finished)
     }
 
-    /// The slot of the message a line names, made when new. `id`: the message's id when the
-    /// caller has built it already.
-    private mutating func slot(_ sc: JSONScanner, _ msg: StringSlice, at ts: Timestamp, id built: String? = nil) -> Int {
-        if built == nil, lastSlot >= 0, live[lastSlot], sc.matches(records[lastSlot].id, msg) { return lastSlot }
-        let id = built ?? sc.string(msg)
+    /// The slot of the message with this id, made when new.
+    private mutating func slot(named id: String, at ts: Timestamp) -> Int {
         if let s = slotByID[id] {
             lastSlot = s
             return s
         }
+        return newSlot(id, at: ts)
+    }
+
+    /// A slot for a message not held.
+    private mutating func newSlot(_ id: String, at ts: Timestamp) -> Int {
         let record = MessageRecord(id: id, at: ts)
         let s: Int
         if let free = freeSlots.popLast() {

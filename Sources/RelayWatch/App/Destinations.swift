@@ -106,7 +106,7 @@ public struct DestinationTally: Sendable, Equatable {
     }
 
     /// The tallies of one message, one per destination its recipients have.
-    static func of(_ m: MessageRecord, peers: [String: String]) -> [DestinationTally] {
+    static func of(_ m: MessageRecord, peers: SessionPeers) -> [DestinationTally] {
         let n = m.recipients.count
         guard n > 0 else { return [] }
         // Where each recipient went last: the hop of its latest transaction.

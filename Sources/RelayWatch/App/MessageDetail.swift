@@ -59,7 +59,7 @@ struct MessageDetail: Sendable {
         var first: Int
     }
 
-    init(_ m: MessageRecord, _ s: MessageSummary, peers: [String: String], expandedRecipients: Set<Int>, expandedTranscript: Set<RunID>) {
+    init(_ m: MessageRecord, _ s: MessageSummary, peers: SessionPeers, expandedRecipients: Set<Int>, expandedTranscript: Set<RunID>) {
         id = m.id
         let n = m.recipients.count
         var appearances = [[Appearance]](repeating: [], count: n)

@@ -20,7 +20,7 @@ public struct MessageSummary: Sendable {
     /// Some of its events never arrived (the relay dropped them for a slow view): not judged.
     public var missedEvents: Bool
 
-    public init(_ m: MessageRecord, peers: [String: String]) {
+    public init(_ m: MessageRecord, peers: SessionPeers) {
         id = m.id
         from = m.from ?? "?"
         firstSeen = m.queuedAt ?? m.firstSeen

@@ -130,7 +130,7 @@ extension Monitor {
         }
         var adopted = Array(part.store.heldIDs)
         store.adoptUnfinished(of: &part.store)
-        store.adoptSessions(of: part.store)
+        store.adoptSessions(of: &part.store)
         // The finished ones of both, by the line of their `done` (one message a line).
         let replayed = zip(replayedLines, finishedOrder[before...]).map { (line: $0, id: $1) }
         let merged = (replayed + part.finished).sorted { $0.line < $1.line }.map(\.id)

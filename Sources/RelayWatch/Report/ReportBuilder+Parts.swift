@@ -74,7 +74,8 @@ extension ReportBuilder {
     mutating func readInParts(_ input: LogInput, name: String, size: Int, parts: Int) throws(LogInput.OpenError) {
         let ranges = input.lineAlignedParts(parts, size: size)
         partsRead += ranges.count
-        // This builder's store takes over each later part's sessions (delivery log).
+        // Each part's sessions grow to the window (delivery log), and the merge adds the last
+        // of the parts' before to a later part's table: room for them all from the start.
         if ranges.count > 1, !translator.adapts { store.reserveSessions() }
         let later = UnsafeMutablePointer<ReportBuilder>.allocate(capacity: ranges.count)
         let failures = UnsafeMutablePointer<LogInput.OpenError?>.allocate(capacity: ranges.count)
@@ -102,7 +103,10 @@ extension ReportBuilder {
         let workers = ranges.indices.dropFirst().map { k in
             Worker {
                 do throws(LogInput.OpenError) {
+                    if !adapts { shared.pointer[k].store.reserveSessions() }
                     shared.pointer[k].laterPart!.lines = try shared.pointer[k].readPart(input, ranges[k], name: name)
+                    // Sorted here, on the part's core, not at the merge on the one.
+                    if !adapts { shared.pointer[k].store.sealBorn() }
                 } catch {
                     failed.pointer[k] = error
                 }
@@ -283,7 +287,7 @@ extension ReportBuilder {
             if format == .postfix { translator.syslogState = next.translator.syslogState }
         }
         store.adoptUnfinished(of: &next.store)
-        store.adoptSessions(of: next.store)
+        store.adoptSessions(of: &next.store)
         return true
     }
 

@@ -16,7 +16,7 @@ enum TranscriptTab {
         }
     }
 
-    static func line(_ row: TranscriptRow, _ m: MessageRecord, _ s: MessageSummary, _ peers: [String: String]) -> Line {
+    static func line(_ row: TranscriptRow, _ m: MessageRecord, _ s: MessageSummary, _ peers: SessionPeers) -> Line {
         func command(_ text: String, _ reply: SMTPReply?, _ cmd: SMTPCommand, role: Role = .text) -> Line {
             [("  ", .text), (Format.cell(text, 42) + " ", role), (reply?.description ?? "(no reply)", Format.role(of: reply, command: cmd))]
         }
