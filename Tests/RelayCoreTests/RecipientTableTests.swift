@@ -27,6 +27,21 @@ import Testing
         #expect(t.count == 40)
     }
 
+    /// Room made ahead for a list (the index built before the first address) finds every
+    /// address interned after it, each once, at every list length around the linear limit.
+    @Test func aReservedTableFindsEveryAddressOnce() {
+        for n in [2, 8, 9, 40] {
+            var t = RecipientTable()
+            t.reserve(n, bytes: n * 12)
+            for k in 0..<n { #expect(t.intern("r\(k)@x.test") == k) }
+            for k in 0..<n { #expect(t.intern("r\(k)@x.test") == k, "\(n) reserved, address \(k) again") }
+            #expect(t.count == n)
+            // And grown past what was reserved.
+            for k in n..<(3 * n) { #expect(t.intern("r\(k)@x.test") == k) }
+            for k in 0..<(3 * n) { #expect(t.intern("r\(k)@x.test") == k) }
+        }
+    }
+
     @Test func equalBytesAtEveryLength() {
         for n in 0..<40 {
             let a = (0..<n).map { UInt8($0 & 0xFF) }

@@ -439,6 +439,9 @@ public struct DeliveryStore: Sendable {
             // (A handful when the arrival lists none, as Postfix's: grown from empty, the list was
             // reallocated a few times for most messages.)
             m.outcomes.reserveCapacity(Swift.max(Int(r.rcpts.count), 4))
+            // The list's length and its span in the line size the table once (the span less
+            // the quotes and commas is about what its addresses take).
+            if r.rcpts.count > 1 { m.reserveRecipients(Int(r.rcpts.count), bytes: Int(r.rcpts.end - r.rcpts.start)) }
             var hint: MessageRecord.RecipientID = 0
             sc.forEachString(in: r.rcpts) { s in
                 hint = m.recipient(sc, s, hint: hint, listed: true) + 1

@@ -57,12 +57,18 @@ public struct MessageRecord: Sendable, Equatable {
 
     mutating func intern(_ address: UnsafeRawBufferPointer, listed isListed: Bool) -> RecipientID {
         let id = recipients.intern(address)
-        if id == 0, listed.isEmpty { listed.reserveCapacity(8) }
+        if id == 0, listed.capacity == 0 { listed.reserveCapacity(8) }
         if id == listed.count { listed.append(isListed) } else if isListed { listed[id] = true }
         return RecipientID(id)
     }
 
     mutating func markListed(_ id: RecipientID) { listed[Int(id)] = true }
+
+    /// Room for the `count` addresses of an arrival's list, `bytes` long in the line.
+    mutating func reserveRecipients(_ count: Int, bytes: Int) {
+        recipients.reserve(count, bytes: bytes)
+        listed.reserveCapacity(listed.count + count)
+    }
 
     mutating func addTransaction(_ t: TransactionRecord) {
         transactions.append(t)

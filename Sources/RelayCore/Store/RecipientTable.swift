@@ -69,7 +69,7 @@ public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
         if let i = id(of: b, hash: h) { return i }
         // Room for a few addresses at once: most messages have a handful, and growing the
         // buffer from empty one address at a time reallocated it three or four times.
-        if ends.isEmpty {
+        if ends.isEmpty, ends.capacity == 0 {
             bytes.reserveCapacity(Swift.max(128, b.count))
             ends.reserveCapacity(8)
         }
@@ -79,10 +79,28 @@ public struct RecipientTable: RandomAccessCollection, Sendable, Equatable {
         }
         ends.append(Int32(bytes.count))
         let i = ends.count - 1
-        if ends.count > Self.linearLimit {
+        // Indexed once past the linear limit, or from the first address when ``reserve(_:bytes:)``
+        // made the index ahead.
+        if indexed || ends.count > Self.linearLimit {
             if slots.count < ends.count * 2 { rebuild() } else { insertSlot(i, hash: indexed ? h : nil) }
         }
         return i
+    }
+
+    /// Room for `count` more addresses of `bytes` bytes in all (a `queued` event's list, whose
+    /// length the line tells), and the hash index sized for them when there will be enough to
+    /// need one: grown an address at a time, the buffers were reallocated and the index rebuilt
+    /// at 9, 17 and 33 addresses for every large message.
+    public mutating func reserve(_ count: Int, bytes byteCount: Int) {
+        bytes.reserveCapacity(bytes.count + byteCount)
+        ends.reserveCapacity(ends.count + count)
+        let total = ends.count + count
+        if total > Self.linearLimit, slots.count < total * 2 {
+            var size = 16
+            while size < total * 4 { size <<= 1 }
+            slots = Array(filled: 0, count: size)
+            for i in 0..<ends.count { insertSlot(i) }
+        }
     }
 
     public mutating func intern(_ s: String) -> Int {
