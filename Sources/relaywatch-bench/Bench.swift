@@ -103,7 +103,8 @@ struct Run: ParsableCommand {
             _ = try measure([me, "generate", "--events", String(events), log], stdout: nil)
         }
         let size = (try FileManager.default.attributesOfItem(atPath: log)[.size] as? NSNumber)?.intValue ?? 0
-        print("log: \(log), \(String(format: "%.1f", Double(size) / 1e6)) MB; jq, wc and gzip use one core\n")
+        print("log: \(log), \(String(format: "%.1f", Double(size) / 1e6)) MB; jq, wc and gzip use one core")
+        print("report: \(reportBuild(me))\n")
 
         var rows: [(String, Measure)] = []
         // Exit status 1 (anomalies found) is a normal outcome for the report.
@@ -235,6 +236,26 @@ func which(_ name: String) -> String? {
         if access(p, X_OK) == 0 { return p }
     }
     return nil
+}
+
+/// Which report the figures are of: the relaywatch beside the benchmark and how its Swift runtime
+/// is linked (`swift build -c release --static-swift-stdlib` puts the runtime and Foundation in
+/// the binary, which starts in about half the time), or the benchmark's own copy of the code.
+func reportBuild(_ me: String) -> String {
+    let sibling = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("relaywatch").path
+    guard access(sibling, X_OK) == 0 else { return "the report code in this benchmark binary (no relaywatch beside it)" }
+    let ldd = Process()
+    ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+    ldd.arguments = [sibling]
+    let out = Pipe()
+    ldd.standardOutput = out
+    ldd.standardError = FileHandle.nullDevice
+    guard (try? ldd.run()) != nil else { return sibling }
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    ldd.waitUntilExit()
+    return sibling + (text.contains("libswiftCore.so")
+        ? ", Swift runtime and Foundation as shared libraries"
+        : ", Swift runtime and Foundation linked in (--static-swift-stdlib)")
 }
 
 /// `relaywatch report --json --jobs N LOG`: the real binary when `swift build -c release` built it
